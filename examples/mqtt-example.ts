@@ -1,0 +1,84 @@
+/**
+ * The OpenMAS MQTT example, in TypeScript.
+ *
+ *   npm run example                          # on an embedded broker, nothing to install
+ *   npm run example -- --url mqtt://host:1883  # against any broker
+ *   npm run example -- --serve [--url …]     # serve until SIGINT/SIGTERM
+ */
+import { parseArgs } from "node:util";
+import { BaseAgent, startBroker, type EmbeddedBroker } from "../src/index.js";
+
+class MqttExampleAgent extends BaseAgent {
+  readonly logged: string[] = [];
+  private logHandled: (() => void) | undefined;
+
+  protected override async setup(): Promise<void> {
+    this.communicator.registerHandler("get_status", () => ({ status: "running", agent_name: this.name }));
+    this.communicator.registerHandler<{ message: string }>("echo", ({ message }) => ({ original: message, echo: message }));
+    this.communicator.registerHandler<{ message: string }>("log", ({ message }) => {
+      this.logged.push(message);
+      console.log(`[${this.name}] log notification handled: ${message}`);
+      this.logHandled?.();
+    });
+  }
+
+  /** Call our own handlers through `serviceUrls.test_agent`, as the Python example does. */
+  async callSelf(): Promise<void> {
+    const status = await this.communicator.sendRequest("test_agent", "get_status", {}, { timeoutMs: 5_000 });
+    console.log("get_status ->", JSON.stringify(status));
+    const echo = await this.communicator.sendRequest("test_agent", "echo", { message: "Hello from mqtt-contracts!" }, { timeoutMs: 5_000 });
+    console.log("echo ->", JSON.stringify(echo));
+    const handled = new Promise<void>((resolve) => (this.logHandled = resolve));
+    await this.communicator.sendNotification("test_agent", "log", { message: "notification from the example" });
+    await withTimeout(handled, 5_000, "the log notification was not handled within 5 s");
+  }
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: { url: { type: "string" }, serve: { type: "boolean", default: false } },
+    strict: true,
+  });
+  let broker: EmbeddedBroker | undefined;
+  const url = values.url ?? process.env.MQTT_URL ?? (broker = await startBroker()).url;
+  if (broker) console.log(`Embedded broker on ${broker.url}`);
+
+  const agent = new MqttExampleAgent({
+    name: "mqtt_example_agent",
+    communicatorType: "mqtt",
+    communicatorOptions: { url },
+    serviceUrls: { test_agent: "mqtt_example_agent" },
+  });
+  await agent.start();
+  try {
+    if (values.serve) {
+      console.log(`mqtt_example_agent serving on ${url} (topic prefix mqtt_example_agent); Ctrl-C to stop`);
+      const signal = await new Promise<string>((resolve) => {
+        process.once("SIGINT", () => resolve("SIGINT"));
+        process.once("SIGTERM", () => resolve("SIGTERM"));
+      });
+      console.log(`${signal} received; stopping`);
+    } else {
+      await agent.callSelf();
+    }
+  } finally {
+    await agent.stop();
+    await broker?.close();
+  }
+  console.log("mqtt_example_agent stopped cleanly");
+  return 0;
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(message)), ms)));
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error(error instanceof Error ? `${error.name}: ${error.message}` : error);
+    process.exit(1);
+  },
+);

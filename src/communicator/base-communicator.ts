@@ -1,0 +1,248 @@
+import { randomBytes } from "node:crypto";
+import { CommunicationError, ConfigurationError, ServiceNotFoundError } from "../errors/errors.js";
+import { errorFromWire } from "../errors/wire.js";
+import { createConsoleLogger, type Logger } from "../logger.js";
+import { decodeResponse, describe, encodeNotification, encodeRequest, type Params } from "../wire/jsonrpc.js";
+import { assertName, assertPrefix } from "../wire/names.js";
+import { classifyTopic, notificationFilter, notificationTopic, requestFilter, requestTopic, responseTopic } from "../wire/topics.js";
+import { Dispatcher } from "./dispatcher.js";
+import { PendingRequests } from "./pending-requests.js";
+import type { InboundMessage, MessageSink, Transport } from "./transport.js";
+import type { Communicator, CommunicatorInit, Handler, RequestOptions } from "./types.js";
+
+/** Default `timeoutMs` of a request. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+/** Default `maxPayloadBytes`: 1 MiB. */
+export const DEFAULT_MAX_PAYLOAD_BYTES = 1024 * 1024;
+/** Default time `stop()` gives running handlers to answer. */
+export const DEFAULT_STOP_GRACE_MS = 5_000;
+
+/** Settings every transport-backed communicator shares, after its own options were validated. */
+export interface BaseCommunicatorSettings {
+  /** The prefix this agent serves under. Default: the agent name. */
+  topicPrefix?: string | undefined;
+  /** Unique per instance; names the response topic. Default: `<agent name>-<random>`. */
+  clientId?: string | undefined;
+  /** Larger inbound payloads are refused. Default 1 MiB. */
+  maxPayloadBytes?: number | undefined;
+  /** How long `stop()` lets running handlers answer. Default 5 000 ms. */
+  stopGraceMs?: number | undefined;
+}
+
+type State = "idle" | "starting" | "started" | "stopping" | "stopped";
+
+/**
+ * The RPC core over a topic transport: JSON-RPC 2.0 requests with one response topic per instance,
+ * notifications, timeouts, aborts and handler dispatch. A communicator type supplies only
+ * `openTransport`; `MqttCommunicator` and `MemoryCommunicator` are two.
+ */
+export abstract class BaseCommunicator implements Communicator {
+  readonly agentName: string;
+  readonly serviceUrls: Readonly<Record<string, string>>;
+  readonly topicPrefix: string;
+  readonly clientId: string;
+  /** `<topicPrefix>/response/<clientId>`: subscribed once at start; all responses arrive here. */
+  readonly responseTopic: string;
+  protected readonly logger: Logger;
+  protected readonly maxPayloadBytes: number;
+  private readonly stopGraceMs: number;
+  private readonly pending = new PendingRequests();
+  private readonly dispatcher: Dispatcher;
+  private readonly idPrefix = `${randomBytes(4).toString("hex")}-`;
+  private nextId = 0;
+  private state: State = "idle";
+  private transport: Transport | undefined;
+
+  constructor(init: CommunicatorInit<unknown>, settings: BaseCommunicatorSettings = {}) {
+    assertPrefix("agent name", init.agentName);
+    this.agentName = init.agentName;
+    const serviceUrls = init.serviceUrls ?? {};
+    for (const [service, prefix] of Object.entries(serviceUrls)) assertPrefix(`serviceUrls.${service}`, prefix);
+    this.serviceUrls = Object.freeze({ ...serviceUrls });
+    this.topicPrefix = settings.topicPrefix ?? init.agentName;
+    assertPrefix("topicPrefix", this.topicPrefix);
+    this.clientId = settings.clientId ?? `${init.agentName}-${randomBytes(4).toString("hex")}`;
+    assertName("clientId", this.clientId);
+    this.responseTopic = responseTopic(this.topicPrefix, this.clientId);
+    this.maxPayloadBytes = positive("maxPayloadBytes", settings.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES);
+    this.stopGraceMs = nonNegative("stopGraceMs", settings.stopGraceMs ?? DEFAULT_STOP_GRACE_MS);
+    this.logger = init.logger ?? createConsoleLogger(`mqtt-contracts:${init.agentName}`);
+    this.dispatcher = new Dispatcher({
+      publish: (topic, payload, properties) => this.requireTransport(topic).publish(topic, payload, properties),
+      logger: this.logger,
+      maxPayloadBytes: this.maxPayloadBytes,
+      name: this.agentName,
+    });
+  }
+
+  /** Connect the transport. Called once by `start()`; `sink` receives every inbound message. */
+  protected abstract openTransport(sink: MessageSink): Promise<Transport>;
+
+  get started(): boolean {
+    return this.state === "started";
+  }
+
+  async start(): Promise<void> {
+    if (this.state !== "idle") throw new CommunicationError(`Cannot start ${this.agentName}: the communicator is ${this.state}`);
+    this.state = "starting";
+    try {
+      this.transport = await this.openTransport((message) => this.onMessage(message));
+      await this.transport.subscribe([this.responseTopic, requestFilter(this.topicPrefix), notificationFilter(this.topicPrefix)]);
+      this.state = "started";
+    } catch (error) {
+      this.state = "stopped";
+      await this.transport?.close().catch(() => undefined);
+      throw CommunicationError.from(error, { target: this.topicPrefix });
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.state === "idle") {
+      this.state = "stopped";
+      return;
+    }
+    if (this.state !== "started") return;
+    this.state = "stopping";
+    this.pending.rejectAll(
+      (target, method) => new CommunicationError(`Request ${method} to ${target} was cancelled: ${this.agentName} stopped`, { target }),
+    );
+    await this.dispatcher.drain(this.stopGraceMs);
+    try {
+      await this.transport?.close();
+    } finally {
+      this.state = "stopped";
+    }
+  }
+
+  registerHandler<P = Params, R = unknown>(method: string, handler: Handler<P, R>): () => void {
+    assertName("method", method);
+    if (typeof handler !== "function") throw new ConfigurationError(`Handler for ${method} must be a function, got ${typeof handler}`);
+    this.dispatcher.handlers.set(method, handler);
+    return () => {
+      if (this.dispatcher.handlers.get(method) === handler) this.dispatcher.handlers.delete(method);
+    };
+  }
+
+  async sendRequest<R = unknown>(targetService: string, method: string, params: Params = {}, options: RequestOptions = {}): Promise<R> {
+    const transport = this.requireStarted(targetService);
+    const prefix = this.resolveService(targetService);
+    assertName("method", method);
+    const timeoutMs = options.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    if (!(timeoutMs > 0 && timeoutMs <= 2_147_483_647)) {
+      throw new ConfigurationError(`timeoutMs must be a positive number of milliseconds up to 2^31-1, got ${describe(timeoutMs)}`, { target: targetService });
+    }
+    const id = `${this.idPrefix}${++this.nextId}`;
+    const payload = this.encode(targetService, () => encodeRequest(id, method, params, this.responseTopic));
+    const result = this.pending.add(id, { target: targetService, method, timeoutMs, signal: options.signal });
+    if (!this.pending.has(id)) return result as Promise<R>; // the signal was already aborted: publish nothing
+    const properties = transport.supportsProperties
+      ? { responseTopic: this.responseTopic, correlationData: Buffer.from(id), messageExpiryInterval: Math.ceil(timeoutMs / 1000) }
+      : undefined;
+    transport.publish(requestTopic(prefix, method), payload, properties).catch((error: unknown) => {
+      this.pending.reject(id, CommunicationError.from(error, { target: targetService }));
+    });
+    return result as Promise<R>;
+  }
+
+  async sendNotification(targetService: string, method: string, params: Params = {}): Promise<void> {
+    const transport = this.requireStarted(targetService);
+    const prefix = this.resolveService(targetService);
+    assertName("method", method);
+    const payload = this.encode(targetService, () => encodeNotification(method, params));
+    try {
+      await transport.publish(notificationTopic(prefix, method), payload);
+    } catch (error) {
+      throw CommunicationError.from(error, { target: targetService });
+    }
+  }
+
+  /** The topic prefix of `targetService`, or `ServiceNotFoundError`. */
+  resolveService(targetService: string): string {
+    const prefix = Object.hasOwn(this.serviceUrls, targetService) ? this.serviceUrls[targetService] : undefined;
+    if (prefix === undefined) {
+      const known = Object.keys(this.serviceUrls);
+      throw new ServiceNotFoundError(
+        `Service ${JSON.stringify(targetService)} is not in serviceUrls of ${this.agentName} (known: ${known.length ? known.join(", ") : "none"})`,
+        { target: targetService },
+      );
+    }
+    return prefix;
+  }
+
+  private requireStarted(target: string): Transport {
+    if (this.state !== "started" || this.transport === undefined) {
+      throw new CommunicationError(`Cannot send to ${target}: the communicator of ${this.agentName} is ${this.state}, not started`, { target });
+    }
+    return this.transport;
+  }
+
+  private requireTransport(topic: string): Transport {
+    if (this.transport === undefined) throw new CommunicationError(`Cannot publish to ${topic}: not connected`, { target: topic });
+    return this.transport;
+  }
+
+  private encode(target: string, encode: () => string): string {
+    try {
+      return encode();
+    } catch (error) {
+      throw new CommunicationError(`Params for ${target} cannot be encoded as JSON: ${(error as Error).message}`, { target, cause: error });
+    }
+  }
+
+  private onMessage(message: InboundMessage): void {
+    if (message.topic === this.responseTopic) {
+      this.onResponse(message);
+      return;
+    }
+    const kind = classifyTopic(this.topicPrefix, message.topic);
+    if (kind === undefined) {
+      this.logger.debug(`${this.agentName}: ignored a message on unexpected topic ${message.topic}`);
+      return;
+    }
+    this.dispatcher.dispatch(kind, message);
+  }
+
+  private onResponse(message: InboundMessage): void {
+    const size = message.payload.byteLength;
+    if (size > this.maxPayloadBytes) {
+      this.logger.warn(`${this.agentName}: dropped a response of ${size} bytes (limit ${this.maxPayloadBytes})`);
+      return;
+    }
+    let value: unknown;
+    try {
+      value = JSON.parse(Buffer.from(message.payload.buffer, message.payload.byteOffset, size).toString("utf8"));
+    } catch {
+      this.logger.warn(`${this.agentName}: dropped a response that is not JSON on ${message.topic}`);
+      return;
+    }
+    const response = decodeResponse(value);
+    if (response.id === null || !this.pending.has(response.id)) {
+      this.logger.debug(`${this.agentName}: dropped a late or unknown response ${describe(response.id)}`);
+      return;
+    }
+    const sent = this.pending.describe(response.id)!;
+    switch (response.kind) {
+      case "result":
+        this.pending.resolve(response.id, response.result);
+        return;
+      case "error":
+        this.pending.reject(response.id, errorFromWire(response.error, sent));
+        return;
+      case "malformed":
+        this.pending.reject(
+          response.id,
+          new CommunicationError(`Malformed response to ${sent.method} from ${sent.target}: ${response.reason}`, { target: sent.target }),
+        );
+    }
+  }
+}
+
+function positive(name: string, value: number): number {
+  if (!(Number.isFinite(value) && value > 0)) throw new ConfigurationError(`${name} must be a positive number, got ${describe(value)}`);
+  return value;
+}
+
+function nonNegative(name: string, value: number): number {
+  if (!(Number.isFinite(value) && value >= 0)) throw new ConfigurationError(`${name} must be zero or a positive number, got ${describe(value)}`);
+  return value;
+}

@@ -1,0 +1,109 @@
+import { CommunicationError, RequestAbortedError, RequestTimeoutError } from "../errors/errors.js";
+import type { RequestId } from "../wire/jsonrpc.js";
+
+interface Pending {
+  resolve(value: unknown): void;
+  reject(reason: unknown): void;
+  timer: NodeJS.Timeout;
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
+  target: string;
+  method: string;
+}
+
+export interface PendingCall {
+  target: string;
+  method: string;
+  timeoutMs: number;
+  signal?: AbortSignal | undefined;
+}
+
+/**
+ * Outgoing requests waiting for a response, keyed by id. Every entry settles exactly once: by its
+ * response, its timeout, its signal or `rejectAll`, and whichever comes first removes it with its
+ * timer and abort listener.
+ */
+export class PendingRequests {
+  private readonly entries = new Map<RequestId, Pending>();
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  has(id: RequestId): boolean {
+    return this.entries.has(id);
+  }
+
+  /** Track `id`; the returned promise settles with the response, or rejects on timeout or abort. */
+  add(id: RequestId, call: PendingCall): Promise<unknown> {
+    if (call.signal?.aborted) {
+      return Promise.reject(abortError(call.target, call.method, call.signal));
+    }
+    return new Promise((resolve, reject) => {
+      const entry: Pending = {
+        resolve,
+        reject,
+        target: call.target,
+        method: call.method,
+        signal: call.signal,
+        onAbort: undefined,
+        timer: setTimeout(() => {
+          this.settle(id)?.reject(
+            new RequestTimeoutError(`Request ${call.method} to ${call.target} timed out after ${call.timeoutMs} ms`, {
+              target: call.target,
+              timeoutMs: call.timeoutMs,
+              details: { id, method: call.method },
+            }),
+          );
+        }, call.timeoutMs),
+      };
+      if (call.signal) {
+        const signal = call.signal;
+        entry.onAbort = () => this.settle(id)?.reject(abortError(call.target, call.method, signal));
+        signal.addEventListener("abort", entry.onAbort, { once: true });
+      }
+      this.entries.set(id, entry);
+    });
+  }
+
+  /** Settle `id` with a result. Returns false if nothing was waiting for it. */
+  resolve(id: RequestId, result: unknown): boolean {
+    const entry = this.settle(id);
+    entry?.resolve(result);
+    return entry !== undefined;
+  }
+
+  /** Settle `id` with an error. Returns false if nothing was waiting for it. */
+  reject(id: RequestId, error: unknown): boolean {
+    const entry = this.settle(id);
+    entry?.reject(error);
+    return entry !== undefined;
+  }
+
+  /** What `id` was sent to, for error messages. */
+  describe(id: RequestId): { target: string; method: string } | undefined {
+    const entry = this.entries.get(id);
+    return entry && { target: entry.target, method: entry.method };
+  }
+
+  /** Reject every pending request with `makeError(target, method)`. */
+  rejectAll(makeError: (target: string, method: string) => CommunicationError): void {
+    for (const id of [...this.entries.keys()]) {
+      const entry = this.settle(id)!;
+      entry.reject(makeError(entry.target, entry.method));
+    }
+  }
+
+  private settle(id: RequestId): Pending | undefined {
+    const entry = this.entries.get(id);
+    if (entry === undefined) return undefined;
+    this.entries.delete(id);
+    clearTimeout(entry.timer);
+    if (entry.onAbort) entry.signal!.removeEventListener("abort", entry.onAbort);
+    return entry;
+  }
+}
+
+function abortError(target: string, method: string, signal: AbortSignal): RequestAbortedError {
+  return new RequestAbortedError(`Request ${method} to ${target} was aborted`, { target, cause: signal.reason, details: { method } });
+}

@@ -1,0 +1,36 @@
+/** One message as a transport delivers it to the RPC core. */
+export interface InboundMessage {
+  topic: string;
+  payload: Uint8Array;
+  /** MQTT 5 Response Topic property, when the transport carries properties. */
+  responseTopic?: string | undefined;
+  /** MQTT 5 Correlation Data property. */
+  correlationData?: Uint8Array | undefined;
+  /** MQTT 5 Message Expiry Interval, in seconds remaining. */
+  messageExpiryInterval?: number | undefined;
+}
+
+export interface PublishProperties {
+  responseTopic?: string;
+  correlationData?: Uint8Array;
+  /** Seconds. */
+  messageExpiryInterval?: number;
+}
+
+/**
+ * What the RPC core needs from a message transport: topic publish/subscribe. MQTT implements it,
+ * the in-memory bus implements it, and a plugin may implement it for another broker.
+ */
+export interface Transport {
+  /** Whether publish properties (MQTT 5) reach the other side. Decided once connected. */
+  readonly supportsProperties: boolean;
+  /** Subscribe to topic filters; kept across reconnects. Rejects if any subscription is refused. */
+  subscribe(filters: readonly string[]): Promise<void>;
+  /** Publish; the promise settles once the transport accepted (QoS 0) or the broker acknowledged (QoS 1). */
+  publish(topic: string, payload: string, properties?: PublishProperties): Promise<void>;
+  /** Disconnect, flushing what is in flight. */
+  close(): Promise<void>;
+}
+
+/** Receives what the transport reads. Must not throw. */
+export type MessageSink = (message: InboundMessage) => void;

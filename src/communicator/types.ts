@@ -1,0 +1,60 @@
+import type { Logger } from "../logger.js";
+import type { Params, RequestId } from "../wire/jsonrpc.js";
+
+/** Per-call options of `sendRequest`. */
+export interface RequestOptions {
+  /** How long to wait for the response, in milliseconds. Default 30 000. Must be a positive number. */
+  timeoutMs?: number;
+  /** Aborting it ends the call at once with `RequestAbortedError`; a late response is dropped. */
+  signal?: AbortSignal;
+}
+
+/** What a handler learns about the call it is serving. */
+export interface HandlerContext {
+  /** The JSON-RPC id of the request; `undefined` for a notification. */
+  readonly id: RequestId | undefined;
+  readonly method: string;
+  /** The topic the message arrived on. */
+  readonly topic: string;
+  /**
+   * Fires when the caller's deadline has passed (known over MQTT 5 from the Message Expiry
+   * Interval, and in memory) or when the communicator stops.
+   */
+  readonly signal: AbortSignal;
+}
+
+/** A request or notification handler. Its return value is the JSON-RPC result. */
+export type Handler<P = Params, R = unknown> = (params: P, context: HandlerContext) => R | Promise<R>;
+
+/** Everything a communicator class is constructed with. The plugin registry builds it from an agent config. */
+export interface CommunicatorInit<Options = unknown> {
+  /** The agent's name; the default topic prefix and client id stem. */
+  agentName: string;
+  /** Service name → MQTT topic prefix of that service. */
+  serviceUrls?: Record<string, string>;
+  /** Communicator-specific options, validated by the communicator. */
+  options?: Options;
+  /** Where the runtime logs. Default: stderr at the `MQTT_CONTRACTS_LOG_LEVEL` level (default `warn`). */
+  logger?: Logger;
+}
+
+/** The contract every communicator fulfils: built-in (`mqtt`, `memory`) or from a plugin. */
+export interface Communicator {
+  readonly agentName: string;
+  /** Connect and subscribe. Rejects with `CommunicationError` if that fails. */
+  start(): Promise<void>;
+  /**
+   * Reject every pending request, let running handlers answer (within the grace period), then
+   * disconnect. Idempotent.
+   */
+  stop(): Promise<void>;
+  /** Call `method` on `targetService` and wait for its result. */
+  sendRequest<R = unknown>(targetService: string, method: string, params?: Params, options?: RequestOptions): Promise<R>;
+  /** Publish a notification; resolves once it is handed to the transport. No answer comes back. */
+  sendNotification(targetService: string, method: string, params?: Params): Promise<void>;
+  /** Serve `method`, for requests and notifications alike. Returns a function that unregisters it. */
+  registerHandler<P = Params, R = unknown>(method: string, handler: Handler<P, R>): () => void;
+}
+
+/** A communicator class, as registered in the plugin registry. */
+export type CommunicatorClass = new (init: CommunicatorInit<any>) => Communicator;

@@ -1,0 +1,52 @@
+// Agents and their configuration
+export { BaseAgent } from "./agent/base-agent.js";
+export { AgentConfigSchema, agentConfigFromEnv, parseAgentConfig } from "./agent/agent-config.js";
+
+// Communicators
+export { BaseCommunicator, DEFAULT_MAX_PAYLOAD_BYTES, DEFAULT_REQUEST_TIMEOUT_MS, DEFAULT_STOP_GRACE_MS } from "./communicator/base-communicator.js";
+export { MqttCommunicator } from "./mqtt/mqtt-communicator.js";
+export { MqttCommunicatorOptionsSchema } from "./mqtt/mqtt-options.js";
+export { MemoryCommunicator, MemoryCommunicatorOptionsSchema } from "./memory/memory-communicator.js";
+export { MemoryBus } from "./memory/memory-bus.js";
+
+// Communicator plugins
+export { registerCommunicator, getCommunicatorClass, communicatorTypes, hasCommunicator } from "./plugins/registry.js";
+export { discoverCommunicators } from "./plugins/discovery.js";
+export { createCommunicator } from "./plugins/create-communicator.js";
+
+// Embedded broker
+export { startBroker } from "./broker/embedded-broker.js";
+
+// Errors
+export { ErrorCode, errorCodeName } from "./errors/codes.js";
+export {
+  CommunicationError,
+  ConfigurationError,
+  MethodNotFoundError,
+  RequestAbortedError,
+  RequestTimeoutError,
+  RpcError,
+  ServiceNotFoundError,
+  ValidationError,
+} from "./errors/errors.js";
+export { errorFromWire, errorToWire } from "./errors/wire.js";
+
+// Wire format
+export { requestTopic, notificationTopic, responseTopic, requestFilter, notificationFilter } from "./wire/topics.js";
+export { createConsoleLogger } from "./logger.js";
+
+export type { AgentDeps } from "./agent/base-agent.js";
+export type { AgentConfig, AgentConfigInput } from "./agent/agent-config.js";
+export type { BaseCommunicatorSettings } from "./communicator/base-communicator.js";
+export type { Communicator, CommunicatorClass, CommunicatorInit, Handler, HandlerContext, RequestOptions } from "./communicator/types.js";
+export type { InboundMessage, MessageSink, PublishProperties, Transport } from "./communicator/transport.js";
+export type { MqttCommunicatorOptions } from "./mqtt/mqtt-options.js";
+export type { MemoryCommunicatorOptions } from "./memory/memory-communicator.js";
+export type { CommunicatorSource } from "./plugins/registry.js";
+export type { CommunicatorManifest, DiscoveredCommunicator, DiscoverOptions } from "./plugins/discovery.js";
+export type { EmbeddedBroker, StartBrokerOptions } from "./broker/embedded-broker.js";
+export type { CommunicationErrorOptions } from "./errors/errors.js";
+export type { WireError } from "./errors/wire.js";
+export type { ErrorCode as ErrorCodeValue } from "./errors/codes.js";
+export type { Logger, LogLevel } from "./logger.js";
+export type { Params, RequestId, RequestMessage, NotificationMessage, ResponseMessage } from "./wire/jsonrpc.js";

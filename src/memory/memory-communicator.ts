@@ -1,0 +1,56 @@
+import { z } from "zod";
+import { BaseCommunicator, DEFAULT_MAX_PAYLOAD_BYTES, DEFAULT_STOP_GRACE_MS } from "../communicator/base-communicator.js";
+import type { MessageSink, Transport } from "../communicator/transport.js";
+import type { CommunicatorInit } from "../communicator/types.js";
+import { parseCommunicatorOptions } from "../communicator/parse-options.js";
+import { MemoryBus } from "./memory-bus.js";
+
+export const MemoryCommunicatorOptionsSchema = z
+  .object({
+    /** The bus to join. Default: `MemoryBus.default`, shared by the whole process. */
+    bus: z.instanceof(MemoryBus).optional(),
+    topicPrefix: z.string().optional(),
+    clientId: z.string().optional(),
+    maxPayloadBytes: z.number().int().positive().default(DEFAULT_MAX_PAYLOAD_BYTES),
+    stopGraceMs: z.number().int().min(0).default(DEFAULT_STOP_GRACE_MS),
+  })
+  .strict();
+
+export type MemoryCommunicatorOptions = z.input<typeof MemoryCommunicatorOptionsSchema>;
+
+/**
+ * The `memory` communicator: the same RPC core, wire format and semantics as `mqtt`, over an
+ * in-process bus instead of a broker. Meant for testing agents without a broker. Requests carry
+ * MQTT 5 style properties, so handlers see the caller's deadline.
+ */
+export class MemoryCommunicator extends BaseCommunicator {
+  private readonly bus: MemoryBus;
+
+  constructor(init: CommunicatorInit<MemoryCommunicatorOptions>) {
+    const options = parseCommunicatorOptions("memory", init.agentName, MemoryCommunicatorOptionsSchema, init.options);
+    super(init, options);
+    this.bus = options.bus ?? MemoryBus.default;
+  }
+
+  protected override async openTransport(sink: MessageSink): Promise<Transport> {
+    const bus = this.bus;
+    let unsubscribe: (() => void) | undefined;
+    return {
+      supportsProperties: true,
+      async subscribe(filters) {
+        const previous = unsubscribe;
+        const next = bus.subscribe(filters, sink);
+        unsubscribe = () => {
+          previous?.();
+          next();
+        };
+      },
+      async publish(topic, payload, properties) {
+        bus.publish(topic, payload, properties);
+      },
+      async close() {
+        unsubscribe?.();
+      },
+    };
+  }
+}

@@ -1,0 +1,36 @@
+import { BaseCommunicator } from "../communicator/base-communicator.js";
+import type { MessageSink, Transport } from "../communicator/transport.js";
+import type { CommunicatorInit } from "../communicator/types.js";
+import { parseCommunicatorOptions } from "../communicator/parse-options.js";
+import { MqttCommunicatorOptionsSchema, type MqttCommunicatorOptions, type ResolvedMqttOptions } from "./mqtt-options.js";
+import { connectMqttTransport, describeBroker, type MqttTransport } from "./mqtt-transport.js";
+
+/**
+ * The `mqtt` communicator: the RPC core over mqtt.js 5, speaking MQTT 5 when the broker does and
+ * 3.1.1 otherwise. Reconnects and resubscribes by itself after a broker restart.
+ */
+export class MqttCommunicator extends BaseCommunicator {
+  readonly mqttOptions: ResolvedMqttOptions;
+  private mqtt: MqttTransport | undefined;
+
+  constructor(init: CommunicatorInit<MqttCommunicatorOptions>) {
+    const options = parseCommunicatorOptions("mqtt", init.agentName, MqttCommunicatorOptionsSchema, init.options);
+    super(init, options);
+    this.mqttOptions = options;
+  }
+
+  /** The broker, for messages: `mqtt://host:port` without credentials. */
+  get broker(): string {
+    return describeBroker(this.mqttOptions);
+  }
+
+  /** 5 or 4 once started. */
+  get protocolVersion(): number | undefined {
+    return this.mqtt?.protocolVersion;
+  }
+
+  protected override async openTransport(sink: MessageSink): Promise<Transport> {
+    this.mqtt = await connectMqttTransport(this.mqttOptions, this.clientId, sink, this.logger);
+    return this.mqtt;
+  }
+}

@@ -1,0 +1,65 @@
+import type { Duplex } from "node:stream";
+import { z } from "zod";
+import { DEFAULT_MAX_PAYLOAD_BYTES, DEFAULT_STOP_GRACE_MS } from "../communicator/base-communicator.js";
+import { prefixProblem, nameProblem } from "../wire/names.js";
+
+const pem = z.union([z.string(), z.instanceof(Buffer), z.array(z.string()), z.array(z.instanceof(Buffer))]);
+
+const URL_PROTOCOLS = ["mqtt:", "mqtts:", "ws:", "wss:"];
+
+/**
+ * Options of the `mqtt` communicator. Unknown keys are refused, so a typo is an error rather than a
+ * silently ignored setting.
+ */
+export const MqttCommunicatorOptionsSchema = z
+  .object({
+    /** Broker URL: `mqtt://`, `mqtts://`, `ws://` or `wss://`. Wins over `brokerHost`/`brokerPort`. */
+    url: z
+      .string()
+      .refine((url) => URL.canParse(url) && URL_PROTOCOLS.includes(new URL(url).protocol), {
+        error: (issue) => `must be a URL starting with mqtt://, mqtts://, ws:// or wss://, got ${JSON.stringify(issue.input)}`,
+      })
+      .optional(),
+    /** Default `localhost`. */
+    brokerHost: z.string().min(1).default("localhost"),
+    /** Default 1883. */
+    brokerPort: z.number().int().min(1).max(65_535).default(1883),
+    /** Default `<agent name>-<random>`. Names the response topic, so it must not contain `+`, `#` or NUL. */
+    clientId: z.string().refine((id) => nameProblem(id) === undefined, { error: (issue) => `clientId ${JSON.stringify(issue.input)} ${nameProblem(issue.input)}` }).optional(),
+    username: z.string().optional(),
+    password: z.string().optional(),
+    /** TLS: trusted CA certificates (PEM). */
+    ca: pem.optional(),
+    /** TLS: client certificate (PEM). */
+    cert: pem.optional(),
+    /** TLS: client key (PEM). */
+    key: pem.optional(),
+    /** TLS: refuse a broker whose certificate does not verify. Default true. */
+    rejectUnauthorized: z.boolean().optional(),
+    /** Keepalive in seconds; 0 disables it. Default 60. */
+    keepalive: z.number().int().min(0).max(65_535).default(60),
+    /** `5`, `4` (3.1.1) or `"auto"`: try 5 and fall back to 3.1.1 if the broker refuses it. Default `"auto"`. */
+    protocolVersion: z.union([z.literal(5), z.literal(4), z.literal("auto")]).default("auto"),
+    /** QoS of every publish and subscription. Default 1. */
+    qos: z.union([z.literal(0), z.literal(1)]).default(1),
+    /** How long `start()` waits for the broker, in ms. Default 10 000. */
+    connectTimeoutMs: z.number().int().positive().default(10_000),
+    /** Delay between reconnect attempts after the connection is lost, in ms. Default 1 000. */
+    reconnectPeriodMs: z.number().int().positive().default(1_000),
+    /** The prefix this agent serves under. Default: the agent name. */
+    topicPrefix: z.string().refine((p) => prefixProblem(p) === undefined, { error: (issue) => `topicPrefix ${JSON.stringify(issue.input)} ${prefixProblem(issue.input)}` }).optional(),
+    /** Inbound payloads larger than this are refused. Default 1 MiB. */
+    maxPayloadBytes: z.number().int().positive().default(DEFAULT_MAX_PAYLOAD_BYTES),
+    /** How long `stop()` lets running handlers answer, in ms. Default 5 000. */
+    stopGraceMs: z.number().int().min(0).default(DEFAULT_STOP_GRACE_MS),
+    /**
+     * Advanced: connect over streams from this function instead of a socket, e.g. to an in-process
+     * broker (`EmbeddedBroker.connectStream`). Called again on every reconnect.
+     */
+    streamBuilder: z.custom<() => Duplex>((value) => typeof value === "function", { error: "streamBuilder must be a function returning a Duplex stream" }).optional(),
+  })
+  .strict();
+
+/** What users pass as `communicatorOptions` for the `mqtt` type. */
+export type MqttCommunicatorOptions = z.input<typeof MqttCommunicatorOptionsSchema>;
+export type ResolvedMqttOptions = z.output<typeof MqttCommunicatorOptionsSchema>;

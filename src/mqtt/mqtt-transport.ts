@@ -1,0 +1,193 @@
+import mqtt, { type IClientOptions, type IClientPublishOptions, type MqttClient } from "mqtt";
+import { CommunicationError } from "../errors/errors.js";
+import type { Logger } from "../logger.js";
+import type { MessageSink, PublishProperties, Transport } from "../communicator/transport.js";
+import type { ResolvedMqttOptions } from "./mqtt-options.js";
+
+/** How long `close()` waits for in-flight packets before it drops the connection. */
+const CLOSE_FLUSH_MS = 2_000;
+
+/** CONNACK codes that mean the broker does not speak MQTT 5 (3.1.1 code 1, MQTT 5 reason 132). */
+const PROTOCOL_REFUSED = new Set([1, 132]);
+
+const CONNACK_REASONS: Record<number, string> = {
+  1: "unacceptable protocol version",
+  2: "client identifier rejected",
+  3: "server unavailable",
+  4: "bad user name or password",
+  5: "not authorized",
+  132: "unsupported protocol version",
+  133: "client identifier not valid",
+  134: "bad user name or password",
+  135: "not authorized",
+  136: "server unavailable",
+  137: "server busy",
+  138: "banned",
+};
+
+/** The broker address for messages, without credentials. */
+export function describeBroker(options: ResolvedMqttOptions): string {
+  if (options.streamBuilder) return "the in-process broker";
+  if (options.url) {
+    const url = new URL(options.url);
+    url.username = "";
+    url.password = "";
+    return url.toString().replace(/\/$/, "");
+  }
+  return `mqtt://${options.brokerHost}:${options.brokerPort}`;
+}
+
+/** Connect and return a transport; with `protocolVersion: "auto"`, fall back to 3.1.1 when MQTT 5 is refused. */
+export async function connectMqttTransport(options: ResolvedMqttOptions, clientId: string, sink: MessageSink, logger: Logger): Promise<MqttTransport> {
+  const versions: (4 | 5)[] = options.protocolVersion === "auto" ? [5, 4] : [options.protocolVersion];
+  const deadline = Date.now() + options.connectTimeoutMs;
+  for (const version of versions) {
+    try {
+      const client = await connectOnce(options, clientId, version, deadline);
+      return new MqttTransport(client, options, sink, logger);
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      if (version === 5 && versions.length > 1 && typeof code === "number" && PROTOCOL_REFUSED.has(code)) {
+        logger.debug(`${describeBroker(options)} refused MQTT 5 (code ${code}); falling back to MQTT 3.1.1`);
+        continue;
+      }
+      throw error;
+    }
+  }
+  throw new CommunicationError(`Could not connect to ${describeBroker(options)}`);
+}
+
+function connectOnce(options: ResolvedMqttOptions, clientId: string, protocolVersion: 4 | 5, deadline: number): Promise<MqttClient> {
+  const where = describeBroker(options);
+  const timeoutMs = Math.max(1, deadline - Date.now());
+  const clientOptions: IClientOptions = {
+    clientId,
+    protocolVersion,
+    clean: true,
+    keepalive: options.keepalive,
+    reconnectPeriod: options.reconnectPeriodMs,
+    connectTimeout: timeoutMs,
+    resubscribe: true,
+  };
+  if (options.username !== undefined) clientOptions.username = options.username;
+  if (options.password !== undefined) clientOptions.password = options.password;
+  if (options.ca !== undefined) clientOptions.ca = options.ca;
+  if (options.cert !== undefined) clientOptions.cert = options.cert;
+  if (options.key !== undefined) clientOptions.key = options.key;
+  if (options.rejectUnauthorized !== undefined) clientOptions.rejectUnauthorized = options.rejectUnauthorized;
+
+  return new Promise((resolve, reject) => {
+    let client: MqttClient;
+    try {
+      if (options.streamBuilder) {
+        client = new mqtt.MqttClient(options.streamBuilder as () => any, clientOptions);
+      } else if (options.url) {
+        client = mqtt.connect(options.url, clientOptions);
+      } else {
+        client = mqtt.connect({ ...clientOptions, host: options.brokerHost, port: options.brokerPort, protocol: "mqtt" });
+      }
+    } catch (error) {
+      reject(new CommunicationError(`Could not connect to ${where}: ${(error as Error).message}`, { target: where, cause: error }));
+      return;
+    }
+    let lastError: Error | undefined;
+    const cleanup = () => {
+      clearTimeout(timer);
+      client.off("connect", onConnect);
+      client.off("error", onError);
+    };
+    const fail = (error: CommunicationError) => {
+      cleanup();
+      client.end(true);
+      reject(error);
+    };
+    const onConnect = () => {
+      cleanup();
+      resolve(client);
+    };
+    const onError = (error: Error & { code?: unknown }) => {
+      lastError = error;
+      if (typeof error.code === "number") {
+        // A CONNACK refusal: retrying will not help.
+        const reason = CONNACK_REASONS[error.code] ?? error.message;
+        const refused = new CommunicationError(`${where} refused the connection: ${reason} (code ${error.code})`, { target: where, cause: error });
+        Object.assign(refused, { code: error.code });
+        fail(refused);
+      }
+    };
+    const timer = setTimeout(() => {
+      const why = lastError ? `: ${lastError.message}` : "";
+      fail(new CommunicationError(`Could not connect to ${where} within ${options.connectTimeoutMs} ms${why}`, { target: where, cause: lastError }));
+    }, timeoutMs);
+    client.on("connect", onConnect);
+    client.on("error", onError);
+  });
+}
+
+/** mqtt.js behind the `Transport` interface. mqtt.js reconnects and resubscribes by itself. */
+export class MqttTransport implements Transport {
+  readonly supportsProperties: boolean;
+  private readonly where: string;
+  private closed = false;
+
+  constructor(
+    private readonly client: MqttClient,
+    private readonly options: ResolvedMqttOptions,
+    sink: MessageSink,
+    private readonly logger: Logger,
+  ) {
+    this.supportsProperties = client.options.protocolVersion === 5;
+    this.where = describeBroker(options);
+    client.on("message", (topic, payload, packet) => {
+      const properties = packet.properties;
+      sink({
+        topic,
+        payload,
+        responseTopic: properties?.responseTopic,
+        correlationData: properties?.correlationData,
+        messageExpiryInterval: properties?.messageExpiryInterval,
+      });
+    });
+    client.on("error", (error) => logger.warn(`MQTT error from ${this.where}: ${error.message}`));
+    client.on("offline", () => {
+      if (!this.closed) logger.warn(`Lost the connection to ${this.where}; reconnecting every ${options.reconnectPeriodMs} ms`);
+    });
+    client.on("connect", () => logger.info(`Reconnected to ${this.where}`));
+  }
+
+  /** The MQTT protocol version in use: 5 or 4 (3.1.1). */
+  get protocolVersion(): number {
+    return this.client.options.protocolVersion ?? 4;
+  }
+
+  async subscribe(filters: readonly string[]): Promise<void> {
+    const grants = await this.client.subscribeAsync([...filters], { qos: this.options.qos });
+    const refused = grants.filter((grant) => grant.qos >= 128);
+    if (refused.length > 0) {
+      throw new CommunicationError(`${this.where} refused the subscription to ${refused.map((grant) => grant.topic).join(", ")}`, { target: this.where });
+    }
+  }
+
+  publish(topic: string, payload: string, properties?: PublishProperties): Promise<void> {
+    const options: IClientPublishOptions = { qos: this.options.qos };
+    if (properties && this.supportsProperties) {
+      options.properties = {};
+      if (properties.responseTopic !== undefined) options.properties.responseTopic = properties.responseTopic;
+      if (properties.correlationData !== undefined) options.properties.correlationData = Buffer.from(properties.correlationData);
+      if (properties.messageExpiryInterval !== undefined) options.properties.messageExpiryInterval = properties.messageExpiryInterval;
+    }
+    return new Promise((resolve, reject) => {
+      this.client.publish(topic, payload, options, (error) => (error ? reject(error) : resolve()));
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    let timer: NodeJS.Timeout | undefined;
+    const flushed = this.client.endAsync(false);
+    const timedOut = new Promise<"timeout">((resolve) => (timer = setTimeout(() => resolve("timeout"), CLOSE_FLUSH_MS)));
+    if ((await Promise.race([flushed, timedOut])) === "timeout") await this.client.endAsync(true);
+    clearTimeout(timer);
+  }
+}
