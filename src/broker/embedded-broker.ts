@@ -1,7 +1,8 @@
 import { createServer, type AddressInfo, type Server } from "node:net";
-import { duplexPair, type Duplex } from "node:stream";
+import type { Duplex } from "node:stream";
 import { Aedes, type AedesOptions } from "aedes";
 import { CommunicationError } from "../errors/errors.js";
+import { inProcessStream } from "./in-process-stream.js";
 
 export interface StartBrokerOptions {
   /** Interface to listen on. Default `127.0.0.1`: reachable from this machine only. */
@@ -51,9 +52,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Emb
     port,
     aedes,
     connectStream() {
-      const [client, broker] = duplexPair();
-      aedes.handle(broker);
-      return client;
+      return inProcessStream(aedes.handle);
     },
     close() {
       closing ??= (async () => {

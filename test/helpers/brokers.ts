@@ -1,0 +1,64 @@
+import { Aedes } from "aedes";
+import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
+import { inProcessStream } from "../../src/broker/in-process-stream.js";
+import type { MqttCommunicatorOptions } from "../../src/index.js";
+import { startMosquitto, type Mosquitto } from "./mosquitto.js";
+
+/** A broker a test runs against: aedes in-process, or a real Mosquitto on a free port. */
+export interface TestBroker {
+  readonly name: "aedes" | "mosquitto";
+  /** `communicatorOptions` that reach this broker. */
+  options(extra?: MqttCommunicatorOptions): MqttCommunicatorOptions;
+  /** A raw mqtt.js client connected to this broker, for speaking to services as a foreign peer. */
+  rawClient(options?: IClientOptions): Promise<MqttClient>;
+  close(): Promise<void>;
+}
+
+/** aedes in the test process, reached over `stream.duplexPair()`: no port at all. */
+export async function startAedesInProcess(): Promise<TestBroker> {
+  const aedes = await Aedes.createBroker();
+  const connectStream = () => inProcessStream(aedes.handle);
+  const clients: MqttClient[] = [];
+  return {
+    name: "aedes",
+    options: (extra = {}) => ({ streamBuilder: connectStream, ...extra }),
+    async rawClient(options = {}) {
+      const client = new mqtt.MqttClient(connectStream as () => any, { protocolVersion: 4, reconnectPeriod: 0, ...options });
+      clients.push(client);
+      await new Promise<void>((resolve, reject) => {
+        client.once("connect", () => resolve());
+        client.once("error", reject);
+      });
+      return client;
+    },
+    async close() {
+      await Promise.all(clients.map((client) => client.endAsync(true)));
+      await new Promise<void>((resolve) => aedes.close(() => resolve()));
+    },
+  };
+}
+
+export async function startMosquittoBroker(): Promise<TestBroker & { mosquitto: Mosquitto }> {
+  const mosquitto = await startMosquitto();
+  const clients: MqttClient[] = [];
+  return {
+    name: "mosquitto",
+    mosquitto,
+    options: (extra = {}) => ({ url: mosquitto.url, ...extra }),
+    async rawClient(options = {}) {
+      const client = await mqtt.connectAsync(mosquitto.url, { reconnectPeriod: 0, ...options });
+      clients.push(client);
+      return client;
+    },
+    async close() {
+      await Promise.all(clients.map((client) => client.endAsync(true)));
+      await mosquitto.close();
+    },
+  };
+}
+
+/** For `describe.each`: every test that must hold on both brokers runs once per entry. */
+export const brokers = [
+  ["aedes", startAedesInProcess],
+  ["mosquitto", startMosquittoBroker],
+] as const;

@@ -1,0 +1,95 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { connect, createServer, type AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+export interface MosquittoOptions {
+  /** Extra lines for the listener's config (auth, ACL, TLS...). */
+  config?: string[];
+  /** Default: a free port. */
+  port?: number;
+}
+
+/** A real Mosquitto started by the test on its own port and config. */
+export interface Mosquitto {
+  readonly port: number;
+  readonly url: string;
+  readonly dir: string;
+  /** Stop the process (the port becomes free; the broker forgets everything). */
+  stop(): Promise<void>;
+  /** Start it again on the same port and config. */
+  start(): Promise<void>;
+  /** Stop and remove the temporary config. */
+  close(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mosquitto> {
+  const port = options.port ?? (await freePort());
+  const dir = await mkdtemp(join(tmpdir(), "mqtt-contracts-mosquitto-"));
+  const configPath = join(dir, "mosquitto.conf");
+  await writeFile(
+    configPath,
+    [`listener ${port} 127.0.0.1`, "allow_anonymous true", "persistence false", "log_dest stderr", "log_type error", "log_type warning", ...(options.config ?? [])].join("\n") + "\n",
+  );
+  let child: ChildProcess | undefined;
+  let stderr = "";
+
+  const start = async () => {
+    stderr = "";
+    const proc = spawn("mosquitto", ["-c", configPath], { stdio: ["ignore", "ignore", "pipe"] });
+    child = proc;
+    proc.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<never>((_, reject) =>
+      proc.once("exit", (code) => reject(new Error(`mosquitto exited with ${code} before accepting connections: ${stderr}`))),
+    );
+    exited.catch(() => undefined);
+    await Promise.race([waitForPort(port, 10_000), exited]);
+  };
+  const stop = async () => {
+    const proc = child;
+    child = undefined;
+    if (proc === undefined || proc.exitCode !== null) return;
+    const exited = new Promise<void>((resolve) => proc.once("exit", () => resolve()));
+    proc.kill("SIGTERM");
+    await exited;
+  };
+  await start();
+  return {
+    port,
+    url: `mqtt://127.0.0.1:${port}`,
+    dir,
+    stop,
+    start,
+    async close() {
+      await stop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Resolve once something accepts TCP connections on 127.0.0.1:`port`. */
+export async function waitForPort(port: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const socket = connect(port, "127.0.0.1");
+      socket.once("connect", () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once("error", () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`nothing listens on 127.0.0.1:${port} after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}

@@ -1,0 +1,15 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  resolve: {
+    // Lets fixture packages under test/ import the library by its published name.
+    alias: { "mqtt-contracts": new URL("./src/index.ts", import.meta.url).pathname },
+  },
+  test: {
+    include: ["test/**/*.test.ts"],
+    testTimeout: 30_000,
+    hookTimeout: 30_000,
+    // Test files start their own brokers on free ports; two workers match the 2-core machines.
+    maxWorkers: 2,
+  },
+});
