@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { connect, createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -24,6 +25,9 @@ export interface Mosquitto {
   close(): Promise<void>;
 }
 
+/** The mosquitto binary: `MOSQUITTO_BIN`, else Debian's /usr/sbin/mosquitto (often not on PATH), else PATH. */
+export const mosquittoBin = process.env.MOSQUITTO_BIN ?? (existsSync("/usr/sbin/mosquitto") ? "/usr/sbin/mosquitto" : "mosquitto");
+
 export async function freePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -45,7 +49,7 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mo
 
   const start = async () => {
     stderr = "";
-    const proc = spawn("mosquitto", ["-c", configPath], { stdio: ["ignore", "ignore", "pipe"] });
+    const proc = spawn(mosquittoBin, ["-c", configPath], { stdio: ["ignore", "ignore", "pipe"] });
     child = proc;
     proc.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
     const exited = new Promise<never>((_, reject) =>

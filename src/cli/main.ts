@@ -1,0 +1,122 @@
+/**
+ * The `mqtt-contracts` command line: `call`, `notify` and `broker`. See `USAGE` for flags and exit codes.
+ * Only this file's entry point touches `process.exit`.
+ */
+import { realpathSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { processIo, type CliIo } from "./cli-io.js";
+import { checkTarget, parseMilliseconds, parseParams, resolveUrl, type ClientArgs } from "./client.js";
+import { brokerCommand } from "./commands/broker.js";
+import { callCommand } from "./commands/call.js";
+import { notifyCommand } from "./commands/notify.js";
+import { ExitCode } from "./exit-codes.js";
+import { SHORT_USAGE, USAGE, UsageError } from "./usage.js";
+
+const DEFAULT_CALL_TIMEOUT_MS = 10_000;
+const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+const DEFAULT_BROKER_PORT = 1883;
+
+const OPTIONS = {
+  url: { type: "string" },
+  timeout: { type: "string" },
+  "connect-timeout": { type: "string" },
+  host: { type: "string" },
+  port: { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true; strict: true }>>["values"];
+
+/** The flags each command accepts, besides `--help`. */
+const FLAGS: Record<string, readonly (keyof typeof OPTIONS)[]> = {
+  call: ["url", "timeout", "connect-timeout"],
+  notify: ["url", "connect-timeout"],
+  broker: ["host", "port"],
+};
+
+/** Run the CLI on `argv` (without `node` and the script) and return the exit code. Never rejects. */
+export async function main(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
+  try {
+    return await dispatch(argv, io);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.err(`mqtt-contracts: ${error.message}\n`);
+      io.err(SHORT_USAGE);
+      return ExitCode.Usage;
+    }
+    io.err(`mqtt-contracts: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    return ExitCode.Internal;
+  }
+}
+
+async function dispatch(argv: readonly string[], io: CliIo): Promise<number> {
+  let values: Values;
+  let positionals: string[];
+  try {
+    ({ values, positionals } = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true }));
+  } catch (error) {
+    // node:util reports unknown flags and missing flag values as TypeErrors with ERR_PARSE_ARGS_* codes.
+    throw new UsageError((error as Error).message);
+  }
+  const [command, ...rest] = positionals;
+  if (values.help) {
+    io.out(USAGE);
+    return ExitCode.Ok;
+  }
+  if (command === undefined) throw new UsageError("no command given");
+  const allowed = FLAGS[command];
+  if (allowed === undefined) throw new UsageError(`unknown command ${JSON.stringify(command)}`);
+  const misplaced = Object.keys(values).filter((flag) => !allowed.includes(flag as keyof typeof OPTIONS));
+  if (misplaced.length > 0) throw new UsageError(`${command} does not take ${misplaced.map((flag) => `--${flag}`).join(", ")}`);
+
+  switch (command) {
+    case "call":
+      return callCommand({ ...clientArgs(command, rest, values, io), timeoutMs: parseMilliseconds("timeout", values.timeout, DEFAULT_CALL_TIMEOUT_MS) }, io);
+    case "notify":
+      return notifyCommand(clientArgs(command, rest, values, io), io);
+    default:
+      if (rest.length > 0) throw new UsageError(`broker takes no arguments, got ${rest.map((arg) => JSON.stringify(arg)).join(" ")}`);
+      return brokerCommand({ host: values.host ?? "127.0.0.1", port: parsePort(values.port) }, io);
+  }
+}
+
+function clientArgs(command: string, rest: string[], values: Values, io: CliIo): ClientArgs {
+  const [prefix, method, params, ...extra] = rest;
+  if (prefix === undefined || method === undefined) throw new UsageError(`${command} needs <topic-prefix> and <method>`);
+  if (extra.length > 0) throw new UsageError(`${command} takes at most three arguments; quote the JSON params as one argument`);
+  checkTarget(prefix, method);
+  return {
+    prefix,
+    method,
+    params: parseParams(params),
+    url: resolveUrl(values.url, io),
+    connectTimeoutMs: parseMilliseconds("connect-timeout", values["connect-timeout"], DEFAULT_CONNECT_TIMEOUT_MS),
+  };
+}
+
+function parsePort(text: string | undefined): number {
+  if (text === undefined) return DEFAULT_BROKER_PORT;
+  const port = Number(text);
+  if (!(/^\d+$/.test(text) && port <= 65_535)) throw new UsageError(`--port must be a whole number from 0 to 65535, got ${JSON.stringify(text)}`);
+  return port;
+}
+
+/** Run `main` on the process's arguments and exit with its code once stdout and stderr are flushed. */
+export async function runAsEntry(argv: readonly string[] = process.argv.slice(2)): Promise<never> {
+  const code = await main(argv);
+  await Promise.all([process.stdout, process.stderr].map((stream) => new Promise<void>((resolve) => stream.write("", () => resolve()))));
+  process.exit(code);
+}
+
+function isEntry(): boolean {
+  const script = process.argv[1];
+  if (script === undefined) return false;
+  try {
+    return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isEntry()) void runAsEntry();

@@ -1,0 +1,42 @@
+export const USAGE = `Usage: mqtt-contracts <command> [options]
+
+Commands:
+  call <topic-prefix> <method> [<json params>]    Call a method; print its JSON result on stdout
+  notify <topic-prefix> <method> [<json params>]  Publish a notification (no answer comes back)
+  broker                                          Run an embedded MQTT broker until SIGINT/SIGTERM
+
+Options of call and notify:
+  --url <url>              Broker URL (default: $MQTT_URL, else mqtt://localhost:1883)
+  --connect-timeout <ms>   How long to wait for the broker (default 10000)
+  --timeout <ms>           call only: how long to wait for the response (default 10000)
+
+Options of broker:
+  --host <host>            Interface to listen on (default 127.0.0.1)
+  --port <port>            TCP port; 0 picks a free one (default 1883)
+
+  -h, --help               Show this help
+
+<json params> must be a JSON object; it defaults to {}.
+
+Exit codes:
+  0   success
+  1   the service answered with a JSON-RPC error (code and message on stderr)
+  2   no response in time, broker unreachable, or the broker port is in use
+  64  usage error
+  70  internal error
+
+Environment:
+  MQTT_URL                  default broker URL
+  MQTT_CONTRACTS_LOG_LEVEL  runtime log level on stderr: debug, info, warn, error (default), silent`;
+
+/** What follows a usage error on stderr: the commands, and where the rest is. */
+export const SHORT_USAGE = `Usage:
+  mqtt-contracts call <topic-prefix> <method> [<json params>] [--url <url>] [--timeout <ms>] [--connect-timeout <ms>]
+  mqtt-contracts notify <topic-prefix> <method> [<json params>] [--url <url>] [--connect-timeout <ms>]
+  mqtt-contracts broker [--host <host>] [--port <port>]
+Run mqtt-contracts --help for details and exit codes.`;
+
+/** Bad command-line usage: the message and the usage text go to stderr, and the CLI exits 64. */
+export class UsageError extends Error {
+  override name = "UsageError";
+}

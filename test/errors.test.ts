@@ -1,0 +1,106 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import {
+  ErrorCode,
+  MethodNotFoundError,
+  RpcError,
+  ServiceNotFoundError,
+  ValidationError,
+  errorFromWire,
+  errorToWire,
+  type MqttCommunicator,
+} from "../src/index.js";
+import { brokers, type TestBroker } from "./helpers/brokers.js";
+import { communicatorPair } from "./helpers/pair.js";
+
+describe.each(brokers)("errors on %s", (_name, start) => {
+  let broker: TestBroker;
+  let server: MqttCommunicator;
+  let client: MqttCommunicator;
+
+  beforeEach(async () => {
+    broker = await start();
+    ({ server, client } = communicatorPair(broker));
+    server.registerHandler("boom", () => {
+      throw new Error("kaput");
+    });
+    server.registerHandler("reject", async () => Promise.reject(new TypeError("async kaput")));
+    server.registerHandler("app", () => {
+      throw new RpcError(4001, "Gripper is closed", { data: { gripper: "left" } });
+    });
+    server.registerHandler("throwsString", () => {
+      throw "plain string";
+    });
+    server.registerHandler("bigint", () => ({ n: 1n }));
+    server.registerHandler("ok", () => "ok");
+    await server.start();
+    await client.start();
+  });
+
+  afterEach(async () => {
+    await client.stop();
+    await server.stop();
+    await broker.close();
+  });
+
+  it("raises ServiceNotFoundError for an unknown service and publishes nothing", async () => {
+    const raw = await broker.rawClient();
+    const seen: string[] = [];
+    raw.on("message", (topic) => seen.push(topic));
+    await raw.subscribeAsync("#");
+    const error = await client.sendRequest("nope", "ok").catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ServiceNotFoundError);
+    expect(error).toMatchObject({ target: "nope", message: 'Service "nope" is not in serviceUrls of caller (known: svc)' });
+    await expect(client.sendNotification("nope", "ok")).rejects.toBeInstanceOf(ServiceNotFoundError);
+    await expect(client.sendRequest("svc", "ok")).resolves.toBe("ok");
+    expect(seen.filter((topic) => topic.startsWith("nope"))).toEqual([]);
+    expect(seen.filter((topic) => topic.startsWith("svc/request"))).toEqual(["svc/request/ok"]);
+  });
+
+  it("raises MethodNotFoundError for an unknown method", async () => {
+    const error = await client.sendRequest("svc", "missing").catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(MethodNotFoundError);
+    expect(error).toMatchObject({ code: ErrorCode.MethodNotFound, message: "Method not found: missing", target: "svc" });
+  });
+
+  it("turns a throwing handler into -32000 with its message and no stack", async () => {
+    const error = (await client.sendRequest("svc", "boom").catch((e: unknown) => e)) as RpcError;
+    expect(error).toBeInstanceOf(RpcError);
+    expect({ code: error.code, message: error.message, data: error.data }).toEqual({ code: -32000, message: "kaput", data: undefined });
+    await expect(client.sendRequest("svc", "reject")).rejects.toMatchObject({ code: -32000, message: "async kaput" });
+    await expect(client.sendRequest("svc", "throwsString")).rejects.toMatchObject({ code: -32000, message: "plain string" });
+  });
+
+  it("keeps the code and data of an application error", async () => {
+    const error = (await client.sendRequest("svc", "app").catch((e: unknown) => e)) as RpcError;
+    expect(error).toBeInstanceOf(RpcError);
+    expect({ code: error.code, message: error.message, data: error.data }).toEqual({ code: 4001, message: "Gripper is closed", data: { gripper: "left" } });
+  });
+
+  it("answers -32603 when the result cannot be carried by JSON, and keeps serving", async () => {
+    await expect(client.sendRequest("svc", "bigint")).rejects.toMatchObject({ code: ErrorCode.InternalError });
+    await expect(client.sendRequest("svc", "ok")).resolves.toBe("ok");
+  });
+
+  it("puts no stack trace on the wire", async () => {
+    const raw = await broker.rawClient();
+    const answer = new Promise<string>((resolve) => raw.on("message", (_topic, payload) => resolve(payload.toString())));
+    await raw.subscribeAsync("raw/response");
+    await raw.publishAsync("svc/request/boom", JSON.stringify({ jsonrpc: "2.0", id: "s1", method: "boom", params: {}, response_topic: "raw/response" }));
+    expect(await answer).toBe('{"jsonrpc":"2.0","id":"s1","error":{"code":-32000,"message":"kaput"}}');
+  });
+});
+
+describe("error codec", () => {
+  it("maps wire codes to classes", () => {
+    expect(errorFromWire({ code: -32601, message: "m" })).toBeInstanceOf(MethodNotFoundError);
+    expect(errorFromWire({ code: -32602, message: "m", data: { issues: [] } })).toBeInstanceOf(ValidationError);
+    const app = errorFromWire({ code: 7, message: "seven", data: [1] }, { target: "svc", method: "x" });
+    expect(app).toMatchObject({ code: 7, message: "seven", data: [1], target: "svc" });
+  });
+
+  it("encodes only code, message and data", () => {
+    expect(errorToWire(new RpcError(12, "twelve", { data: { a: 1 } }))).toEqual({ code: 12, message: "twelve", data: { a: 1 } });
+    expect(errorToWire(new Error("x"))).toEqual({ code: -32000, message: "x" });
+    expect(() => new RpcError(1.5, "not an integer")).toThrow(/integer/);
+  });
+});

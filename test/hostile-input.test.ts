@@ -1,0 +1,327 @@
+import type { MqttClient } from "mqtt";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { CommunicationError, MqttCommunicator, RpcError } from "../src/index.js";
+import { brokers, type TestBroker } from "./helpers/brokers.js";
+import { inbox, type Inbox, type ReceivedMessage } from "./helpers/inbox.js";
+import { recordingLogger } from "./helpers/recording-logger.js";
+
+const REQUEST = "svc/request/echo";
+const NOTIFICATION = "svc/notification/x";
+const MAX_PAYLOAD = 1024;
+
+/** A JSON request padded with spaces to exactly `bytes` bytes. */
+function paddedRequest(bytes: number, fields: Record<string, unknown>): string {
+  const json = JSON.stringify(fields);
+  if (json.length > bytes) throw new Error(`the request is already ${json.length} bytes`);
+  return json + " ".repeat(bytes - json.length);
+}
+
+describe.each(brokers)("hostile input on %s", (name, start) => {
+  let broker: TestBroker;
+  let log: ReturnType<typeof recordingLogger>;
+  let server: MqttCommunicator;
+  /** A foreign MQTT 3.1.1 peer, subscribed to everything: it sees every answer the service publishes. */
+  let peer: MqttClient;
+  let seen: Inbox;
+  let serial = 0;
+
+  beforeEach(async () => {
+    broker = await start();
+    log = recordingLogger();
+    server = new MqttCommunicator({ agentName: "svc", options: broker.options({ maxPayloadBytes: MAX_PAYLOAD }), logger: log });
+    server.registerHandler("echo", (params) => params);
+    await server.start();
+    peer = await broker.rawClient();
+    seen = inbox(peer);
+    // `#` does not match topics starting with "$", so those are watched on their own.
+    await peer.subscribeAsync(["#", "$evil/#"], { qos: 1 });
+  });
+
+  afterEach(async () => {
+    seen.dispose();
+    await server.stop();
+    await broker.close();
+  });
+
+  function send(payload: string | Buffer, topic = REQUEST): Promise<unknown> {
+    return peer.publishAsync(topic, payload, { qos: 1 });
+  }
+
+  /** Send `fields` with a fresh `response_topic` in the payload and return the parsed answer. */
+  async function answerTo(fields: Record<string, unknown>): Promise<unknown> {
+    const replyTo = `hostile/reply/${++serial}`;
+    await send(JSON.stringify({ ...fields, response_topic: replyTo }));
+    return seen.jsonOn(replyTo);
+  }
+
+  /**
+   * The service answers a well-formed request, has logged no error, and is still started. The
+   * request goes after everything sent before it on the same connection, so once its answer is
+   * here every earlier message has been handled.
+   */
+  async function expectStillServing(): Promise<void> {
+    const n = ++serial;
+    const replyTo = `hostile/ok/${n}`;
+    await send(JSON.stringify({ jsonrpc: "2.0", id: `ok-${n}`, method: "echo", params: { n }, response_topic: replyTo }));
+    expect(await seen.jsonOn(replyTo)).toEqual({ jsonrpc: "2.0", id: `ok-${n}`, result: { n } });
+    expect(server.started).toBe(true);
+    expect(log.lines.filter((line) => line.level === "error")).toEqual([]);
+  }
+
+  /** Messages on anything but the service's own request/notification topics and the well-formed answers. */
+  function answersSeen(): ReceivedMessage[] {
+    return seen.messages.filter((m) => !m.topic.startsWith("svc/") && !m.topic.startsWith("hostile/ok/"));
+  }
+
+  async function expectWarning(pattern: RegExp): Promise<void> {
+    await vi.waitFor(() => expect(log.find("warn", pattern), `a warning matching ${pattern}`).toBeDefined(), { timeout: 2_000, interval: 10 });
+  }
+
+  function dropWarnings(): string[] {
+    return log.lines.filter((line) => line.level === "warn" && /dropped a (request|notification)/.test(line.message)).map((line) => line.message);
+  }
+
+  it("drops unparseable payloads with a warning when only the payload could name a response topic", async () => {
+    const garbage = ["not json", "", '{"jsonrpc":"2.0","id":1,"method":"echo","response_topic":"hostile/reply/x"', Buffer.from([0xff, 0xfe, 0x00, 0x7b])];
+    for (const payload of garbage) await send(payload);
+    await expectStillServing();
+    await expectWarning(/dropped a request on svc\/request\/echo: Parse error: .* \(it has no response topic\)$/);
+    expect(dropWarnings()).toHaveLength(garbage.length);
+    expect(answersSeen()).toEqual([]);
+  });
+
+  it("drops JSON that is not an object, even a batch that names a response topic", async () => {
+    const valid = { jsonrpc: "2.0", id: "b1", method: "echo", params: {}, response_topic: "hostile/reply/batch" };
+    for (const payload of ["42", '"echo"', "null", "true", "[]", JSON.stringify([valid])]) await send(payload);
+    await expectStillServing();
+    expect(dropWarnings()).toMatchInlineSnapshot();
+    expect(answersSeen()).toEqual([]);
+  });
+
+  it("answers -32600 to a broken envelope, echoing the id only when it is valid", async () => {
+    const answers = [
+      await answerTo({ id: 7, method: "echo", params: {} }),
+      await answerTo({ jsonrpc: "1.0", id: "a", method: "echo" }),
+      await answerTo({ jsonrpc: 2, id: "b", method: "echo" }),
+      await answerTo({ jsonrpc: "2.0", method: "echo" }),
+      await answerTo({ jsonrpc: "2.0", id: { not: "an id" }, method: "echo" }),
+      await answerTo({ jsonrpc: "2.0", id: true, method: "echo" }),
+      await answerTo({ jsonrpc: "2.0", id: "", method: "echo" }),
+      await answerTo({ jsonrpc: "2.0", id: null, method: "echo" }),
+      await answerTo({ jsonrpc: "2.0", id: "x".repeat(300), method: "echo" }),
+      await answerTo({ jsonrpc: "2.0", id: "m1" }),
+      await answerTo({ jsonrpc: "2.0", id: "m2", method: 42 }),
+      await answerTo({ jsonrpc: "2.0", id: 3, method: "" }),
+      await answerTo({ jsonrpc: "1.0", id: {}, method: null }),
+    ];
+    expect(answers).toMatchInlineSnapshot();
+    await expectStillServing();
+  });
+
+  it("answers -32602 when params is not an object", async () => {
+    const answers = [
+      await answerTo({ jsonrpc: "2.0", id: 1, method: "echo", params: [1, 2] }),
+      await answerTo({ jsonrpc: "2.0", id: 2, method: "echo", params: "text" }),
+      await answerTo({ jsonrpc: "2.0", id: 3, method: "echo", params: 3 }),
+      await answerTo({ jsonrpc: "2.0", id: 4, method: "echo", params: null }),
+      await answerTo({ jsonrpc: "2.0", id: 5, method: "echo", params: false }),
+    ];
+    expect(answers).toMatchInlineSnapshot();
+    await expectStillServing();
+  });
+
+  it("answers -32601 for a method nobody serves, on the plain request topic too", async () => {
+    expect(await answerTo({ jsonrpc: "2.0", id: "nf", method: "nope", params: {} })).toMatchInlineSnapshot();
+    const replyTo = `hostile/reply/${++serial}`;
+    await send(JSON.stringify({ jsonrpc: "2.0", id: "plain", method: "echo", params: { plain: true }, response_topic: replyTo }), "svc/request");
+    expect(await seen.jsonOn(replyTo)).toEqual({ jsonrpc: "2.0", id: "plain", result: { plain: true } });
+    await expectStillServing();
+  });
+
+  it("publishes nothing for a response topic it cannot publish to", async () => {
+    const request = { jsonrpc: "2.0", method: "echo", params: {} };
+    const topics: unknown[] = ["hostile/+/x", "hostile/#", "$evil/x", "", "nul\u0000topic", 42, null, { topic: "hostile/reply/obj" }, ["hostile/reply/arr"]];
+    for (const [i, topic] of topics.entries()) await send(JSON.stringify({ ...request, id: `t${i}`, response_topic: topic }));
+    // A broken request whose response topic is also unusable is dropped the same way.
+    await send(JSON.stringify({ jsonrpc: "1.0", id: "broken", method: "echo", response_topic: "hostile/#" }));
+    await send(JSON.stringify({ jsonrpc: "2.0", id: "broken2", method: "echo", params: [], response_topic: "$evil/y" }));
+    await expectStillServing();
+    expect(dropWarnings()).toMatchInlineSnapshot();
+    expect(answersSeen()).toEqual([]);
+  });
+
+  it("drops a payload over maxPayloadBytes and serves one exactly at the limit", async () => {
+    const fields = { jsonrpc: "2.0", method: "echo", params: {}, response_topic: "hostile/reply/big" };
+    await send(paddedRequest(MAX_PAYLOAD + 1, { ...fields, id: "over" }));
+    await send(paddedRequest(64 * 1024, { ...fields, id: "way-over" }));
+    await expectStillServing();
+    expect(dropWarnings()).toMatchInlineSnapshot();
+    expect(answersSeen()).toEqual([]);
+
+    await send(paddedRequest(MAX_PAYLOAD, { ...fields, id: "at-limit", response_topic: "hostile/reply/at-limit" }));
+    expect(await seen.jsonOn("hostile/reply/at-limit")).toEqual({ jsonrpc: "2.0", id: "at-limit", result: {} });
+  });
+
+  it("never answers a bad notification and runs no handler for it", async () => {
+    const calls: unknown[] = [];
+    server.registerHandler("x", (params) => void calls.push(params));
+    const bad = [
+      "not json",
+      "[1]",
+      "null",
+      JSON.stringify({ jsonrpc: "1.0", method: "x", params: {} }),
+      JSON.stringify({ jsonrpc: "2.0", params: {} }),
+      JSON.stringify({ jsonrpc: "2.0", method: "x", params: [1], response_topic: "hostile/reply/notification" }),
+      paddedRequest(MAX_PAYLOAD + 1, { jsonrpc: "2.0", method: "x", params: {}, response_topic: "hostile/reply/notification" }),
+    ];
+    for (const payload of bad) await send(payload, NOTIFICATION);
+    // Valid, but it names a response topic and an id: a notification is still never answered.
+    await send(JSON.stringify({ jsonrpc: "2.0", id: 1, method: "x", params: { n: 1 }, response_topic: "hostile/reply/notification" }), NOTIFICATION);
+    await send(JSON.stringify({ jsonrpc: "2.0", method: "x", params: { n: 2 } }), NOTIFICATION);
+    await vi.waitFor(() => expect(calls).toHaveLength(2), { timeout: 2_000, interval: 10 });
+    await expectStillServing();
+    expect(calls).toEqual([{ n: 1 }, { n: 2 }]);
+    expect(dropWarnings()).toHaveLength(bad.length);
+    expect(dropWarnings().every((line) => line.startsWith("svc: dropped a notification on svc/notification/x: ") && line.endsWith("(notifications are never answered)"))).toBe(true);
+    expect(answersSeen()).toEqual([]);
+  });
+
+  it("keeps serving through a barrage of 200 mixed hostile messages", async () => {
+    type Hostile = { payload: string | Buffer; topic?: string; answer?: number };
+    const kinds: ((i: number) => Hostile)[] = [
+      () => ({ payload: "{{{" }),
+      () => ({ payload: Buffer.from([0xc3, 0x28, 0xa0, 0xa1]) }),
+      () => ({ payload: "[]" }),
+      (i) => ({ payload: JSON.stringify({ jsonrpc: "2.0", id: i, method: "echo", response_topic: "hostile/#" }) }),
+      (i) => ({ payload: JSON.stringify({ jsonrpc: "2.0", id: i, method: "echo", response_topic: 7 }) }),
+      (i) => ({ payload: paddedRequest(MAX_PAYLOAD + 10, { jsonrpc: "2.0", id: i, method: "echo", response_topic: `hostile/reply/b${i}` }) }),
+      (i) => ({ payload: JSON.stringify({ jsonrpc: "2.0", id: i, method: "echo", params: [], response_topic: `hostile/reply/b${i}` }), answer: -32602 }),
+      (i) => ({ payload: JSON.stringify({ jsonrpc: "2.0", id: true, method: "echo", response_topic: `hostile/reply/b${i}` }), answer: -32600 }),
+      (i) => ({ payload: JSON.stringify({ id: i, method: "echo", response_topic: `hostile/reply/b${i}` }), answer: -32600 }),
+      (i) => ({ payload: JSON.stringify({ jsonrpc: "2.0", id: i, method: "missing", response_topic: `hostile/reply/b${i}` }), answer: -32601 }),
+      () => ({ payload: "garbage", topic: NOTIFICATION }),
+      () => ({ payload: JSON.stringify({ jsonrpc: "2.0", method: "x", params: "no" }), topic: NOTIFICATION }),
+    ];
+    const barrage = Array.from({ length: 200 }, (_, i) => kinds[i % kinds.length]!(i));
+    await Promise.all(barrage.map((hostile) => send(hostile.payload, hostile.topic)));
+    await expectStillServing();
+
+    const answered = barrage.flatMap((hostile, i) => (hostile.answer === undefined ? [] : [{ topic: `hostile/reply/b${i}`, code: hostile.answer }]));
+    const got = answersSeen().map((m) => ({ topic: m.topic, code: (JSON.parse(m.text) as { error: { code: number } }).error.code }));
+    expect(got.sort((a, b) => a.topic.localeCompare(b.topic))).toEqual(answered.sort((a, b) => a.topic.localeCompare(b.topic)));
+    expect(dropWarnings()).toHaveLength(barrage.length - answered.length);
+  });
+
+  it("keeps a client alive through hostile responses on its response topic", async () => {
+    const clientLog = recordingLogger();
+    const client = new MqttCommunicator({
+      agentName: "caller",
+      serviceUrls: { svc: "svc", ghost: "ghost" },
+      options: broker.options({ maxPayloadBytes: MAX_PAYLOAD }),
+      logger: clientLog,
+    });
+    await client.start();
+    try {
+      // Nobody serves "ghost": the peer sees each request, learns its id and answers it by hand.
+      const call = (n: number) => {
+        const promise = client.sendRequest("ghost", "ping", { n }, { timeoutMs: 10_000 });
+        promise.catch(() => undefined); // asserted below; this only keeps an early rejection from being "unhandled"
+        return promise;
+      };
+      const idOf = async (n: number) => {
+        const request = await seen.waitFor((m) => m.topic === "ghost/request/ping" && (JSON.parse(m.text) as { params: { n: number } }).params.n === n);
+        return (JSON.parse(request.text) as { id: string }).id;
+      };
+      const calls = [1, 2, 3, 4, 5].map(call);
+      const [good, noResult, fractionalCode, stringCode, oldVersion] = await Promise.all([1, 2, 3, 4, 5].map(idOf));
+      const respond = (payload: string | Buffer) => peer.publishAsync(client.responseTopic, payload, { qos: 1 });
+
+      for (const garbage of ["}{", "", Buffer.from([0xff, 0x00]), "42", "null", "[]", '"text"']) await respond(garbage);
+      await respond(JSON.stringify({ jsonrpc: "2.0", id: "not-pending", result: 1 }));
+      await respond(JSON.stringify({ jsonrpc: "2.0", id: { good }, result: 1 }));
+      await respond(JSON.stringify({ jsonrpc: "2.0", result: 1 }));
+      // Too large: dropped unread, so the call it names keeps waiting for a real answer.
+      await respond(paddedRequest(2 * MAX_PAYLOAD, { jsonrpc: "2.0", id: good, result: "too big" }));
+      await respond(JSON.stringify({ jsonrpc: "2.0", id: noResult }));
+      await respond(JSON.stringify({ jsonrpc: "2.0", id: fractionalCode, error: { code: 1.5, message: "fractional" } }));
+      await respond(JSON.stringify({ jsonrpc: "2.0", id: stringCode, error: { code: "-32000", message: "string code" } }));
+      await respond(JSON.stringify({ jsonrpc: "1.0", id: oldVersion, result: 1 }));
+      await respond(JSON.stringify({ jsonrpc: "2.0", id: good, result: { fine: true } }));
+      await respond(JSON.stringify({ jsonrpc: "2.0", id: good, result: "duplicate" }));
+
+      await expect(calls[0]).resolves.toEqual({ fine: true });
+      const failures = await Promise.all(calls.slice(1).map((promise) => promise.then(() => undefined, (error: unknown) => error)));
+      for (const failure of failures) {
+        expect(failure).toBeInstanceOf(CommunicationError);
+        expect(failure).not.toBeInstanceOf(RpcError);
+      }
+      expect(failures.map((failure) => (failure as Error).message)).toMatchInlineSnapshot();
+
+      await expect(client.sendRequest("svc", "echo", { after: "hostile responses" })).resolves.toEqual({ after: "hostile responses" });
+      expect(client.started).toBe(true);
+      expect(clientLog.find("warn", /dropped a response that is not JSON/)).toBeDefined();
+      expect(clientLog.find("warn", new RegExp(`dropped a response of ${2 * MAX_PAYLOAD} bytes \\(limit ${MAX_PAYLOAD}\\)`))).toBeDefined();
+      expect(clientLog.find("debug", /dropped a late or unknown response string "not-pending"/)).toBeDefined();
+      expect(clientLog.lines.filter((line) => line.level === "error")).toEqual([]);
+    } finally {
+      await client.stop();
+    }
+    await expectStillServing();
+  });
+
+  describe.runIf(name === "mosquitto")("from an MQTT 5 peer", () => {
+    let v5: MqttClient;
+    let v5Seen: Inbox;
+
+    beforeEach(async () => {
+      expect(server.protocolVersion).toBe(5);
+      v5 = await broker.rawClient({ protocolVersion: 5 });
+      v5Seen = inbox(v5);
+      await v5.subscribeAsync("hostile/v5/#", { qos: 1 });
+    });
+
+    afterEach(() => v5Seen.dispose());
+
+    /** Publish `payload` with a Response Topic property; the payload names none. */
+    async function answerToV5(payload: string | Buffer, topic = REQUEST): Promise<{ body: unknown; correlation: string | undefined }> {
+      const n = ++serial;
+      const replyTo = `hostile/v5/${n}`;
+      await v5.publishAsync(topic, payload, { qos: 1, properties: { responseTopic: replyTo, correlationData: Buffer.from(`corr-${n}`) } });
+      const answer = await v5Seen.waitFor((m) => m.topic === replyTo);
+      const correlation = answer.packet.properties?.correlationData?.toString("utf8");
+      expect(correlation).toBe(`corr-${n}`);
+      return { body: JSON.parse(answer.text), correlation };
+    }
+
+    it("answers -32700 to the Response Topic property of an unparseable payload", async () => {
+      const { body } = await answerToV5("not json");
+      expect(body).toMatchInlineSnapshot({ error: { message: expect.stringMatching(/^Parse error: /) } });
+      expect((await answerToV5(Buffer.from([0xff, 0xfe]))).body).toMatchObject({ id: null, error: { code: -32700 } });
+      expect((await answerToV5("")).body).toMatchObject({ id: null, error: { code: -32700 } });
+      await expectStillServing();
+    });
+
+    it("answers -32600 to the Response Topic property of JSON that is not an object", async () => {
+      const answers = [];
+      for (const payload of ["42", '"echo"', "null", "[]"]) answers.push((await answerToV5(payload)).body);
+      expect(answers).toMatchInlineSnapshot();
+      await expectStillServing();
+    });
+
+    it("answers -32600 to the Response Topic property of an oversized payload", async () => {
+      const { body } = await answerToV5(paddedRequest(2_000, { jsonrpc: "2.0", id: "big", method: "echo", params: {} }));
+      expect(body).toMatchInlineSnapshot();
+      await expectStillServing();
+    });
+
+    it("never answers a notification, even with a Response Topic property", async () => {
+      for (const payload of ["not json", "[]", JSON.stringify({ jsonrpc: "2.0", method: "x", params: 1 })]) {
+        await v5.publishAsync(NOTIFICATION, payload, { qos: 1, properties: { responseTopic: "hostile/v5/notification", correlationData: Buffer.from("n") } });
+      }
+      await expectStillServing();
+      expect(dropWarnings()).toHaveLength(3);
+      expect(v5Seen.messages).toEqual([]);
+      expect(answersSeen()).toEqual([]);
+    });
+  });
+});
