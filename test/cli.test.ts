@@ -1,0 +1,197 @@
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { MqttCommunicator, RpcError, startBroker } from "../src/index.js";
+import { Children, within } from "./helpers/child-process.js";
+import { freePort, startMosquitto } from "./helpers/mosquitto.js";
+import { recordingLogger } from "./helpers/recording-logger.js";
+
+const CLI = "src/cli/main.ts";
+const USAGE_EXIT = 64;
+
+const children = new Children();
+afterEach(() => children.killAll());
+
+const cli = (...args: string[]) => children.startTs(CLI, args).exit();
+
+/** A broker reachable over TCP, as the CLI needs one. */
+interface UrlBroker {
+  url: string;
+  close(): Promise<void>;
+}
+
+const urlBrokers: [string, () => Promise<UrlBroker>][] = [
+  ["the embedded broker", () => startBroker()],
+  ["Mosquitto", () => startMosquitto()],
+];
+
+describe.each(urlBrokers)("mqtt-contracts call and notify via %s", (_name, start) => {
+  let broker: UrlBroker;
+  let server: MqttCommunicator;
+  const notifications: unknown[] = [];
+  let onNotification: (() => void) | undefined;
+
+  beforeAll(async () => {
+    broker = await start();
+    server = new MqttCommunicator({ agentName: "cli_target", options: { url: broker.url }, logger: recordingLogger() });
+    server.registerHandler<{ a: number; b: number }>("add", ({ a, b }) => ({ sum: a + b }));
+    server.registerHandler("withdraw", () => {
+      throw new RpcError(4001, "insufficient funds", { data: { balance: 3 } });
+    });
+    server.registerHandler("log", (params) => {
+      notifications.push(params);
+      onNotification?.();
+    });
+    await server.start();
+  });
+
+  afterAll(async () => {
+    await server?.stop();
+    await broker?.close();
+  });
+
+  it("prints the JSON result on one line and exits 0, quietly", async () => {
+    const run = await cli("call", "cli_target", "add", '{"a":2,"b":3}', "--url", broker.url);
+    expect(run).toMatchObject({ code: 0, stdout: '{"sum":5}\n', stderr: "" });
+  });
+
+  it("takes the broker from MQTT_URL when there is no --url", async () => {
+    const run = await children.startTs(CLI, ["call", "cli_target", "add", '{"a":1,"b":1}'], { env: { MQTT_URL: broker.url } }).exit();
+    expect(run).toMatchObject({ code: 0, stdout: '{"sum":2}\n' });
+  });
+
+  it("prints the code, message and data of a remote error and exits 1", async () => {
+    const run = await cli("call", "cli_target", "withdraw", "{}", "--url", broker.url);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toBe("");
+    expect(run.stderr).toContain("error 4001: insufficient funds");
+    expect(run.stderr).toContain('data: {"balance":3}');
+  });
+
+  it("reports an unknown method as -32601 and exits 1", async () => {
+    const run = await cli("call", "cli_target", "no_such_method", "--url", broker.url);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/error -32601 \(MethodNotFound\): .*no_such_method/);
+  });
+
+  it("exits 2 with a message when nobody answers in time", async () => {
+    const run = await cli("call", "nobody_here", "ping", "--url", broker.url, "--timeout", "300");
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(`no response to ping from nobody_here within 300 ms on ${broker.url}`);
+  });
+
+  it("delivers a notification to the handler and exits 0", async () => {
+    const received = new Promise<void>((resolve) => (onNotification = resolve));
+    const run = await cli("notify", "cli_target", "log", '{"message":"from the CLI"}', "--url", broker.url);
+    expect(run).toMatchObject({ code: 0, stdout: "", stderr: "" });
+    await within(received, 5_000, "the notification handler ran");
+    expect(notifications).toEqual([{ message: "from the CLI" }]);
+  });
+});
+
+describe("mqtt-contracts connection failures and usage", () => {
+  it("exits 2 quickly, naming the URL, when the broker refuses the connection", async () => {
+    const url = `mqtt://127.0.0.1:${await freePort()}`;
+    const started = Date.now();
+    const run = await cli("call", "cli_target", "add", "{}", "--url", url, "--connect-timeout", "1000");
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(`cannot connect to the broker at ${url}`);
+    // 1 s to connect plus the start-up of node and tsx; far below the 10 s default.
+    expect(Date.now() - started).toBeLessThan(8_000);
+  });
+
+  it("notify exits 2 when the broker is unreachable", async () => {
+    const url = `mqtt://127.0.0.1:${await freePort()}`;
+    const run = await cli("notify", "cli_target", "log", "{}", "--url", url, "--connect-timeout", "500");
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(url);
+  });
+
+  it.each([
+    ["no command", [], /no command given/],
+    ["an unknown command", ["frobnicate"], /unknown command "frobnicate"/],
+    ["a missing method", ["call", "cli_target"], /call needs <topic-prefix> and <method>/],
+    ["params that are not JSON", ["call", "cli_target", "add", "{a:1}"], /params are not valid JSON/],
+    ["params that are not an object", ["call", "cli_target", "add", "[1,2]"], /params must be a JSON object.*got an array/],
+    ["an unknown flag", ["call", "cli_target", "add", "--bogus"], /Unknown option '--bogus'/],
+    ["a flag of another command", ["broker", "--timeout", "5"], /broker does not take --timeout/],
+    ["a bad timeout", ["call", "cli_target", "add", "--timeout", "soon"], /--timeout must be a positive whole number/],
+    ["a wildcard in the prefix", ["call", "plant/#", "add"], /topic prefix "plant\/#" must not contain/],
+  ] as const)("exits with the usage code on %s", async (_what, args, message) => {
+    const run = await cli(...args);
+    expect(run.code).toBe(USAGE_EXIT);
+    expect(run.stderr).toMatch(message);
+    expect(run.stderr).toContain("Usage:");
+    expect(run.stdout).toBe("");
+  });
+
+  it("prints the usage on --help through the package bin and exits 0", async () => {
+    const run = await children.start(process.execPath, ["bin/mqtt-contracts.js", "--help"]).exit();
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain("Usage: mqtt-contracts <command> [options]");
+    expect(run.stdout).toContain("Exit codes:");
+  });
+});
+
+describe("mqtt-contracts broker", () => {
+  it("prints its URL, serves calls, refuses a second broker on its port and stops on SIGTERM", async () => {
+    const broker = children.startTs(CLI, ["broker", "--port", "0"]);
+    const [, url] = await broker.waitForStdout(/listening on (mqtt:\/\/127\.0\.0\.1:(\d+))/);
+
+    const server = new MqttCommunicator({ agentName: "calc", options: { url: url! }, logger: recordingLogger() });
+    server.registerHandler<{ a: number; b: number }>("add", ({ a, b }) => ({ sum: a + b }));
+    await server.start();
+    try {
+      const run = await cli("call", "calc", "add", '{"a":20,"b":22}', "--url", url!);
+      expect(run).toMatchObject({ code: 0, stdout: '{"sum":42}\n' });
+    } finally {
+      await server.stop();
+    }
+
+    const second = await cli("broker", "--port", new URL(url!).port);
+    expect(second.code).toBe(2);
+    expect(second.stderr).toContain(`Cannot start the embedded broker on 127.0.0.1:${new URL(url!).port}: the port is already in use`);
+
+    broker.process.kill("SIGTERM");
+    const stopped = await broker.exit();
+    expect(stopped.code).toBe(0);
+    expect(stopped.stdout).toContain("SIGTERM received; stopping the broker");
+  });
+});
+
+const python = process.env.MQTT_CONTRACTS_PYTHON ?? (existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3");
+const serviceScript = "test/fixtures/python-service/service.py";
+
+describe("mqtt-contracts call can reach a service written in another language that follows the wire format", () => {
+  let mosquitto: Awaited<ReturnType<typeof startMosquitto>>;
+
+  beforeAll(async () => {
+    const probe = spawnSync(python, ["-c", "import paho.mqtt.client"], { encoding: "utf8" });
+    if (probe.status !== 0) {
+      throw new Error(
+        `${python} cannot import paho-mqtt (${probe.error?.message ?? probe.stderr.trim()}). ` +
+          "Install it with `apt-get install -y python3-paho-mqtt`, or point MQTT_CONTRACTS_PYTHON at a Python that has it.",
+      );
+    }
+    mosquitto = await startMosquitto();
+  });
+
+  afterAll(async () => {
+    await mosquitto?.close();
+  });
+
+  it("calls echo on a paho-mqtt service and gets its errors as JSON-RPC errors", async () => {
+    const service = children.start(python, [serviceScript, "127.0.0.1", String(mosquitto.port), "py_service"]);
+    await service.waitForStdout(/^ready$/m);
+
+    const echo = await cli("call", "py_service", "echo", '{"message":"hello from TypeScript"}', "--url", mosquitto.url);
+    expect(echo).toMatchObject({ code: 0, stdout: '{"original":"hello from TypeScript","echo":"hello from TypeScript"}\n', stderr: "" });
+
+    const missing = await cli("call", "py_service", "nope", "--url", mosquitto.url);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain("error -32601 (MethodNotFound): Method not found: nope");
+
+    service.process.kill("SIGTERM");
+    expect((await service.exit()).code).toBe(0);
+  });
+});

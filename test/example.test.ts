@@ -1,0 +1,65 @@
+import mqtt from "mqtt";
+import { afterEach, describe, expect, it } from "vitest";
+import { Children, within } from "./helpers/child-process.js";
+import { startMosquitto, type Mosquitto } from "./helpers/mosquitto.js";
+
+const EXAMPLE = "examples/mqtt-example.ts";
+const STATUS_LINE = 'get_status -> {"status":"running","agent_name":"mqtt_example_agent"}';
+const ECHO_LINE = 'echo -> {"original":"Hello from mqtt-contracts!","echo":"Hello from mqtt-contracts!"}';
+
+describe("the OpenMAS MQTT example", () => {
+  const children = new Children();
+  let mosquitto: Mosquitto | undefined;
+
+  afterEach(async () => {
+    await children.killAll();
+    await mosquitto?.close();
+    mosquitto = undefined;
+  });
+
+  it("runs on its embedded broker, prints the get_status and echo results and exits 0", async () => {
+    const run = await children.startTs(EXAMPLE, []).exit();
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/^Embedded broker on mqtt:\/\/127\.0\.0\.1:\d+$/m);
+    expect(run.stdout).toContain(STATUS_LINE);
+    expect(run.stdout).toContain(ECHO_LINE);
+    expect(run.stdout).toContain("log notification handled: notification from the example");
+    expect(run.stdout).toContain("mqtt_example_agent stopped cleanly");
+  });
+
+  it("runs against Mosquitto with --url", async () => {
+    mosquitto = await startMosquitto();
+    const run = await children.startTs(EXAMPLE, ["--url", mosquitto.url]).exit();
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).not.toContain("Embedded broker");
+    expect(run.stdout).toContain(STATUS_LINE);
+    expect(run.stdout).toContain(ECHO_LINE);
+    expect(run.stdout).toContain("mqtt_example_agent stopped cleanly");
+  });
+
+  it("with --serve answers a foreign client in the OpenMAS wire format and stops cleanly on SIGTERM", async () => {
+    mosquitto = await startMosquitto();
+    const example = children.startTs(EXAMPLE, ["--serve", "--url", mosquitto.url]);
+    await example.waitForStdout(/serving on/);
+
+    const client = await mqtt.connectAsync(mosquitto.url, { reconnectPeriod: 0 });
+    try {
+      await client.subscribeAsync("t/response/1", { qos: 1 });
+      const response = new Promise<string>((resolve) => client.once("message", (_topic, payload) => resolve(payload.toString("utf8"))));
+      await client.publishAsync(
+        "mqtt_example_agent/request",
+        '{"jsonrpc":"2.0","id":"1","method":"echo","params":{"message":"hi"},"response_topic":"t/response/1"}',
+        { qos: 1 },
+      );
+      expect(await within(response, 10_000, "the response on t/response/1")).toBe('{"jsonrpc":"2.0","id":"1","result":{"original":"hi","echo":"hi"}}');
+    } finally {
+      await client.endAsync();
+    }
+
+    example.process.kill("SIGTERM");
+    const stopped = await example.exit();
+    expect(stopped.code, stopped.stderr).toBe(0);
+    expect(stopped.stdout).toContain("SIGTERM received; stopping");
+    expect(stopped.stdout).toContain("mqtt_example_agent stopped cleanly");
+  });
+});
