@@ -78,7 +78,7 @@ describe.each(brokers)("hostile input on %s", (name, start) => {
   }
 
   function dropWarnings(): string[] {
-    return log.lines.filter((line) => line.level === "warn" && /dropped a (request|notification)/.test(line.message)).map((line) => line.message);
+    return log.lines.filter((line) => line.level === "warn" && /dropped (a )?(request|notification)/.test(line.message)).map((line) => line.message);
   }
 
   it("drops unparseable payloads with a warning when only the payload could name a response topic", async () => {
@@ -94,44 +94,212 @@ describe.each(brokers)("hostile input on %s", (name, start) => {
     const valid = { jsonrpc: "2.0", id: "b1", method: "echo", params: {}, response_topic: "hostile/reply/batch" };
     for (const payload of ["42", '"echo"', "null", "true", "[]", JSON.stringify([valid])]) await send(payload);
     await expectStillServing();
-    expect(dropWarnings()).toMatchInlineSnapshot();
+    expect(dropWarnings()).toMatchInlineSnapshot(`
+      [
+        "svc: dropped a request on svc/request/echo: Invalid Request: expected a JSON object, got number (it has no response topic)",
+        "svc: dropped a request on svc/request/echo: Invalid Request: expected a JSON object, got string (it has no response topic)",
+        "svc: dropped a request on svc/request/echo: Invalid Request: expected a JSON object, got null (it has no response topic)",
+        "svc: dropped a request on svc/request/echo: Invalid Request: expected a JSON object, got boolean (it has no response topic)",
+        "svc: dropped a request on svc/request/echo: Invalid Request: expected a JSON object, got an array (it has no response topic)",
+        "svc: dropped a request on svc/request/echo: Invalid Request: expected a JSON object, got an array (it has no response topic)",
+      ]
+    `);
     expect(answersSeen()).toEqual([]);
   });
 
   it("answers -32600 to a broken envelope, echoing the id only when it is valid", async () => {
-    const answers = [
-      await answerTo({ id: 7, method: "echo", params: {} }),
-      await answerTo({ jsonrpc: "1.0", id: "a", method: "echo" }),
-      await answerTo({ jsonrpc: 2, id: "b", method: "echo" }),
-      await answerTo({ jsonrpc: "2.0", method: "echo" }),
-      await answerTo({ jsonrpc: "2.0", id: { not: "an id" }, method: "echo" }),
-      await answerTo({ jsonrpc: "2.0", id: true, method: "echo" }),
-      await answerTo({ jsonrpc: "2.0", id: "", method: "echo" }),
-      await answerTo({ jsonrpc: "2.0", id: null, method: "echo" }),
-      await answerTo({ jsonrpc: "2.0", id: "x".repeat(300), method: "echo" }),
-      await answerTo({ jsonrpc: "2.0", id: "m1" }),
-      await answerTo({ jsonrpc: "2.0", id: "m2", method: 42 }),
-      await answerTo({ jsonrpc: "2.0", id: 3, method: "" }),
-      await answerTo({ jsonrpc: "1.0", id: {}, method: null }),
-    ];
-    expect(answers).toMatchInlineSnapshot();
+    const answers = await Promise.all([
+      answerTo({ id: 7, method: "echo", params: {} }),
+      answerTo({ jsonrpc: "1.0", id: "a", method: "echo" }),
+      answerTo({ jsonrpc: 2, id: "b", method: "echo" }),
+      answerTo({ jsonrpc: "2.0", method: "echo" }),
+      answerTo({ jsonrpc: "2.0", id: { not: "an id" }, method: "echo" }),
+      answerTo({ jsonrpc: "2.0", id: true, method: "echo" }),
+      answerTo({ jsonrpc: "2.0", id: "", method: "echo" }),
+      answerTo({ jsonrpc: "2.0", id: null, method: "echo" }),
+      answerTo({ jsonrpc: "2.0", id: "x".repeat(300), method: "echo" }),
+      answerTo({ jsonrpc: "2.0", id: "m1" }),
+      answerTo({ jsonrpc: "2.0", id: "m2", method: 42 }),
+      answerTo({ jsonrpc: "2.0", id: 3, method: "" }),
+      answerTo({ jsonrpc: "1.0", id: {}, method: null }),
+    ]);
+    expect(answers).toMatchInlineSnapshot(`
+      [
+        {
+          "error": {
+            "code": -32600,
+            "message": "Invalid Request: "jsonrpc" must be "2.0", got missing",
+          },
+          "id": 7,
+          "jsonrpc": "2.0",
+        },
+        {
+          "error": {
+            "code": -32600,
+            "message": "Invalid Request: "jsonrpc" must be "2.0", got string "1.0"",
+          },
+          "id": "a",
+          "jsonrpc": "2.0",
+        },
+        {
+          "error": {
+            "code": -32600,
+            "message": "Invalid Request: "jsonrpc" must be "2.0", got number 2",
+          },
+          "id": "b",
+          "jsonrpc": "2.0",
+        },
+        {
+          "error": {
+            "code": -32600,
+            "message": "Invalid Request: "id" must be a non-empty string or a number, got missing",
+          },
+          "id": null,
+          "jsonrpc": "2.0",
+        },
+        {
+          "error": {
+            "code": -32600,
+            "message": "Invalid Request: "id" must be a non-empty string or a number, got an object",
+          },
+          "id": null,
+          "jsonrpc": "2.0",
+        },
+        {
+          "error": {
+            "code": -32600,
+            "message": "Invalid Request: "id" must be a non-empty string or a number, got boolean true",
+          },
+          "id": null,
+          "jsonrpc": "2.0",
+        },
+        {
+          "error": {
+            "code": -32600,
+            "message": "Invalid Request: "id" must be a non-empty string or a number, got string """,
+          },
+          "id": null,
+          "jsonrpc": "2.0",
+        },
+        {
+          "error": {
+            "code": -32600,
+            "message": "Invalid Request: "id" must be a non-empty string or a number, got null",
+          },
+          "id": null,
+          "jsonrpc": "2.0",
+        },
+        {
+          "error": {
+            "code": -32600,
+            "message": "Invalid Request: "id" must be a non-empty string or a number, got string "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...",
+          },
+          "id": null,
+          "jsonrpc": "2.0",
+        },
+        {
+          "error": {
+            "code": -32600,
+            "message": "Invalid Request: "method" must be a non-empty string, got missing",
+          },
+          "id": "m1",
+          "jsonrpc": "2.0",
+        },
+        {
+          "error": {
+            "code": -32600,
+            "message": "Invalid Request: "method" must be a non-empty string, got number 42",
+          },
+          "id": "m2",
+          "jsonrpc": "2.0",
+        },
+        {
+          "error": {
+            "code": -32600,
+            "message": "Invalid Request: "method" must be a non-empty string, got string """,
+          },
+          "id": 3,
+          "jsonrpc": "2.0",
+        },
+        {
+          "error": {
+            "code": -32600,
+            "message": "Invalid Request: "jsonrpc" must be "2.0", got string "1.0"",
+          },
+          "id": null,
+          "jsonrpc": "2.0",
+        },
+      ]
+    `);
     await expectStillServing();
   });
 
   it("answers -32602 when params is not an object", async () => {
-    const answers = [
-      await answerTo({ jsonrpc: "2.0", id: 1, method: "echo", params: [1, 2] }),
-      await answerTo({ jsonrpc: "2.0", id: 2, method: "echo", params: "text" }),
-      await answerTo({ jsonrpc: "2.0", id: 3, method: "echo", params: 3 }),
-      await answerTo({ jsonrpc: "2.0", id: 4, method: "echo", params: null }),
-      await answerTo({ jsonrpc: "2.0", id: 5, method: "echo", params: false }),
-    ];
-    expect(answers).toMatchInlineSnapshot();
+    const answers = await Promise.all([
+      answerTo({ jsonrpc: "2.0", id: 1, method: "echo", params: [1, 2] }),
+      answerTo({ jsonrpc: "2.0", id: 2, method: "echo", params: "text" }),
+      answerTo({ jsonrpc: "2.0", id: 3, method: "echo", params: 3 }),
+      answerTo({ jsonrpc: "2.0", id: 4, method: "echo", params: null }),
+      answerTo({ jsonrpc: "2.0", id: 5, method: "echo", params: false }),
+    ]);
+    expect(answers).toMatchInlineSnapshot(`
+      [
+        {
+          "error": {
+            "code": -32602,
+            "message": "Invalid params: "params" must be an object, got an array",
+          },
+          "id": 1,
+          "jsonrpc": "2.0",
+        },
+        {
+          "error": {
+            "code": -32602,
+            "message": "Invalid params: "params" must be an object, got string "text"",
+          },
+          "id": 2,
+          "jsonrpc": "2.0",
+        },
+        {
+          "error": {
+            "code": -32602,
+            "message": "Invalid params: "params" must be an object, got number 3",
+          },
+          "id": 3,
+          "jsonrpc": "2.0",
+        },
+        {
+          "error": {
+            "code": -32602,
+            "message": "Invalid params: "params" must be an object, got null",
+          },
+          "id": 4,
+          "jsonrpc": "2.0",
+        },
+        {
+          "error": {
+            "code": -32602,
+            "message": "Invalid params: "params" must be an object, got boolean false",
+          },
+          "id": 5,
+          "jsonrpc": "2.0",
+        },
+      ]
+    `);
     await expectStillServing();
   });
 
   it("answers -32601 for a method nobody serves, on the plain request topic too", async () => {
-    expect(await answerTo({ jsonrpc: "2.0", id: "nf", method: "nope", params: {} })).toMatchInlineSnapshot();
+    expect(await answerTo({ jsonrpc: "2.0", id: "nf", method: "nope", params: {} })).toMatchInlineSnapshot(`
+      {
+        "error": {
+          "code": -32601,
+          "message": "Method not found: nope",
+        },
+        "id": "nf",
+        "jsonrpc": "2.0",
+      }
+    `);
     const replyTo = `hostile/reply/${++serial}`;
     await send(JSON.stringify({ jsonrpc: "2.0", id: "plain", method: "echo", params: { plain: true }, response_topic: replyTo }), "svc/request");
     expect(await seen.jsonOn(replyTo)).toEqual({ jsonrpc: "2.0", id: "plain", result: { plain: true } });
@@ -146,7 +314,21 @@ describe.each(brokers)("hostile input on %s", (name, start) => {
     await send(JSON.stringify({ jsonrpc: "1.0", id: "broken", method: "echo", response_topic: "hostile/#" }));
     await send(JSON.stringify({ jsonrpc: "2.0", id: "broken2", method: "echo", params: [], response_topic: "$evil/y" }));
     await expectStillServing();
-    expect(dropWarnings()).toMatchInlineSnapshot();
+    expect(dropWarnings()).toMatchInlineSnapshot(`
+      [
+        "svc: dropped request string "t0" for echo: its response topic string "hostile/+/x" must not contain the MQTT wildcard "+"",
+        "svc: dropped request string "t1" for echo: its response topic string "hostile/#" must not contain the MQTT wildcard "#"",
+        "svc: dropped request string "t2" for echo: its response topic string "$evil/x" must not start with "$" (reserved for broker topics such as $SYS)",
+        "svc: dropped request string "t3" for echo: its response topic string "" must not be empty",
+        "svc: dropped request string "t4" for echo: its response topic string "nul\\u0000topic" must not contain NUL",
+        "svc: dropped a request on svc/request/echo: Invalid Request: "response_topic" must be a string, got number 42 (its response topic number 42 must be a string, got number)",
+        "svc: dropped a request on svc/request/echo: Invalid Request: "response_topic" must be a string, got null (its response topic null must be a string, got null)",
+        "svc: dropped a request on svc/request/echo: Invalid Request: "response_topic" must be a string, got an object (its response topic an object must be a string, got object)",
+        "svc: dropped a request on svc/request/echo: Invalid Request: "response_topic" must be a string, got an array (its response topic an array must be a string, got object)",
+        "svc: dropped a request on svc/request/echo: Invalid Request: "jsonrpc" must be "2.0", got string "1.0" (its response topic string "hostile/#" must not contain the MQTT wildcard "#")",
+        "svc: dropped a request on svc/request/echo: Invalid params: "params" must be an object, got an array (its response topic string "$evil/y" must not start with "$" (reserved for broker topics such as $SYS))",
+      ]
+    `);
     expect(answersSeen()).toEqual([]);
   });
 
@@ -155,7 +337,12 @@ describe.each(brokers)("hostile input on %s", (name, start) => {
     await send(paddedRequest(MAX_PAYLOAD + 1, { ...fields, id: "over" }));
     await send(paddedRequest(64 * 1024, { ...fields, id: "way-over" }));
     await expectStillServing();
-    expect(dropWarnings()).toMatchInlineSnapshot();
+    expect(dropWarnings()).toMatchInlineSnapshot(`
+      [
+        "svc: dropped a request on svc/request/echo: Invalid Request: payload of 1025 bytes exceeds the limit of 1024 bytes (it has no response topic)",
+        "svc: dropped a request on svc/request/echo: Invalid Request: payload of 65536 bytes exceeds the limit of 1024 bytes (it has no response topic)",
+      ]
+    `);
     expect(answersSeen()).toEqual([]);
 
     await send(paddedRequest(MAX_PAYLOAD, { ...fields, id: "at-limit", response_topic: "hostile/reply/at-limit" }));
@@ -255,7 +442,14 @@ describe.each(brokers)("hostile input on %s", (name, start) => {
         expect(failure).toBeInstanceOf(CommunicationError);
         expect(failure).not.toBeInstanceOf(RpcError);
       }
-      expect(failures.map((failure) => (failure as Error).message)).toMatchInlineSnapshot();
+      expect(failures.map((failure) => (failure as Error).message)).toMatchInlineSnapshot(`
+        [
+          "Malformed response to ping from ghost: response has neither "result" nor "error"",
+          "Malformed response to ping from ghost: response error is not {code: integer, message: string}",
+          "Malformed response to ping from ghost: response error is not {code: integer, message: string}",
+          "Malformed response to ping from ghost: response "jsonrpc" is string "1.0"",
+        ]
+      `);
 
       await expect(client.sendRequest("svc", "echo", { after: "hostile responses" })).resolves.toEqual({ after: "hostile responses" });
       expect(client.started).toBe(true);
@@ -282,35 +476,87 @@ describe.each(brokers)("hostile input on %s", (name, start) => {
 
     afterEach(() => v5Seen.dispose());
 
-    /** Publish `payload` with a Response Topic property; the payload names none. */
-    async function answerToV5(payload: string | Buffer, topic = REQUEST): Promise<{ body: unknown; correlation: string | undefined }> {
+    /** Publish `payload` with Response Topic and Correlation Data properties; return the answer, whose correlation data must match. */
+    async function answerToV5(payload: string | Buffer, topic = REQUEST): Promise<unknown> {
       const n = ++serial;
       const replyTo = `hostile/v5/${n}`;
       await v5.publishAsync(topic, payload, { qos: 1, properties: { responseTopic: replyTo, correlationData: Buffer.from(`corr-${n}`) } });
       const answer = await v5Seen.waitFor((m) => m.topic === replyTo);
-      const correlation = answer.packet.properties?.correlationData?.toString("utf8");
-      expect(correlation).toBe(`corr-${n}`);
-      return { body: JSON.parse(answer.text), correlation };
+      expect(answer.packet.properties?.correlationData?.toString("utf8")).toBe(`corr-${n}`);
+      return JSON.parse(answer.text);
     }
 
     it("answers -32700 to the Response Topic property of an unparseable payload", async () => {
-      const { body } = await answerToV5("not json");
-      expect(body).toMatchInlineSnapshot({ error: { message: expect.stringMatching(/^Parse error: /) } });
-      expect((await answerToV5(Buffer.from([0xff, 0xfe]))).body).toMatchObject({ id: null, error: { code: -32700 } });
-      expect((await answerToV5("")).body).toMatchObject({ id: null, error: { code: -32700 } });
+      const body = await answerToV5("not json");
+      expect(body).toMatchInlineSnapshot({ error: { message: expect.stringMatching(/^Parse error: /) } }, `
+        {
+          "error": {
+            "code": -32700,
+            "message": StringMatching /\\^Parse error: /,
+          },
+          "id": null,
+          "jsonrpc": "2.0",
+        }
+      `);
+      expect(await answerToV5(Buffer.from([0xff, 0xfe]))).toMatchObject({ id: null, error: { code: -32700 } });
+      expect(await answerToV5("")).toMatchObject({ id: null, error: { code: -32700 } });
       await expectStillServing();
     });
 
     it("answers -32600 to the Response Topic property of JSON that is not an object", async () => {
-      const answers = [];
-      for (const payload of ["42", '"echo"', "null", "[]"]) answers.push((await answerToV5(payload)).body);
-      expect(answers).toMatchInlineSnapshot();
+      const answers: unknown[] = [];
+      for (const payload of ["42", '"echo"', "null", "[]"]) answers.push(await answerToV5(payload));
+      expect(answers).toMatchInlineSnapshot(`
+        [
+          {
+            "error": {
+              "code": -32600,
+              "message": "Invalid Request: expected a JSON object, got number",
+            },
+            "id": null,
+            "jsonrpc": "2.0",
+          },
+          {
+            "error": {
+              "code": -32600,
+              "message": "Invalid Request: expected a JSON object, got string",
+            },
+            "id": null,
+            "jsonrpc": "2.0",
+          },
+          {
+            "error": {
+              "code": -32600,
+              "message": "Invalid Request: expected a JSON object, got null",
+            },
+            "id": null,
+            "jsonrpc": "2.0",
+          },
+          {
+            "error": {
+              "code": -32600,
+              "message": "Invalid Request: expected a JSON object, got an array",
+            },
+            "id": null,
+            "jsonrpc": "2.0",
+          },
+        ]
+      `);
       await expectStillServing();
     });
 
     it("answers -32600 to the Response Topic property of an oversized payload", async () => {
-      const { body } = await answerToV5(paddedRequest(2_000, { jsonrpc: "2.0", id: "big", method: "echo", params: {} }));
-      expect(body).toMatchInlineSnapshot();
+      const body = await answerToV5(paddedRequest(2_000, { jsonrpc: "2.0", id: "big", method: "echo", params: {} }));
+      expect(body).toMatchInlineSnapshot(`
+        {
+          "error": {
+            "code": -32600,
+            "message": "Invalid Request: payload of 2000 bytes exceeds the limit of 1024 bytes",
+          },
+          "id": null,
+          "jsonrpc": "2.0",
+        }
+      `);
       await expectStillServing();
     });
 

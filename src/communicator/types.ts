@@ -50,7 +50,10 @@ export interface Communicator {
   stop(): Promise<void>;
   /** Call `method` on `targetService` and wait for its result. */
   sendRequest<R = unknown>(targetService: string, method: string, params?: Params, options?: RequestOptions): Promise<R>;
-  /** Publish a notification; resolves once it is handed to the transport. No answer comes back. */
+  /**
+   * Publish a notification; no answer comes back. Resolves once the broker acknowledged it (QoS 1)
+   * or it was written (QoS 0); during a broker outage it waits for the reconnect or `stop()`.
+   */
   sendNotification(targetService: string, method: string, params?: Params): Promise<void>;
   /** Serve `method`, for requests and notifications alike. Returns a function that unregisters it. */
   registerHandler<P = Params, R = unknown>(method: string, handler: Handler<P, R>): () => void;

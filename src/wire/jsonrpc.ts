@@ -85,8 +85,12 @@ export function decodeInbound(value: unknown, expect: "request" | "notification"
   if (expect === "notification") {
     return { kind: "notification", message: { jsonrpc: "2.0", method: value.method, params } };
   }
+  if (responseTopic !== undefined && typeof responseTopic !== "string") {
+    // Not a usable topic: the dispatcher answers via the MQTT 5 property if there is one, or drops it naming this value.
+    return invalid(id, ErrorCode.InvalidRequest, `Invalid Request: "response_topic" must be a string, got ${describe(responseTopic)}`, responseTopic);
+  }
   const message: RequestMessage = { jsonrpc: "2.0", id: id!, method: value.method, params };
-  if (typeof responseTopic === "string") message.response_topic = responseTopic;
+  if (responseTopic !== undefined) message.response_topic = responseTopic;
   return { kind: "request", message };
 }
 

@@ -31,7 +31,10 @@ export function nameProblem(name: unknown): string | undefined {
 
 /** Why `topic` (from the network) cannot be published to as a response topic, or `undefined`. */
 export function responseTopicProblem(topic: unknown): string | undefined {
-  return prefixProblem(topic);
+  const problem = topicProblem(topic);
+  if (problem !== undefined) return problem;
+  if ((topic as string).startsWith("$")) return 'must not start with "$" (reserved for broker topics such as $SYS)';
+  return undefined;
 }
 
 function quote(value: unknown): string {

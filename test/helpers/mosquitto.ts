@@ -42,7 +42,7 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mo
   const configPath = join(dir, "mosquitto.conf");
   await writeFile(
     configPath,
-    [`listener ${port} 127.0.0.1`, "allow_anonymous true", "persistence false", "log_dest stderr", "log_type error", "log_type warning", ...(options.config ?? [])].join("\n") + "\n",
+    [`listener ${port} 127.0.0.1`, "allow_anonymous true", "persistence false", "set_tcp_nodelay true", "log_dest stderr", "log_type error", "log_type warning", ...(options.config ?? [])].join("\n") + "\n",
   );
   let child: ChildProcess | undefined;
   let stderr = "";
