@@ -7,6 +7,9 @@ export default defineConfig({
   },
   test: {
     include: ["test/**/*.test.ts"],
+    // Fixture packages live under node_modules, which vitest would hand to Node untransformed, and
+    // Node does not know the alias above: transform them so `import … from "mqtt-contracts"` resolves.
+    server: { deps: { inline: [/\/test\/fixtures\/.*\/node_modules\//] } },
     testTimeout: 30_000,
     hookTimeout: 30_000,
     // Test files start their own brokers on free ports; two workers match the 2-core machines.

@@ -7,6 +7,11 @@ import { parseAgentConfig, type AgentConfig, type AgentConfigInput } from "./age
 export interface AgentDeps {
   /** Where the agent and its communicator log. Default: stderr at `MQTT_CONTRACTS_LOG_LEVEL`. */
   logger?: Logger;
+  /**
+   * Where an unregistered `communicatorType` is looked for among installed packages
+   * (`discoverCommunicators`). Default: `process.cwd()`.
+   */
+  discoveryCwd?: string;
 }
 
 type AgentState = "idle" | "starting" | "running" | "stopping" | "stopped";
@@ -21,14 +26,17 @@ export class BaseAgent {
   readonly config: AgentConfig;
   readonly name: string;
   protected readonly logger: Logger;
+  private readonly discoveryCwd: string | undefined;
   private comm: Communicator | undefined;
   private state: AgentState = "idle";
+  private stopping: Promise<void> | undefined;
 
   /** Validates `config`; a `ConfigurationError` names the bad field. */
   constructor(config: AgentConfigInput, deps: AgentDeps = {}) {
     this.config = parseAgentConfig(config);
     this.name = this.config.name;
     this.logger = deps.logger ?? createConsoleLogger(`mqtt-contracts:${this.config.name}`);
+    this.discoveryCwd = deps.discoveryCwd;
   }
 
   /** The agent's communicator, available from `setup()` on. */
@@ -46,40 +54,50 @@ export class BaseAgent {
   /** Release what `setup()` or `run()` took. Runs before the communicator stops. */
   protected async shutdown(): Promise<void> {}
 
-  /** setup() → communicator start → run(). If any step fails, what was started is stopped again. */
+  /**
+   * setup() → communicator start → run(). If any step fails, what was done is undone (shutdown()
+   * if setup() ran, then the communicator stops) and the error is rethrown.
+   */
   async start(): Promise<void> {
     if (this.state !== "idle") throw new CommunicationError(`Agent ${this.name} cannot start: it is ${this.state}`);
     this.state = "starting";
+    let setupRan = false;
     try {
-      this.comm = await createCommunicator(this.config.communicatorType, {
-        agentName: this.config.name,
-        serviceUrls: this.config.serviceUrls,
-        options: this.config.communicatorOptions,
-        logger: this.logger,
-      });
+      this.comm = await createCommunicator(
+        this.config.communicatorType,
+        { agentName: this.config.name, serviceUrls: this.config.serviceUrls, options: this.config.communicatorOptions, logger: this.logger },
+        this.discoveryCwd === undefined ? {} : { cwd: this.discoveryCwd },
+      );
+      setupRan = true;
       await this.setup();
       await this.comm.start();
       this.state = "running";
+      await this.run();
     } catch (error) {
-      this.state = "stopped";
-      await this.comm?.stop().catch(() => undefined);
+      this.state = "stopping";
+      this.stopping = this.undo(setupRan);
+      await this.stopping;
       throw error;
     }
-    await this.run();
   }
 
-  /** shutdown() → communicator stop. Idempotent. */
-  async stop(): Promise<void> {
-    if (this.state === "stopping" || this.state === "stopped") return;
-    if (this.state === "idle") {
+  /** shutdown() → communicator stop. Idempotent; concurrent calls wait for the same stop. */
+  stop(): Promise<void> {
+    if (this.stopping) return this.stopping;
+    if (this.state === "idle" || this.state === "stopped") {
       this.state = "stopped";
-      return;
+      return Promise.resolve();
     }
     this.state = "stopping";
+    this.stopping = this.undo(true);
+    return this.stopping;
+  }
+
+  private async undo(shutdown: boolean): Promise<void> {
     try {
-      await this.shutdown();
+      if (shutdown) await this.shutdown().catch((error: unknown) => this.logger.error(`${this.name}: shutdown() failed: ${(error as Error).message}`));
     } finally {
-      await this.comm?.stop();
+      await this.comm?.stop().catch((error: unknown) => this.logger.error(`${this.name}: stopping the communicator failed: ${(error as Error).message}`));
       this.state = "stopped";
     }
   }

@@ -52,6 +52,7 @@ export abstract class BaseCommunicator implements Communicator {
   private nextId = 0;
   private state: State = "idle";
   private transport: Transport | undefined;
+  private stopping: Promise<void> | undefined;
 
   constructor(init: CommunicatorInit<unknown>, settings: BaseCommunicatorSettings = {}) {
     assertPrefix("agent name", init.agentName);
@@ -88,20 +89,26 @@ export abstract class BaseCommunicator implements Communicator {
     try {
       this.transport = await this.openTransport((message) => this.onMessage(message));
       await this.transport.subscribe([this.responseTopic, requestFilter(this.topicPrefix), notificationFilter(this.topicPrefix)]);
+      if (this.state !== "starting") throw new CommunicationError(`${this.agentName} was stopped while starting`);
       this.state = "started";
     } catch (error) {
-      this.state = "stopped";
+      if (this.state === "starting") this.state = "stopped";
       await this.transport?.close().catch(() => undefined);
       throw CommunicationError.from(error, { target: this.topicPrefix });
     }
   }
 
-  async stop(): Promise<void> {
-    if (this.state === "idle") {
+  stop(): Promise<void> {
+    if (this.stopping) return this.stopping;
+    if (this.state === "idle" || this.state === "stopped") {
       this.state = "stopped";
-      return;
+      return Promise.resolve();
     }
-    if (this.state !== "started") return;
+    this.stopping = this.stopStarted();
+    return this.stopping;
+  }
+
+  private async stopStarted(): Promise<void> {
     this.state = "stopping";
     this.pending.rejectAll(
       (target, method) => new CommunicationError(`Request ${method} to ${target} was cancelled: ${this.agentName} stopped`, { target }),

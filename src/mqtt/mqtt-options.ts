@@ -39,9 +39,9 @@ export const MqttCommunicatorOptionsSchema = z
     /** Keepalive in seconds; 0 disables it. Default 60. */
     keepalive: z.number().int().min(0).max(65_535).default(60),
     /** `5`, `4` (3.1.1) or `"auto"`: try 5 and fall back to 3.1.1 if the broker refuses it. Default `"auto"`. */
-    protocolVersion: z.union([z.literal(5), z.literal(4), z.literal("auto")]).default("auto"),
+    protocolVersion: z.union([z.literal(5), z.literal(4), z.literal("auto")], { error: (issue) => `must be 5, 4 or "auto", got ${JSON.stringify(issue.input)}` }).default("auto"),
     /** QoS of every publish and subscription. Default 1. */
-    qos: z.union([z.literal(0), z.literal(1)]).default(1),
+    qos: z.union([z.literal(0), z.literal(1)], { error: (issue) => `must be 0 or 1, got ${JSON.stringify(issue.input)}` }).default(1),
     /** How long `start()` waits for the broker, in ms. Default 10 000. */
     connectTimeoutMs: z.number().int().positive().default(10_000),
     /** Delay between reconnect attempts after the connection is lost, in ms. Default 1 000. */

@@ -26,15 +26,22 @@ export function registerCommunicator(type: string, source: CommunicatorSource, o
   }
   if (typeof source !== "function") throw new ConfigurationError(`Communicator ${type} must be a class or a loader function, got ${typeof source}`);
   let cached: Promise<CommunicatorClass> | undefined;
+  const loader = source as () => Promise<CommunicatorClass>;
   const load = isClass(source)
     ? async () => source
     : () =>
-        (cached ??= (source as () => Promise<CommunicatorClass>)().then((loaded) => {
-          if (!isClass(loaded)) throw new ConfigurationError(`Communicator ${type} from ${origin} did not load a communicator class (got ${typeof loaded})`);
+        (cached ??= (async () => {
+          let loaded: unknown;
+          try {
+            loaded = await loader();
+          } catch (error) {
+            throw new ConfigurationError(`Cannot load communicator ${type} from ${origin}: ${(error as Error).message}`, { cause: error });
+          }
+          if (!isClass(loaded)) throw new ConfigurationError(`Cannot load communicator ${type} from ${origin}: it did not load a communicator class (got ${typeof loaded})`);
           return loaded;
-        }, (error: unknown) => {
-          cached = undefined;
-          throw new ConfigurationError(`Cannot load communicator ${type} from ${origin}: ${(error as Error).message}`, { cause: error });
+        })().catch((error: unknown) => {
+          cached = undefined; // a later call may try again
+          throw error;
         }));
   registry.set(type, { load, origin });
 }
