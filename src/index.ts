@@ -14,6 +14,12 @@ export { registerCommunicator, getCommunicatorClass, communicatorTypes, hasCommu
 export { discoverCommunicators } from "./plugins/discovery.js";
 export { createCommunicator } from "./plugins/create-communicator.js";
 
+// Contracts: what generated code builds on
+export { defineService, isServiceContract } from "./contract/define-service.js";
+export { ServiceClient } from "./contract/service-client.js";
+export { registerService } from "./contract/register-service.js";
+export { ContractError } from "./contract/contract-error.js";
+
 // Embedded broker
 export { startBroker } from "./broker/embedded-broker.js";
 
@@ -35,6 +41,11 @@ export { errorFromWire, errorToWire } from "./errors/wire.js";
 export { requestTopic, notificationTopic, responseTopic, requestFilter, notificationFilter } from "./wire/topics.js";
 export { createConsoleLogger } from "./logger.js";
 
+export type { AnySchema, ParamsSchema, ErrorContract, MethodContract, NotificationContract, ServiceDefinition, ServiceContract } from "./contract/define-service.js";
+export type { CallOptions } from "./contract/service-client.js";
+export type { RegisterServiceOptions } from "./contract/register-service.js";
+export type { ContractErrorClass } from "./contract/contract-error.js";
+export type { SchemaIssue } from "./contract/schema.js";
 export type { AgentDeps } from "./agent/base-agent.js";
 export type { AgentConfig, AgentConfigInput } from "./agent/agent-config.js";
 export type { BaseCommunicatorSettings } from "./communicator/base-communicator.js";

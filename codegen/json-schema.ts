@@ -1,0 +1,18 @@
+import { z } from "zod";
+import { zodToJsonSchema } from "zod-to-json-schema";
+import type { AnySchema } from "../src/contract/define-service.js";
+import { isZod4 } from "../src/contract/schema.js";
+import type { JsonSchema } from "./model.js";
+
+/**
+ * The JSON Schema (draft-07) of a schema's wire form (its input side). Zod 4 schemas go through
+ * `z.toJSONSchema`; `zod/v3` schemas through zod-to-json-schema, which must never see a Zod 4
+ * schema: it silently returns `{}` for one.
+ */
+export function toJsonSchema(schema: AnySchema): JsonSchema {
+  const json = isZod4(schema)
+    ? (z.toJSONSchema(schema, { io: "input", target: "draft-7", unrepresentable: "throw" }) as JsonSchema)
+    : (zodToJsonSchema(schema, { target: "jsonSchema7", $refStrategy: "none", effectStrategy: "input" }) as JsonSchema);
+  delete json.$schema;
+  return json;
+}

@@ -1,0 +1,125 @@
+import { dirname, relative } from "node:path";
+import { Node, Project, ts, TypeFormatFlags, type Type } from "ts-morph";
+import type { JsonSchema } from "./model.js";
+
+/** One type to print: `z.output` or `z.input` of the schema at `accessPath` in an exported contract. */
+export interface TypeRequest {
+  /** Absolute path of the contract module. */
+  file: string;
+  exportName: string;
+  /** e.g. `["methods", "echo", "params"]`. */
+  accessPath: string[];
+  zod: 3 | 4;
+  io: "output" | "input";
+  /** The schema's JSON Schema: its `description`s become JSDoc. */
+  jsonSchema: JsonSchema;
+}
+
+const FLAGS = TypeFormatFlags.NoTruncation | TypeFormatFlags.InTypeAlias | TypeFormatFlags.UseSingleQuotesForStringLiteralType;
+
+/**
+ * Ask the TypeScript compiler for the types that Zod infers, and print them as plain declarations.
+ * The compiler does all the type work (`z.output<typeof schema>`); this only lays out object
+ * literals member by member so that `.describe()` texts, taken from the JSON Schema, can be attached
+ * to each member as JSDoc.
+ */
+export function printTypes(tsConfigFilePath: string, requests: readonly TypeRequest[]): string[] {
+  const project = new Project({ tsConfigFilePath, skipAddingFilesFromTsConfig: true });
+  const files = [...new Set(requests.map((request) => request.file))];
+  for (const file of files) project.addSourceFileAtPath(file);
+  // The probe sits next to the first contract so that it resolves modules like the contracts do.
+  const probePath = files[0]!.replace(/[^/\\]+$/, "__mqtt_contracts_type_probe__.ts");
+  const lines = ['import type { z } from "zod";', 'import type * as z3 from "zod/v3";'];
+  const exports = new Map<string, string>();
+  for (const request of requests) {
+    const key = `${request.file}#${request.exportName}`;
+    if (!exports.has(key)) {
+      const alias = `C${exports.size}`;
+      exports.set(key, alias);
+      lines.push(`import type { ${request.exportName} as ${alias} } from ${JSON.stringify(importPath(probePath, request.file))};`);
+    }
+  }
+  requests.forEach((request, i) => {
+    const alias = exports.get(`${request.file}#${request.exportName}`)!;
+    const access = request.accessPath.map((key) => `[${JSON.stringify(key)}]`).join("");
+    lines.push(`type T${i} = ${request.zod === 4 ? "z" : "z3"}.${request.io}<(typeof ${alias})${access}>;`);
+  });
+  const probe = project.createSourceFile(probePath, lines.join("\n"), { overwrite: true });
+  const diagnostics = probe.getPreEmitDiagnostics().filter((d) => d.getCategory() === ts.DiagnosticCategory.Error);
+  if (diagnostics.length > 0) {
+    throw new Error(`TypeScript cannot resolve the contract types:\n${project.formatDiagnosticsWithColorAndContext(diagnostics)}`);
+  }
+  return requests.map((request, i) => {
+    const declaration = probe.getTypeAliasOrThrow(`T${i}`);
+    return printType(declaration.getType(), declaration, request.jsonSchema, "");
+  });
+}
+
+function importPath(from: string, file: string): string {
+  const path = relative(dirname(from), file).split("\\").join("/").replace(/\.ts$/, ".js");
+  return path.startsWith(".") ? path : `./${path}`;
+}
+
+function printType(type: Type, node: Node, schema: JsonSchema | undefined, indent: string): string {
+  if (isObjectLiteral(type)) return printObject(type, node, schema, indent);
+  if (type.isArray()) {
+    const element = printType(type.getArrayElementTypeOrThrow(), node, asSchema(schema?.items), indent);
+    return type.getArrayElementTypeOrThrow().isUnion() || element.includes("=>") ? `(${element})[]` : `${element}[]`;
+  }
+  if (type.isUnion() && !type.isBoolean() && !type.isEnum()) {
+    // `T | undefined` (optional), `T | null` (nullable): print T member by member, keeping its docs.
+    const members = type.getUnionTypes();
+    const core = members.filter((member) => !member.isUndefined() && !member.isNull());
+    if (core.length === 1 && (isObjectLiteral(core[0]!) || core[0]!.isArray())) {
+      const coreSchema = branches(schema).find((branch) => branch.type !== "null") ?? schema;
+      return members.map((member) => (member === core[0] ? printType(member, node, coreSchema, indent) : text(member, node))).join(" | ");
+    }
+  }
+  return text(type, node);
+}
+
+function printObject(type: Type, node: Node, schema: JsonSchema | undefined, indent: string): string {
+  const inner = `${indent}  `;
+  const properties = asSchema(schema?.properties) ?? {};
+  const members = type.getProperties().map((property) => {
+    const name = property.getName();
+    const optional = property.isOptional();
+    let propertyType = property.getTypeAtLocation(node);
+    const propertySchema = asSchema(properties[name]);
+    const doc = typeof propertySchema?.description === "string" ? jsDoc(propertySchema.description, inner) : "";
+    const key = /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(name) ? name : JSON.stringify(name);
+    return `${doc}${inner}${key}${optional ? "?" : ""}: ${printType(propertyType, node, propertySchema, inner)};`;
+  });
+  for (const signature of [type.getStringIndexType(), type.getNumberIndexType()]) {
+    if (signature) members.push(`${inner}[key: ${signature === type.getStringIndexType() ? "string" : "number"}]: ${text(signature, node)};`);
+  }
+  return members.length ? `{\n${members.join("\n")}\n${indent}}` : "{}";
+}
+
+/** An anonymous object type the compiler would print as `{ … }`: not an array, function, Date or other named type. */
+function isObjectLiteral(type: Type): boolean {
+  if (!type.isObject() || type.isArray() || type.isTuple() || type.getCallSignatures().length > 0) return false;
+  if (type.getAliasSymbol() !== undefined) return false;
+  const symbol = type.getSymbol();
+  return symbol === undefined || symbol.getName() === "__type" || symbol.getName() === "__object";
+}
+
+function text(type: Type, node: Node): string {
+  return type.getText(node, FLAGS);
+}
+
+function branches(schema: JsonSchema | undefined): JsonSchema[] {
+  const list = (schema?.anyOf ?? schema?.oneOf) as JsonSchema[] | undefined;
+  return Array.isArray(list) ? list : [];
+}
+
+function asSchema(value: unknown): JsonSchema | undefined {
+  return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as JsonSchema) : undefined;
+}
+
+/** A JSDoc block; `*\/` inside the text is broken up so it cannot end the comment. */
+export function jsDoc(description: string, indent: string): string {
+  const lines = description.replace(/\*\//g, "*\\/").split(/\r?\n/);
+  if (lines.length === 1) return `${indent}/** ${lines[0]} */\n`;
+  return `${indent}/**\n${lines.map((line) => `${indent} * ${line}`.trimEnd()).join("\n")}\n${indent} */\n`;
+}

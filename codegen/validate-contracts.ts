@@ -1,0 +1,121 @@
+import type { AnySchema, ServiceContract } from "../src/contract/define-service.js";
+import { jsonProblems } from "./json-compat.js";
+
+/** A service found in a contract module. */
+export interface FoundService {
+  /** Posix path relative to the project root. */
+  file: string;
+  exportName: string;
+  contract: ServiceContract;
+}
+
+/** One thing wrong with a contract, located as precisely as possible. */
+export class ContractProblem {
+  constructor(
+    readonly file: string,
+    readonly message: string,
+    readonly service?: string,
+    readonly member?: string,
+    readonly field?: string,
+  ) {}
+
+  toString(): string {
+    const where = [
+      this.service !== undefined ? `service ${JSON.stringify(this.service)}` : undefined,
+      this.member,
+      this.field !== undefined ? `field ${this.field}` : undefined,
+    ].filter(Boolean);
+    return `${this.file}: ${where.length ? `${where.join(", ")}: ` : ""}${this.message}`;
+  }
+}
+
+/** A TS identifier and a single MQTT topic level at once. */
+export const NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** Names that would break the generated client class. */
+const RESERVED_MEMBERS = new Set(["constructor", "client", "prototype", "__proto__"]);
+
+/** Check every found service; returns all problems (empty when codegen can go ahead). */
+export function validateContracts(services: readonly FoundService[]): ContractProblem[] {
+  const problems: ContractProblem[] = [];
+  const byName = new Map<string, FoundService>();
+  for (const found of services) {
+    const { file, contract } = found;
+    const service = typeof contract.name === "string" ? contract.name : String(contract.name);
+    const problem = (message: string, member?: string, field?: string) => problems.push(new ContractProblem(file, message, service, member, field));
+
+    if (!NAME_PATTERN.test(service)) problem(`service name ${JSON.stringify(service)} must match ${NAME_PATTERN} (a TS identifier and a topic level)`);
+    const previous = byName.get(service);
+    if (previous) problem(`duplicate service name ${JSON.stringify(service)}: also defined by ${previous.exportName} in ${previous.file}`);
+    else byName.set(service, found);
+
+    const methods = Object.entries(contract.methods ?? {});
+    const notifications = Object.entries(contract.notifications ?? {});
+    if (methods.length + notifications.length === 0) problem("a service needs at least one method or notification");
+    const memberNames = new Set<string>();
+    const errorCodes = new Map<string, number>();
+
+    for (const [kind, entries] of [["method", methods], ["notification", notifications]] as const) {
+      for (const [name, spec] of entries) {
+        const member = `${kind} ${JSON.stringify(name)}`;
+        if (!NAME_PATTERN.test(name)) problem(`${kind} name ${JSON.stringify(name)} must match ${NAME_PATTERN} (a TS identifier and a topic level)`, member);
+        else if (RESERVED_MEMBERS.has(name)) problem(`${kind} name ${JSON.stringify(name)} is reserved in the generated client class`, member);
+        if (memberNames.has(name)) problem(`${JSON.stringify(name)} is both a method and a notification`, member);
+        memberNames.add(name);
+        if (!isObjectSchema(spec?.params)) {
+          problem(`params must be an object schema (z.object({...})), got ${describeSchema(spec?.params)}`, member, "params");
+        } else {
+          for (const p of jsonProblems(spec.params)) problem(p.message, member, p.path ? `params.${p.path}` : "params");
+        }
+        if (kind === "notification") continue;
+        const method = spec as NonNullable<ServiceContract["methods"]>[string];
+        checkSchema(method.result, "result", member, problem);
+        if (method.timeoutMs !== undefined && !(Number.isFinite(method.timeoutMs) && method.timeoutMs > 0)) {
+          problem(`timeoutMs must be a positive number, got ${String(method.timeoutMs)}`, member, "timeoutMs");
+        }
+        const codes = new Set<number>();
+        for (const [errorName, error] of Object.entries(method.errors ?? {})) {
+          const field = `errors.${errorName}`;
+          if (!NAME_PATTERN.test(errorName)) problem(`error name ${JSON.stringify(errorName)} must match ${NAME_PATTERN}`, member, field);
+          if (!Number.isInteger(error?.code)) problem(`error code must be an integer, got ${String(error?.code)}`, member, `${field}.code`);
+          else if (error.code >= -32768 && error.code <= -32000) problem(`error code ${error.code} is reserved by JSON-RPC (-32768..-32000)`, member, `${field}.code`);
+          else if (codes.has(error.code)) problem(`error code ${error.code} is declared twice`, member, `${field}.code`);
+          codes.add(error?.code);
+          const known = errorCodes.get(errorName);
+          if (known !== undefined && known !== error?.code) problem(`error ${errorName} has code ${error?.code} here but ${known} in another method`, member, `${field}.code`);
+          errorCodes.set(errorName, error?.code);
+          if (error?.data !== undefined) checkSchema(error.data, `${field}.data`, member, problem);
+        }
+      }
+    }
+  }
+  return problems;
+}
+
+function checkSchema(schema: unknown, field: string, member: string, problem: (message: string, member?: string, field?: string) => void): void {
+  if (!isSchema(schema)) {
+    problem(`must be a Zod schema, got ${describeSchema(schema)}`, member, field);
+    return;
+  }
+  for (const p of jsonProblems(schema)) problem(p.message, member, p.path ? `${field}.${p.path}` : field);
+}
+
+function isSchema(value: unknown): value is AnySchema {
+  return typeof value === "object" && value !== null && ("_zod" in value || "_def" in value) && typeof (value as { safeParse?: unknown }).safeParse === "function";
+}
+
+function isObjectSchema(value: unknown): value is AnySchema {
+  if (!isSchema(value)) return false;
+  if ("_zod" in value) return (value as { _zod: { def: { type: string } } })._zod.def.type === "object";
+  const def = (value as { _def: { typeName: string; schema?: { _def: { typeName: string } }; effect?: { type: string } } })._def;
+  return def.typeName === "ZodObject" || (def.typeName === "ZodEffects" && def.effect?.type === "refinement" && def.schema?._def.typeName === "ZodObject");
+}
+
+function describeSchema(value: unknown): string {
+  if (value === undefined) return "nothing";
+  if (isSchema(value)) {
+    const kind = "_zod" in value ? (value as { _zod: { def: { type: string } } })._zod.def.type : (value as { _def: { typeName: string } })._def.typeName;
+    return `a ${kind} schema`;
+  }
+  return value === null ? "null" : typeof value;
+}

@@ -1,0 +1,63 @@
+import type { Communicator, HandlerContext } from "../communicator/types.js";
+import { ErrorCode } from "../errors/codes.js";
+import { RpcError, ValidationError } from "../errors/errors.js";
+import type { Logger } from "../logger.js";
+import type { ServiceContract } from "./define-service.js";
+import { encodeSchema, parseSchema, summarizeIssues } from "./schema.js";
+
+type AnyHandler = (params: any, context: HandlerContext) => unknown;
+
+export interface RegisterServiceOptions {
+  /** Where invalid notifications are reported (they get no answer). Default: `console`. */
+  logger?: Pick<Logger, "warn">;
+}
+
+/**
+ * Serve `contract` on `communicator` with `handlers` (one per method and notification). Incoming
+ * params are validated first: invalid ones get -32602 with the issues in `error.data` and the
+ * handler is not called. Results are validated (and encoded) before sending: an invalid result is
+ * not sent, the caller gets -32603. Returns a function that unregisters every handler.
+ */
+export function registerService(communicator: Communicator, contract: ServiceContract, handlers: object, options: RegisterServiceOptions = {}): () => void {
+  const logger = options.logger ?? console;
+  const unregister: (() => void)[] = [];
+  for (const [method, spec] of Object.entries(contract.methods ?? {})) {
+    const handler = requireHandler(contract, handlers, method);
+    unregister.push(
+      communicator.registerHandler(method, async (params, context) => {
+        const parsed = parseSchema(spec.params, params);
+        if (!parsed.success) {
+          throw new ValidationError(`Invalid params for ${contract.name}.${method}: ${summarizeIssues(parsed.issues)}`, { data: { issues: parsed.issues } });
+        }
+        const result = await handler(parsed.data, context);
+        const encoded = encodeSchema(spec.result, result);
+        if (!encoded.success) {
+          throw new RpcError(ErrorCode.InternalError, `Internal error: the handler of ${contract.name}.${method} returned an invalid result: ${summarizeIssues(encoded.issues)}`, {
+            data: { issues: encoded.issues },
+          });
+        }
+        return encoded.data;
+      }),
+    );
+  }
+  for (const [notification, spec] of Object.entries(contract.notifications ?? {})) {
+    const handler = requireHandler(contract, handlers, notification);
+    unregister.push(
+      communicator.registerHandler(notification, async (params, context) => {
+        const parsed = parseSchema(spec.params, params);
+        if (!parsed.success) {
+          logger.warn(`Dropped notification ${contract.name}.${notification} with invalid params: ${summarizeIssues(parsed.issues)}`);
+          return;
+        }
+        await handler(parsed.data, context);
+      }),
+    );
+  }
+  return () => unregister.forEach((fn) => fn());
+}
+
+function requireHandler(contract: ServiceContract, handlers: object, name: string): AnyHandler {
+  const handler = (handlers as Record<string, unknown>)[name] as AnyHandler | undefined;
+  if (typeof handler !== "function") throw new TypeError(`registerService(${contract.name}): no handler for ${JSON.stringify(name)}`);
+  return handler.bind(handlers);
+}

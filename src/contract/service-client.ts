@@ -1,0 +1,92 @@
+import type { Communicator, RequestOptions } from "../communicator/types.js";
+import { ConfigurationError, RpcError, ValidationError } from "../errors/errors.js";
+import type { Params } from "../wire/jsonrpc.js";
+import type { ContractErrorClass } from "./contract-error.js";
+import type { MethodContract, NotificationContract, ServiceContract } from "./define-service.js";
+import { parseSchema, summarizeIssues } from "./schema.js";
+
+/** Per-call options of a generated client method. */
+export type CallOptions = RequestOptions;
+
+interface MethodPlan {
+  contract: MethodContract;
+  /** Declared error code → generated class. */
+  errors: Map<number, ContractErrorClass>;
+}
+
+/**
+ * The one generic client behind every generated client class: validates params before sending
+ * (nothing is published if they are invalid), validates results on receipt, and turns declared
+ * application errors into their generated classes. Generated code only forwards to it.
+ */
+export class ServiceClient {
+  private readonly methods = new Map<string, MethodPlan>();
+  private readonly notifications = new Map<string, NotificationContract>();
+
+  constructor(
+    readonly communicator: Communicator,
+    readonly contract: ServiceContract,
+    /** The target service as named in `serviceUrls`. */
+    readonly targetService: string,
+    /** Generated error classes by method, then by error name. */
+    errorClasses: Record<string, Record<string, ContractErrorClass>> = {},
+  ) {
+    for (const [name, method] of Object.entries(contract.methods ?? {})) {
+      const errors = new Map<number, ContractErrorClass>();
+      for (const [errorName, declared] of Object.entries(method.errors ?? {})) {
+        const errorClass = errorClasses[name]?.[errorName];
+        if (errorClass) errors.set(declared.code, errorClass);
+      }
+      this.methods.set(name, { contract: method, errors });
+    }
+    for (const [name, notification] of Object.entries(contract.notifications ?? {})) this.notifications.set(name, notification);
+  }
+
+  async call(method: string, params: unknown, options: CallOptions = {}): Promise<unknown> {
+    const plan = this.methods.get(method);
+    if (plan === undefined) throw new ConfigurationError(`${this.contract.name} has no method ${JSON.stringify(method)}`, { target: this.targetService });
+    const checked = parseSchema(plan.contract.params, params);
+    if (!checked.success) {
+      throw new ValidationError(`Invalid params for ${this.contract.name}.${method}: ${summarizeIssues(checked.issues)}`, {
+        target: this.targetService,
+        data: { issues: checked.issues },
+      });
+    }
+    const timeoutMs = options.timeoutMs ?? plan.contract.timeoutMs;
+    let result: unknown;
+    try {
+      // The caller's input is the wire form; the server applies defaults and decodes.
+      result = await this.communicator.sendRequest(this.targetService, method, params as Params, { ...options, ...(timeoutMs === undefined ? {} : { timeoutMs }) });
+    } catch (error) {
+      throw this.declaredError(plan, error);
+    }
+    const parsed = parseSchema(plan.contract.result, result);
+    if (!parsed.success) {
+      throw new ValidationError(`Invalid result from ${this.contract.name}.${method}: ${summarizeIssues(parsed.issues)}`, {
+        target: this.targetService,
+        data: { issues: parsed.issues },
+      });
+    }
+    return parsed.data;
+  }
+
+  async notify(notification: string, params: unknown): Promise<void> {
+    const contract = this.notifications.get(notification);
+    if (contract === undefined) throw new ConfigurationError(`${this.contract.name} has no notification ${JSON.stringify(notification)}`, { target: this.targetService });
+    const checked = parseSchema(contract.params, params);
+    if (!checked.success) {
+      throw new ValidationError(`Invalid params for ${this.contract.name}.${notification}: ${summarizeIssues(checked.issues)}`, {
+        target: this.targetService,
+        data: { issues: checked.issues },
+      });
+    }
+    await this.communicator.sendNotification(this.targetService, notification, params as Params);
+  }
+
+  private declaredError(plan: MethodPlan, error: unknown): unknown {
+    if (!(error instanceof RpcError) || plan.errors.size === 0) return error;
+    const errorClass = plan.errors.get(error.code);
+    if (errorClass === undefined) return error;
+    return new errorClass(error.data, error.message, { target: error.target, cause: error });
+  }
+}
