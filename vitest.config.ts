@@ -7,6 +7,8 @@ export default defineConfig({
   },
   test: {
     include: ["test/**/*.test.ts"],
+    // Type tests (*.test-d.ts) run through the TypeScript compiler and report like other tests.
+    typecheck: { enabled: true, include: ["test/**/*.test-d.ts"], tsconfig: "./tsconfig.json" },
     // Fixture packages live under node_modules, which vitest would hand to Node untransformed, and
     // Node does not know the alias above: transform them so `import … from "mqtt-contracts"` resolves.
     server: { deps: { inline: [/\/test\/fixtures\/.*\/node_modules\//] } },
