@@ -6,30 +6,35 @@
  *   npm run example -- --serve [--url …]     # serve until SIGINT/SIGTERM
  */
 import { parseArgs } from "node:util";
+import { ExampleServiceClient, registerExampleService } from "../generated/index.js";
 import { BaseAgent, startBroker, type EmbeddedBroker } from "../src/index.js";
 
 class MqttExampleAgent extends BaseAgent {
   readonly logged: string[] = [];
   private logHandled: (() => void) | undefined;
 
+  /** Serve the example contract (contracts/example.ts); codegen typed the handlers and validates both ends. */
   protected override async setup(): Promise<void> {
-    this.communicator.registerHandler("get_status", () => ({ status: "running", agent_name: this.name }));
-    this.communicator.registerHandler<{ message: string }>("echo", ({ message }) => ({ original: message, echo: message }));
-    this.communicator.registerHandler<{ message: string }>("log", ({ message }) => {
-      this.logged.push(message);
-      console.log(`[${this.name}] log notification handled: ${message}`);
-      this.logHandled?.();
+    registerExampleService(this.communicator, {
+      get_status: () => ({ status: "running", agent_name: this.name }),
+      echo: ({ message }) => ({ original: message, echo: message }),
+      log: ({ message }) => {
+        this.logged.push(message);
+        console.log(`[${this.name}] log notification handled: ${message}`);
+        this.logHandled?.();
+      },
     });
   }
 
-  /** Call our own handlers through `serviceUrls.test_agent`, as the Python example does. */
+  /** Call our own handlers through `serviceUrls.test_agent`, as the Python example does, with the generated client. */
   async callSelf(): Promise<void> {
-    const status = await this.communicator.sendRequest("test_agent", "get_status", {}, { timeoutMs: 5_000 });
+    const testAgent = new ExampleServiceClient(this.communicator, "test_agent");
+    const status = await testAgent.get_status();
     console.log("get_status ->", JSON.stringify(status));
-    const echo = await this.communicator.sendRequest("test_agent", "echo", { message: "Hello from mqtt-contracts!" }, { timeoutMs: 5_000 });
+    const echo = await testAgent.echo({ message: "Hello from mqtt-contracts!" });
     console.log("echo ->", JSON.stringify(echo));
     const handled = new Promise<void>((resolve) => (this.logHandled = resolve));
-    await this.communicator.sendNotification("test_agent", "log", { message: "notification from the example" });
+    await testAgent.log({ message: "notification from the example" });
     await withTimeout(handled, 5_000, "the log notification was not handled within 5 s");
   }
 }

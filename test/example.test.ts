@@ -52,6 +52,20 @@ describe("the OpenMAS MQTT example", () => {
         { qos: 1 },
       );
       expect(await within(response, 10_000, "the response on t/response/1")).toBe('{"jsonrpc":"2.0","id":"1","result":{"original":"hi","echo":"hi"}}');
+
+      // The served contract validates params: a number where the contract says string is -32602.
+      await client.subscribeAsync("t/response/2", { qos: 1 });
+      const rejected = new Promise<string>((resolve) => client.once("message", (_topic, payload) => resolve(payload.toString("utf8"))));
+      await client.publishAsync(
+        "mqtt_example_agent/request/echo",
+        '{"jsonrpc":"2.0","id":"2","method":"echo","params":{"message":123},"response_topic":"t/response/2"}',
+        { qos: 1 },
+      );
+      const answer = JSON.parse(await within(rejected, 10_000, "the response on t/response/2")) as { id: string; error: { code: number; message: string; data: { issues: { path: string[] }[] } } };
+      expect(answer.id).toBe("2");
+      expect(answer.error.code).toBe(-32602);
+      expect(answer.error.message).toMatch(/^Invalid params for example\.echo: message: /);
+      expect(answer.error.data.issues.map((issue) => issue.path)).toEqual([["message"]]);
     } finally {
       await client.endAsync();
     }
