@@ -43,6 +43,7 @@ function zod4Problems(schema: z.ZodType): JsonProblem[] {
       const path = fieldPath(ctx.path);
       const message = NOT_JSON[def.type as string];
       if (message) problems.push({ path, message });
+      if (def.type === "literal") problems.push(...literalProblems(def.values as unknown[], path));
       if (def.type === "pipe" && !("reverseTransform" in def)) {
         // `.transform()` is pipe(schema, transform); `z.preprocess()` is pipe(transform, schema). In
         // input mode toJSONSchema visits neither transform, so look at the ends of the pipe here.
@@ -52,6 +53,15 @@ function zod4Problems(schema: z.ZodType): JsonProblem[] {
       }
     },
   });
+  // toJSONSchema runs `override` over the schemas it saw in reverse; report them in declaration order.
+  return problems.reverse();
+}
+
+/** `z.literal(1n)` and `z.literal(undefined)` are literal schemas, but their values have no JSON form. */
+function literalProblems(values: readonly unknown[], path: string): JsonProblem[] {
+  const problems: JsonProblem[] = [];
+  if (values.some((value) => typeof value === "bigint")) problems.push({ path, message: NOT_JSON.bigint! });
+  if (values.some((value) => value === undefined)) problems.push({ path, message: NOT_JSON.undefined! });
   return problems;
 }
 
@@ -89,6 +99,7 @@ function zod3Problems(root: AnySchema): JsonProblem[] {
     const def = schema._def;
     const kind = V3_KINDS[def.typeName as string];
     if (kind) problems.push({ path, message: NOT_JSON[kind]! });
+    if (def.typeName === "ZodLiteral") problems.push(...literalProblems([def.value], path));
     switch (def.typeName) {
       case "ZodObject":
         for (const [key, value] of Object.entries(def.shape())) walk(value, path ? `${path}.${key}` : key);
