@@ -55,12 +55,12 @@ function callArgs(m: number): string {
 }
 
 function generatedUser(): string {
-  const lines = [`import * as G from "./generated/index.js";`, `import type { Communicator } from "./src/index.js";`, ``, `export async function useAll(communicator: Communicator): Promise<number> {`, `  let sum = 0;`];
+  const lines = [`import * as G from "./generated/index.js";`, `import type { Communicator } from "./src/index.js";`, ``];
   for (let s = 0; s < services; s++) {
-    lines.push(`  const c${s} = new G.Svc${s}ServiceClient(communicator, "svc${s}");`);
-    for (let m = 0; m < methods; m++) lines.push(`  { const r = await c${s}.m${m}(${callArgs(m)}); sum += r.total_${m} + (r.ok_${m} ? 1 : 0) + r.echo_${m}.length + r.tags.length; }`);
+    lines.push(`export async function use${s}(communicator: Communicator): Promise<number> {`, `  let sum = 0;`, `  const c = new G.Svc${s}ServiceClient(communicator, "svc${s}");`);
+    for (let m = 0; m < methods; m++) lines.push(`  { const r = await c.m${m}(${callArgs(m)}); sum += r.total_${m} + (r.ok_${m} ? 1 : 0) + r.echo_${m}.length + r.tags.length; }`);
+    lines.push(`  return sum;`, `}`);
   }
-  lines.push(`  return sum;`, `}`, ``);
   return lines.join("\n");
 }
 
@@ -80,14 +80,12 @@ function inferredUser(): string {
     `  };`,
     `}`,
     ``,
-    `export async function useAll(communicator: Communicator): Promise<number> {`,
-    `  let sum = 0;`,
   ];
   for (let s = 0; s < services; s++) {
-    lines.push(`  const c${s} = client(communicator, Service${s}, "svc${s}");`);
-    for (let m = 0; m < methods; m++) lines.push(`  { const r = await c${s}.call("m${m}", ${callArgs(m)}); sum += r.total_${m} + (r.ok_${m} ? 1 : 0) + r.echo_${m}.length + r.tags.length; }`);
+    lines.push(`export async function use${s}(communicator: Communicator): Promise<number> {`, `  let sum = 0;`, `  const c = client(communicator, Service${s}, "svc${s}");`);
+    for (let m = 0; m < methods; m++) lines.push(`  { const r = await c.call("m${m}", ${callArgs(m)}); sum += r.total_${m} + (r.ok_${m} ? 1 : 0) + r.echo_${m}.length + r.tags.length; }`);
+    lines.push(`  return sum;`, `}`);
   }
-  lines.push(`  return sum;`, `}`, ``);
   return lines.join("\n");
 }
 

@@ -2,7 +2,7 @@ import { readdir } from "node:fs/promises";
 import { join, relative, resolve, sep } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { AnySchema, ServiceContract } from "../src/contract/define-service.js";
-import { isServiceContract } from "../src/contract/define-service.js";
+import { asZodSchema, isServiceContract } from "../src/contract/define-service.js";
 import { isZod4 } from "../src/contract/schema.js";
 import { toJsonSchema } from "./json-schema.js";
 import type { ContractModel, SchemaModel, ServiceModel } from "./model.js";
@@ -76,19 +76,19 @@ export async function loadContracts(options: LoadOptions): Promise<ContractModel
         name,
         ...(method.description === undefined ? {} : { description: method.description }),
         ...(method.timeoutMs === undefined ? {} : { timeoutMs: method.timeoutMs }),
-        params: model(found, ["methods", name, "params"], method.params, true),
-        result: model(found, ["methods", name, "result"], method.result, false),
+        params: model(found, ["methods", name, "params"], asZodSchema(method.params), true),
+        result: model(found, ["methods", name, "result"], asZodSchema(method.result), false),
         errors: Object.entries(method.errors ?? {}).map(([errorName, error]) => ({
           name: errorName,
           code: error.code,
           ...(error.description === undefined ? {} : { description: error.description }),
-          ...(error.data === undefined ? {} : { data: model(found, ["methods", name, "errors", errorName, "data"], error.data, false) }),
+          ...(error.data === undefined ? {} : { data: model(found, ["methods", name, "errors", errorName, "data"], asZodSchema(error.data), false) }),
         })),
       })),
       notifications: Object.entries(contract.notifications ?? {}).map(([name, notification]) => ({
         name,
         ...(notification.description === undefined ? {} : { description: notification.description }),
-        params: model(found, ["notifications", name, "params"], notification.params, true),
+        params: model(found, ["notifications", name, "params"], asZodSchema(notification.params), true),
       })),
     };
     if (contract.description !== undefined) service.description = contract.description;

@@ -49,8 +49,11 @@ export function printTypes(tsConfigFilePath: string, requests: readonly TypeRequ
   if (diagnostics.length > 0) {
     throw new Error(`TypeScript cannot resolve the contract types:\n${project.formatDiagnosticsWithColorAndContext(diagnostics)}`);
   }
+  // One pass over the probe's aliases: looking each up by name would scan the file every time.
+  const aliases = probe.getTypeAliases();
   return requests.map((request, i) => {
-    const declaration = probe.getTypeAliasOrThrow(`T${i}`);
+    const declaration = aliases[i]!;
+    if (declaration.getName() !== `T${i}`) throw new Error(`type probe out of order at T${i}`);
     return printType(declaration.getType(), declaration, request.jsonSchema, "");
   });
 }

@@ -41,7 +41,7 @@ export { errorFromWire, errorToWire } from "./errors/wire.js";
 export { requestTopic, notificationTopic, responseTopic, requestFilter, notificationFilter } from "./wire/topics.js";
 export { createConsoleLogger } from "./logger.js";
 
-export type { AnySchema, ParamsSchema, ErrorContract, MethodContract, NotificationContract, ServiceDefinition, ServiceContract } from "./contract/define-service.js";
+export type { AnySchema, SchemaLike, ParamsLike, ErrorContract, MethodContract, NotificationContract, ServiceDefinition, ServiceContract } from "./contract/define-service.js";
 export type { CallOptions } from "./contract/service-client.js";
 export type { RegisterServiceOptions } from "./contract/register-service.js";
 export type { ContractErrorClass } from "./contract/contract-error.js";

@@ -1,10 +1,21 @@
 import type { z } from "zod";
 import type * as z3 from "zod/v3";
 
-/** A Zod 4 schema or a Zod 3 (`zod/v3`) schema. */
+/**
+ * A Zod 4 schema or a Zod 3 (`zod/v3`) schema. Kept structural and small on purpose: relating every
+ * schema of a large contract to Zod's full class types made type-checking contracts several times
+ * slower. Codegen checks the real kind of each schema.
+ */
 export type AnySchema = z.ZodType | z3.ZodTypeAny;
-/** Params are always an object schema: JSON-RPC params by name. */
-export type ParamsSchema = z.ZodObject | z3.AnyZodObject;
+
+/** Narrow a contract field to the Zod schema it is (codegen has checked it is one). */
+export function asZodSchema(schema: SchemaLike): AnySchema {
+  return schema as unknown as AnySchema;
+}
+/** What a contract field holds: any Zod 4 or `zod/v3` schema, seen through its Standard Schema marker. */
+export type SchemaLike = { readonly "~standard": { readonly vendor: string } };
+/** Params are always an object schema (`z.object(...)`): JSON-RPC params by name. */
+export type ParamsLike = SchemaLike & { readonly shape: object };
 
 /** An application error a method may answer with, so that clients can tell it apart. */
 export interface ErrorContract {
@@ -12,14 +23,14 @@ export interface ErrorContract {
   code: number;
   description?: string;
   /** Schema of the error's `data`, if it carries any. */
-  data?: AnySchema;
+  data?: SchemaLike;
 }
 
 export interface MethodContract {
   description?: string;
-  params: ParamsSchema;
+  params: ParamsLike;
   /** Any JSON-representable schema. */
-  result: AnySchema;
+  result: SchemaLike;
   /** Default per-call timeout of the generated client, in ms. */
   timeoutMs?: number;
   /** Application errors by name (PascalCase or SCREAMING_CASE). */
@@ -28,7 +39,7 @@ export interface MethodContract {
 
 export interface NotificationContract {
   description?: string;
-  params: ParamsSchema;
+  params: ParamsLike;
 }
 
 export interface ServiceDefinition {

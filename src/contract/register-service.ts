@@ -2,7 +2,7 @@ import type { Communicator, HandlerContext } from "../communicator/types.js";
 import { ErrorCode } from "../errors/codes.js";
 import { RpcError, ValidationError } from "../errors/errors.js";
 import type { Logger } from "../logger.js";
-import type { ServiceContract } from "./define-service.js";
+import { asZodSchema, type ServiceContract } from "./define-service.js";
 import { encodeSchema, parseSchema, summarizeIssues } from "./schema.js";
 
 type AnyHandler = (params: any, context: HandlerContext) => unknown;
@@ -25,12 +25,12 @@ export function registerService(communicator: Communicator, contract: ServiceCon
     const handler = requireHandler(contract, handlers, method);
     unregister.push(
       communicator.registerHandler(method, async (params, context) => {
-        const parsed = parseSchema(spec.params, params);
+        const parsed = parseSchema(asZodSchema(spec.params), params);
         if (!parsed.success) {
           throw new ValidationError(`Invalid params for ${contract.name}.${method}: ${summarizeIssues(parsed.issues)}`, { data: { issues: parsed.issues } });
         }
         const result = await handler(parsed.data, context);
-        const encoded = encodeSchema(spec.result, result);
+        const encoded = encodeSchema(asZodSchema(spec.result), result);
         if (!encoded.success) {
           throw new RpcError(ErrorCode.InternalError, `Internal error: the handler of ${contract.name}.${method} returned an invalid result: ${summarizeIssues(encoded.issues)}`, {
             data: { issues: encoded.issues },
@@ -44,7 +44,7 @@ export function registerService(communicator: Communicator, contract: ServiceCon
     const handler = requireHandler(contract, handlers, notification);
     unregister.push(
       communicator.registerHandler(notification, async (params, context) => {
-        const parsed = parseSchema(spec.params, params);
+        const parsed = parseSchema(asZodSchema(spec.params), params);
         if (!parsed.success) {
           logger.warn(`Dropped notification ${contract.name}.${notification} with invalid params: ${summarizeIssues(parsed.issues)}`);
           return;

@@ -2,7 +2,7 @@ import type { Communicator, RequestOptions } from "../communicator/types.js";
 import { ConfigurationError, RpcError, ValidationError } from "../errors/errors.js";
 import type { Params } from "../wire/jsonrpc.js";
 import type { ContractErrorClass } from "./contract-error.js";
-import type { MethodContract, NotificationContract, ServiceContract } from "./define-service.js";
+import { asZodSchema, type MethodContract, type NotificationContract, type ServiceContract } from "./define-service.js";
 import { parseSchema, summarizeIssues } from "./schema.js";
 
 /** Per-call options of a generated client method. */
@@ -45,7 +45,7 @@ export class ServiceClient {
   async call(method: string, params: unknown, options: CallOptions = {}): Promise<unknown> {
     const plan = this.methods.get(method);
     if (plan === undefined) throw new ConfigurationError(`${this.contract.name} has no method ${JSON.stringify(method)}`, { target: this.targetService });
-    const checked = parseSchema(plan.contract.params, params);
+    const checked = parseSchema(asZodSchema(plan.contract.params), params);
     if (!checked.success) {
       throw new ValidationError(`Invalid params for ${this.contract.name}.${method}: ${summarizeIssues(checked.issues)}`, {
         target: this.targetService,
@@ -60,7 +60,7 @@ export class ServiceClient {
     } catch (error) {
       throw this.declaredError(plan, error);
     }
-    const parsed = parseSchema(plan.contract.result, result);
+    const parsed = parseSchema(asZodSchema(plan.contract.result), result);
     if (!parsed.success) {
       throw new ValidationError(`Invalid result from ${this.contract.name}.${method}: ${summarizeIssues(parsed.issues)}`, {
         target: this.targetService,
@@ -73,7 +73,7 @@ export class ServiceClient {
   async notify(notification: string, params: unknown): Promise<void> {
     const contract = this.notifications.get(notification);
     if (contract === undefined) throw new ConfigurationError(`${this.contract.name} has no notification ${JSON.stringify(notification)}`, { target: this.targetService });
-    const checked = parseSchema(contract.params, params);
+    const checked = parseSchema(asZodSchema(contract.params), params);
     if (!checked.success) {
       throw new ValidationError(`Invalid params for ${this.contract.name}.${notification}: ${summarizeIssues(checked.issues)}`, {
         target: this.targetService,
