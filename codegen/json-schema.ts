@@ -12,7 +12,9 @@ import type { JsonSchema } from "./model.js";
 export function toJsonSchema(schema: AnySchema): JsonSchema {
   const json = isZod4(schema)
     ? (z.toJSONSchema(schema, { io: "input", target: "draft-7", unrepresentable: "throw" }) as JsonSchema)
-    : (zodToJsonSchema(schema, { target: "jsonSchema7", $refStrategy: "none", effectStrategy: "input" }) as JsonSchema);
+    : // "strict": only .strict() objects get additionalProperties false; zod/v3 strips unknown keys, it does not refuse them.
+      // Recursive v3 schemas need $ref: "seen" points repeats back at their first occurrence.
+      (zodToJsonSchema(schema, { target: "jsonSchema7", $refStrategy: "seen", effectStrategy: "input", removeAdditionalStrategy: "strict" }) as JsonSchema);
   delete json.$schema;
   return json;
 }

@@ -5,7 +5,7 @@ import type { AnySchema, ServiceContract } from "../src/contract/define-service.
 import { asZodSchema, isServiceContract } from "../src/contract/define-service.js";
 import { isZod4 } from "../src/contract/schema.js";
 import { toJsonSchema } from "./json-schema.js";
-import type { ContractModel, SchemaModel, ServiceModel } from "./model.js";
+import type { ContractModel, JsonSchema, SchemaModel, ServiceModel } from "./model.js";
 import { printTypes, type TypeRequest } from "./typescript-types.js";
 import { ContractProblem, validateContracts, type FoundService } from "./validate-contracts.js";
 
@@ -57,7 +57,14 @@ export async function loadContracts(options: LoadOptions): Promise<ContractModel
   const schemaModels: { target: SchemaModel; output: number; input?: number }[] = [];
   const model = (found: FoundService, accessPath: string[], schema: AnySchema, withInput: boolean): SchemaModel => {
     const zod = isZod4(schema) ? 4 : 3;
-    const jsonSchema = toJsonSchema(schema);
+    let jsonSchema: JsonSchema = {};
+    try {
+      jsonSchema = toJsonSchema(schema);
+    } catch (error) {
+      // A part validation did not foresee: still a located, clear error, not a crash.
+      const [kind, member, ...field] = accessPath;
+      problems.push(new ContractProblem(found.file, `has no JSON Schema: ${(error as Error).message}`, found.contract.name, `${kind === "methods" ? "method" : "notification"} ${JSON.stringify(member)}`, field.join(".")));
+    }
     const base = { file: resolve(root, found.file), exportName: found.exportName, accessPath, zod, jsonSchema } as const;
     const target: SchemaModel = { zod, jsonSchema, type: "" };
     const output = requests.push({ ...base, io: "output" }) - 1;
@@ -96,6 +103,7 @@ export async function loadContracts(options: LoadOptions): Promise<ContractModel
     return service;
   });
 
+  if (problems.length > 0) throw new ContractsError(problems);
   if (requests.length > 0) {
     const printed = printTypes(resolve(options.tsConfigFilePath ?? join(root, "tsconfig.json")), requests);
     for (const { target, output, input } of schemaModels) {

@@ -115,7 +115,8 @@ function describeSchema(value: unknown): string {
   if (value === undefined) return "nothing";
   if (isSchema(value)) {
     const kind = "_zod" in value ? (value as { _zod: { def: { type: string } } })._zod.def.type : (value as { _def: { typeName: string } })._def.typeName;
-    return `a ${kind} schema`;
+    const name = kind.replace(/^Zod/, "").toLowerCase();
+    return `${/^[aeiou]/.test(name) ? "an" : "a"} ${name} schema`;
   }
   return value === null ? "null" : typeof value;
 }

@@ -132,7 +132,7 @@ describe("bad contracts", () => {
     expect(error.message).toMatchInlineSnapshot(`
       "2 problems in contracts:
         contracts/shelf.ts: service "shelf", method "label", field params: params must be an object schema (z.object({...})), got a string schema
-        contracts/shelf.ts: service "shelf", method "stock", field params: params must be an object schema (z.object({...})), got a array schema"
+        contracts/shelf.ts: service "shelf", method "stock", field params: params must be an object schema (z.object({...})), got an array schema"
     `);
     expect(error.problems[0]).toMatchObject({ file: "contracts/shelf.ts", service: "shelf", member: 'method "label"', field: "params" });
   });

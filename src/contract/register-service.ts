@@ -8,8 +8,8 @@ import { encodeSchema, parseSchema, summarizeIssues } from "./schema.js";
 type AnyHandler = (params: any, context: HandlerContext) => unknown;
 
 export interface RegisterServiceOptions {
-  /** Where invalid notifications are reported (they get no answer). Default: `console`. */
-  logger?: Pick<Logger, "warn">;
+  /** Where invalid notifications and invalid handler results are reported. Default: `console`. */
+  logger?: Pick<Logger, "warn" | "error">;
 }
 
 /**
@@ -32,6 +32,8 @@ export function registerService(communicator: Communicator, contract: ServiceCon
         const result = await handler(parsed.data, context);
         const encoded = encodeSchema(asZodSchema(spec.result), result);
         if (!encoded.success) {
+          // A bug in this service, not the caller's: say so here too, not only in the caller's error.
+          logger.error(`The handler of ${contract.name}.${method} returned an invalid result: ${summarizeIssues(encoded.issues)}`);
           throw new RpcError(ErrorCode.InternalError, `Internal error: the handler of ${contract.name}.${method} returned an invalid result: ${summarizeIssues(encoded.issues)}`, {
             data: { issues: encoded.issues },
           });
