@@ -49,6 +49,7 @@ export type { SchemaIssue } from "./contract/schema.js";
 export type { AgentDeps } from "./agent/base-agent.js";
 export type { AgentConfig, AgentConfigInput } from "./agent/agent-config.js";
 export type { BaseCommunicatorSettings } from "./communicator/base-communicator.js";
+export type { BatchSettings } from "./communicator/request-batcher.js";
 export type { Communicator, CommunicatorClass, CommunicatorInit, Handler, HandlerContext, RequestOptions } from "./communicator/types.js";
 export type { InboundMessage, MessageSink, PublishProperties, Transport } from "./communicator/transport.js";
 export type { MqttCommunicatorOptions } from "./mqtt/mqtt-options.js";

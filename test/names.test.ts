@@ -104,7 +104,7 @@ describe("the exact messages", () => {
       `"serviceUrls.arm "$SYS/arm" must not start with "$" (reserved for broker topics such as $SYS)"`,
     );
     expect(thrown(() => new MemoryCommunicator({ agentName: "a", options: { clientId: "a\u0000b" } })).message).toMatchInlineSnapshot(
-      `"clientId "a\\u0000b" must not contain NUL"`,
+      `"Invalid memory communicator options for a: communicatorOptions.clientId: clientId "a\\u0000b" must not contain NUL"`,
     );
     expect(thrown(() => new MqttCommunicator({ agentName: "a", options: { clientId: "caller+1" } })).message).toMatchInlineSnapshot(
       `"Invalid mqtt communicator options for a: communicatorOptions.clientId: clientId "caller+1" must not contain the MQTT wildcard "+""`,

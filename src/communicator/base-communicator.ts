@@ -4,8 +4,9 @@ import { errorFromWire } from "../errors/wire.js";
 import { createConsoleLogger, type Logger } from "../logger.js";
 import { decodeResponse, describe, encodeNotification, encodeRequest, type Params } from "../wire/jsonrpc.js";
 import { assertName, assertPrefix } from "../wire/names.js";
-import { classifyTopic, notificationFilter, notificationTopic, requestFilter, requestTopic, responseTopic } from "../wire/topics.js";
+import { classifyTopic, notificationFilter, notificationTopic, requestBatchTopic, requestFilter, requestTopic, responseTopic } from "../wire/topics.js";
 import { Dispatcher } from "./dispatcher.js";
+import { RequestBatcher, type BatchSettings, type QueuedRequest } from "./request-batcher.js";
 import { PendingRequests } from "./pending-requests.js";
 import type { InboundMessage, MessageSink, Transport } from "./transport.js";
 import type { Communicator, CommunicatorInit, Handler, RequestOptions } from "./types.js";
@@ -27,6 +28,12 @@ export interface BaseCommunicatorSettings {
   maxPayloadBytes?: number | undefined;
   /** How long `stop()` lets running handlers answer. Default 5 000 ms. */
   stopGraceMs?: number | undefined;
+  /**
+   * Auto-batching, per target service (a `serviceUrls` key): requests issued to it in the same
+   * event-loop turn go out as one JSON-RPC batch. Off by default, because OpenMAS's Python peers do
+   * not understand batches. `true` uses the defaults (64 per batch, no extra wait).
+   */
+  batching?: Record<string, true | BatchSettings> | undefined;
 }
 
 type State = "idle" | "starting" | "started" | "stopping" | "stopped";
@@ -47,6 +54,7 @@ export abstract class BaseCommunicator implements Communicator {
   protected readonly maxPayloadBytes: number;
   private readonly stopGraceMs: number;
   private readonly pending = new PendingRequests();
+  private readonly batchers = new Map<string, RequestBatcher>();
   private readonly dispatcher: Dispatcher;
   private readonly idPrefix = `${randomBytes(4).toString("hex")}-`;
   private nextId = 0;
@@ -68,6 +76,14 @@ export abstract class BaseCommunicator implements Communicator {
     this.maxPayloadBytes = positive("maxPayloadBytes", settings.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES);
     this.stopGraceMs = nonNegative("stopGraceMs", settings.stopGraceMs ?? DEFAULT_STOP_GRACE_MS);
     this.logger = init.logger ?? createConsoleLogger(`mqtt-contracts:${init.agentName}`);
+    for (const [service, batch] of Object.entries(settings.batching ?? {})) {
+      const prefix = this.serviceUrls[service];
+      if (prefix === undefined) throw new ConfigurationError(`batching.${service}: ${JSON.stringify(service)} is not in serviceUrls of ${init.agentName}`);
+      const batcher = new RequestBatcher(batch === true ? {} : batch, (entries) => this.sendBatch(service, prefix, entries));
+      if (!(Number.isInteger(batcher.maxBatchSize) && batcher.maxBatchSize >= 1)) throw new ConfigurationError(`batching.${service}.maxBatchSize must be a positive integer, got ${describe(batcher.maxBatchSize)}`);
+      if (!(batcher.maxWaitMs >= 0 && batcher.maxWaitMs <= 60_000)) throw new ConfigurationError(`batching.${service}.maxWaitMs must be between 0 and 60000, got ${describe(batcher.maxWaitMs)}`);
+      this.batchers.set(service, batcher);
+    }
     this.dispatcher = new Dispatcher({
       publish: (topic, payload, properties) => this.requireTransport(topic).publish(topic, payload, properties),
       logger: this.logger,
@@ -113,6 +129,7 @@ export abstract class BaseCommunicator implements Communicator {
     this.pending.rejectAll(
       (target, method) => new CommunicationError(`Request ${method} to ${target} was cancelled: ${this.agentName} stopped`, { target }),
     );
+    for (const batcher of this.batchers.values()) batcher.clear();
     await this.dispatcher.drain(this.stopGraceMs);
     try {
       await this.transport?.close();
@@ -142,6 +159,11 @@ export abstract class BaseCommunicator implements Communicator {
     const payload = this.encode(targetService, () => encodeRequest(id, method, params, this.responseTopic));
     const result = this.pending.add(id, { target: targetService, method, timeoutMs, signal: options.signal });
     if (!this.pending.has(id)) return result as Promise<R>; // the signal was already aborted: publish nothing
+    const batcher = this.batchers.get(targetService);
+    if (batcher) {
+      batcher.add({ id, body: payload, timeoutMs });
+      return result as Promise<R>;
+    }
     const properties = transport.supportsProperties
       ? { responseTopic: this.responseTopic, correlationData: Buffer.from(id), messageExpiryInterval: Math.ceil(timeoutMs / 1000) }
       : undefined;
@@ -149,6 +171,30 @@ export abstract class BaseCommunicator implements Communicator {
       this.pending.reject(id, CommunicationError.from(error, { target: targetService }));
     });
     return result as Promise<R>;
+  }
+
+  /** Publish queued requests to `target`: alone as a plain request, together as one batch. */
+  private sendBatch(target: string, prefix: string, queued: QueuedRequest[]): void {
+    const transport = this.transport;
+    // Calls that timed out or were aborted while queued are not sent at all.
+    const entries = queued.filter((entry) => this.pending.has(entry.id));
+    if (entries.length === 0 || transport === undefined) return;
+    if (entries.length === 1) {
+      const { id, body, timeoutMs } = entries[0]!;
+      const method = this.pending.describe(id)!.method;
+      const properties = transport.supportsProperties
+        ? { responseTopic: this.responseTopic, correlationData: Buffer.from(id), messageExpiryInterval: Math.ceil(timeoutMs / 1000) }
+        : undefined;
+      transport.publish(requestTopic(prefix, method), body, properties).catch((error: unknown) => this.pending.reject(id, CommunicationError.from(error, { target })));
+      return;
+    }
+    const properties = transport.supportsProperties
+      ? { responseTopic: this.responseTopic, messageExpiryInterval: Math.ceil(Math.max(...entries.map((entry) => entry.timeoutMs)) / 1000) }
+      : undefined;
+    // A batch goes to plain P/request: it holds several methods.
+    transport.publish(requestBatchTopic(prefix), `[${entries.map((entry) => entry.body).join(",")}]`, properties).catch((error: unknown) => {
+      for (const entry of entries) this.pending.reject(entry.id, CommunicationError.from(error, { target }));
+    });
   }
 
   async sendNotification(targetService: string, method: string, params: Params = {}): Promise<void> {
@@ -222,6 +268,15 @@ export abstract class BaseCommunicator implements Communicator {
       this.logger.warn(`${this.agentName}: dropped a response that is not JSON on ${message.topic}`);
       return;
     }
+    if (Array.isArray(value)) {
+      for (const entry of value) this.settle(entry);
+      return;
+    }
+    this.settle(value);
+  }
+
+  /** Settle the pending call one response object answers. */
+  private settle(value: unknown): void {
     const response = decodeResponse(value);
     if (response.id === null || !this.pending.has(response.id)) {
       this.logger.debug(`${this.agentName}: dropped a late or unknown response ${describe(response.id)}`);

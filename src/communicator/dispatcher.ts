@@ -2,10 +2,11 @@ import { ErrorCode } from "../errors/codes.js";
 import { CommunicationError, RpcError } from "../errors/errors.js";
 import { errorToWire, type WireError } from "../errors/wire.js";
 import type { Logger } from "../logger.js";
-import { decodeInbound, describe, encodeError, encodeResult, type RequestId, type RequestMessage } from "../wire/jsonrpc.js";
+import { decodeInbound, describe, encodeError, encodeResult, isPlainObject, isRequestId, type DecodedInbound, type RequestId, type RequestMessage } from "../wire/jsonrpc.js";
 import { responseTopicProblem } from "../wire/names.js";
 import type { TopicKind } from "../wire/topics.js";
 import { HandlerCall } from "./handler-call.js";
+import { ResponseCoalescer } from "./response-coalescer.js";
 import type { InboundMessage, PublishProperties } from "./transport.js";
 import type { Handler } from "./types.js";
 
@@ -26,9 +27,12 @@ export class Dispatcher {
   readonly handlers = new Map<string, Handler<any, any>>();
   private readonly running = new Set<Promise<void>>();
   private readonly calls = new Set<HandlerCall>();
+  private readonly batchReplies: ResponseCoalescer;
   private accepting = true;
 
-  constructor(private readonly deps: DispatcherDeps) {}
+  constructor(private readonly deps: DispatcherDeps) {
+    this.batchReplies = new ResponseCoalescer((topic, payload) => this.answer(topic, payload, undefined));
+  }
 
   dispatch(kind: TopicKind, message: InboundMessage): void {
     try {
@@ -50,6 +54,7 @@ export class Dispatcher {
     }
     const reason = new CommunicationError(`${this.deps.name} stopped`);
     for (const call of this.calls) call.abort(reason);
+    await this.batchReplies.flush();
   }
 
   private dispatchUnsafe(kind: TopicKind, message: InboundMessage): void {
@@ -64,6 +69,10 @@ export class Dispatcher {
       value = JSON.parse(Buffer.from(message.payload.buffer, message.payload.byteOffset, size).toString("utf8"));
     } catch (error) {
       this.answerInvalid(message, null, { code: ErrorCode.ParseError, message: `Parse error: ${(error as Error).message}` }, undefined, kind);
+      return;
+    }
+    if (Array.isArray(value)) {
+      this.dispatchBatch(kind, message, value);
       return;
     }
     const decoded = decodeInbound(value, kind);
@@ -81,40 +90,90 @@ export class Dispatcher {
       return;
     }
     const properties = message.correlationData === undefined ? undefined : { correlationData: message.correlationData };
+    this.startRequest(decoded.message, message, (body) => this.answer(responseTopic, body, properties));
+  }
+
+  /**
+   * A JSON-RPC batch: each entry is a request (it has an `id`) or a notification, and is served and
+   * answered on its own, as if it had come alone; answers that are ready together go out as one array.
+   * Broken entries get per-entry errors; a batch of notifications gets no answer at all.
+   */
+  private dispatchBatch(kind: TopicKind, message: InboundMessage, entries: unknown[]): void {
+    if (entries.length === 0) {
+      this.answerInvalid(message, null, { code: ErrorCode.InvalidRequest, message: "Invalid Request: empty batch" }, undefined, kind);
+      return;
+    }
+    // Where entries without a usable response topic of their own are answered: the MQTT 5 property,
+    // else the first usable response topic in the batch.
+    let batchTopic = this.responseTopicOf(message, undefined);
+    const seen = new Map<RequestId, number>();
+    for (const entry of entries) {
+      if (!isPlainObject(entry)) continue;
+      batchTopic ??= this.responseTopicOf(message, entry.response_topic);
+      if (isRequestId(entry.id)) seen.set(entry.id, (seen.get(entry.id) ?? 0) + 1);
+    }
+    for (const entry of entries) {
+      const entryKind = kind === "notification" || (isPlainObject(entry) && !("id" in entry)) ? "notification" : "request";
+      const duplicate = isPlainObject(entry) && isRequestId(entry.id) && seen.get(entry.id)! > 1;
+      const decoded: DecodedInbound = duplicate
+        ? { kind: "invalid", id: entry.id as RequestId, error: { code: ErrorCode.InvalidRequest, message: `Invalid Request: id ${describe(entry.id)} appears more than once in the batch` }, responseTopic: entry.response_topic }
+        : decodeInbound(entry, entryKind);
+      if (decoded.kind === "notification") {
+        this.runNotification(decoded.message.method, decoded.message.params, message.topic);
+        continue;
+      }
+      const ownTopic = decoded.kind === "request" ? decoded.message.response_topic : decoded.responseTopic;
+      const topic = this.responseTopicOf(message, ownTopic) ?? batchTopic;
+      if (decoded.kind === "invalid") {
+        if (topic === undefined || entryKind === "notification") {
+          this.deps.logger.warn(`${this.deps.name}: dropped a batch entry on ${message.topic}: ${decoded.error.message} (${entryKind === "notification" ? "notifications are never answered" : "no usable response topic"})`);
+        } else {
+          this.batchReplies.add(topic, encodeError(decoded.id, decoded.error));
+        }
+        continue;
+      }
+      if (topic === undefined) {
+        this.deps.logger.warn(`${this.deps.name}: dropped batch entry ${describe(decoded.message.id)} for ${decoded.message.method}: ${this.noResponseTopicReason(message, ownTopic)}`);
+        continue;
+      }
+      this.startRequest(decoded.message, message, (body) => this.batchReplies.add(topic, body));
+    }
+  }
+
+  /** Run a request's handler and hand the encoded answer to `reply`; tracked so that `drain()` can wait for it. */
+  private startRequest(request: RequestMessage, message: InboundMessage, reply: (body: string) => unknown): void {
     if (!this.accepting) {
-      void this.answer(responseTopic, encodeError(decoded.message.id, { code: ErrorCode.InternalError, message: `Service ${name} is stopping` }), properties);
+      reply(encodeError(request.id, { code: ErrorCode.InternalError, message: `Service ${this.deps.name} is stopping` }));
       return;
     }
     const deadline = message.messageExpiryInterval === undefined ? undefined : Date.now() + message.messageExpiryInterval * 1000;
-    const run = this.runRequest(decoded.message, message.topic, responseTopic, properties, deadline);
+    const run = this.runRequest(request, message.topic, deadline).then(reply).then(() => undefined);
     this.running.add(run);
     void run.finally(() => this.running.delete(run));
   }
 
-  private async runRequest(request: RequestMessage, topic: string, responseTopic: string, properties: PublishProperties | undefined, deadline: number | undefined): Promise<void> {
+  /** Run the handler of `request`; resolves with the encoded response. Never rejects. */
+  private async runRequest(request: RequestMessage, topic: string, deadline: number | undefined): Promise<string> {
     const { logger, name } = this.deps;
     const handler = this.handlers.get(request.method);
     if (handler === undefined) {
-      await this.answer(responseTopic, encodeError(request.id, { code: ErrorCode.MethodNotFound, message: `Method not found: ${request.method}` }), properties);
-      return;
+      return encodeError(request.id, { code: ErrorCode.MethodNotFound, message: `Method not found: ${request.method}` });
     }
     const call = new HandlerCall(request.id, request.method, topic, deadline);
     this.calls.add(call);
-    let body: string;
     try {
       const result = await handler(request.params, call);
-      body = this.encodeOrFail(request.id, () => encodeResult(request.id, result), request.method);
+      return this.encodeOrFail(request.id, () => encodeResult(request.id, result), request.method);
     } catch (error) {
       const wire = errorToWire(error);
       if (wire.code === ErrorCode.HandlerError && !(error instanceof RpcError)) {
         logger.warn(`${name}: handler for ${request.method} threw: ${wire.message}`, { error });
       }
-      body = this.encodeOrFail(request.id, () => encodeError(request.id, wire), request.method);
+      return this.encodeOrFail(request.id, () => encodeError(request.id, wire), request.method);
     } finally {
       call.dispose();
       this.calls.delete(call);
     }
-    await this.answer(responseTopic, body, properties);
   }
 
   private runNotification(method: string, params: Record<string, unknown>, topic: string): void {

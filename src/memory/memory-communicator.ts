@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { BaseCommunicator, DEFAULT_MAX_PAYLOAD_BYTES, DEFAULT_STOP_GRACE_MS } from "../communicator/base-communicator.js";
+import { BaseCommunicator } from "../communicator/base-communicator.js";
+import { commonOptionsShape } from "../communicator/common-options.js";
 import type { MessageSink, Transport } from "../communicator/transport.js";
 import type { CommunicatorInit } from "../communicator/types.js";
 import { parseCommunicatorOptions } from "../communicator/parse-options.js";
@@ -9,10 +10,7 @@ export const MemoryCommunicatorOptionsSchema = z
   .object({
     /** The bus to join. Default: `MemoryBus.default`, shared by the whole process. */
     bus: z.instanceof(MemoryBus).optional(),
-    topicPrefix: z.string().optional(),
-    clientId: z.string().optional(),
-    maxPayloadBytes: z.number().int().positive().default(DEFAULT_MAX_PAYLOAD_BYTES),
-    stopGraceMs: z.number().int().min(0).default(DEFAULT_STOP_GRACE_MS),
+    ...commonOptionsShape,
   })
   .strict();
 

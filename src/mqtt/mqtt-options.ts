@@ -1,7 +1,6 @@
 import type { Duplex } from "node:stream";
 import { z } from "zod";
-import { DEFAULT_MAX_PAYLOAD_BYTES, DEFAULT_STOP_GRACE_MS } from "../communicator/base-communicator.js";
-import { prefixProblem, nameProblem } from "../wire/names.js";
+import { commonOptionsShape } from "../communicator/common-options.js";
 
 const pem = z.union([z.string(), z.instanceof(Buffer), z.array(z.string()), z.array(z.instanceof(Buffer))]);
 
@@ -13,6 +12,7 @@ const URL_PROTOCOLS = ["mqtt:", "mqtts:", "ws:", "wss:"];
  */
 export const MqttCommunicatorOptionsSchema = z
   .object({
+    ...commonOptionsShape,
     /** Broker URL: `mqtt://`, `mqtts://`, `ws://` or `wss://`. Wins over `brokerHost`/`brokerPort`. */
     url: z
       .string()
@@ -24,8 +24,6 @@ export const MqttCommunicatorOptionsSchema = z
     brokerHost: z.string().min(1).default("localhost"),
     /** Default 1883. */
     brokerPort: z.number().int().min(1).max(65_535).default(1883),
-    /** Default `<agent name>-<random>`. Names the response topic, so it must not contain `+`, `#` or NUL. */
-    clientId: z.string().refine((id) => nameProblem(id) === undefined, { error: (issue) => `clientId ${JSON.stringify(issue.input)} ${nameProblem(issue.input)}` }).optional(),
     username: z.string().optional(),
     password: z.string().optional(),
     /** TLS: trusted CA certificates (PEM). */
@@ -46,12 +44,6 @@ export const MqttCommunicatorOptionsSchema = z
     connectTimeoutMs: z.number().int().positive().default(10_000),
     /** Delay between reconnect attempts after the connection is lost, in ms. Default 1 000. */
     reconnectPeriodMs: z.number().int().positive().default(1_000),
-    /** The prefix this agent serves under. Default: the agent name. */
-    topicPrefix: z.string().refine((p) => prefixProblem(p) === undefined, { error: (issue) => `topicPrefix ${JSON.stringify(issue.input)} ${prefixProblem(issue.input)}` }).optional(),
-    /** Inbound payloads larger than this are refused. Default 1 MiB. */
-    maxPayloadBytes: z.number().int().positive().default(DEFAULT_MAX_PAYLOAD_BYTES),
-    /** How long `stop()` lets running handlers answer, in ms. Default 5 000. */
-    stopGraceMs: z.number().int().min(0).default(DEFAULT_STOP_GRACE_MS),
     /**
      * Advanced: connect over streams from this function instead of a socket, e.g. to an in-process
      * broker (`EmbeddedBroker.connectStream`). Called again on every reconnect.

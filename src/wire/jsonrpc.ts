@@ -47,7 +47,7 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-function isRequestId(value: unknown): value is RequestId {
+export function isRequestId(value: unknown): value is RequestId {
   return (typeof value === "string" && value.length > 0 && value.length <= 256) || (typeof value === "number" && Number.isFinite(value));
 }
 

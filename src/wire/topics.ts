@@ -8,6 +8,11 @@ export function requestTopic(prefix: string, method: string): string {
   return `${prefix}/request/${method}`;
 }
 
+/** `P/request`: where a client publishes a JSON-RPC batch (it may hold several methods). */
+export function requestBatchTopic(prefix: string): string {
+  return `${prefix}/request`;
+}
+
 /** `P/notification/<method>`: where notifications for `method` are published. */
 export function notificationTopic(prefix: string, method: string): string {
   return `${prefix}/notification/${method}`;

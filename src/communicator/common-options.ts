@@ -1,0 +1,30 @@
+import { z } from "zod";
+import { nameProblem, prefixProblem } from "../wire/names.js";
+import { DEFAULT_MAX_PAYLOAD_BYTES, DEFAULT_STOP_GRACE_MS } from "./base-communicator.js";
+
+const batchSettings = z
+  .object({
+    /** At most this many requests in one batch; more are split. Default 64. */
+    maxBatchSize: z.number().int().min(1).max(10_000).optional(),
+    /** How long to wait for more requests, in ms. Default 0: only what is issued in the same event-loop turn. */
+    maxWaitMs: z.number().min(0).max(60_000).optional(),
+  })
+  .strict();
+
+/** Options every transport-backed communicator takes; each type adds its own. */
+export const commonOptionsShape = {
+  /** Unique per instance; names the response topic. Default `<agent name>-<random>`. */
+  clientId: z.string().refine((id) => nameProblem(id) === undefined, { error: (issue) => `clientId ${JSON.stringify(issue.input)} ${nameProblem(issue.input)}` }).optional(),
+  /** The prefix this agent serves under. Default: the agent name. */
+  topicPrefix: z.string().refine((p) => prefixProblem(p) === undefined, { error: (issue) => `topicPrefix ${JSON.stringify(issue.input)} ${prefixProblem(issue.input)}` }).optional(),
+  /** Inbound payloads larger than this are refused. Default 1 MiB. */
+  maxPayloadBytes: z.number().int().positive().default(DEFAULT_MAX_PAYLOAD_BYTES),
+  /** How long `stop()` lets running handlers answer, in ms. Default 5 000. */
+  stopGraceMs: z.number().int().min(0).default(DEFAULT_STOP_GRACE_MS),
+  /**
+   * Auto-batching per target service (a `serviceUrls` key): `{ arm: true }` or
+   * `{ arm: { maxBatchSize: 32, maxWaitMs: 2 } }`. Off by default: OpenMAS's Python peers do not
+   * understand JSON-RPC batches.
+   */
+  batching: z.record(z.string(), z.union([z.literal(true), batchSettings])).optional(),
+};

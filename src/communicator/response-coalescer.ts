@@ -1,0 +1,29 @@
+import type { PublishProperties } from "./transport.js";
+
+/**
+ * Collects the answers to batch entries that finish in the same event-loop turn and publishes them
+ * as one JSON-RPC batch response per response topic. Each entry is answered as soon as its handler
+ * is done (a slow entry never holds up the others); entries that finish together share a message.
+ */
+export class ResponseCoalescer {
+  private readonly queued = new Map<string, string[]>();
+  private scheduled: NodeJS.Immediate | undefined;
+
+  constructor(private readonly publish: (topic: string, payload: string, properties?: PublishProperties) => Promise<void>) {}
+
+  add(topic: string, body: string): void {
+    const bodies = this.queued.get(topic);
+    if (bodies) bodies.push(body);
+    else this.queued.set(topic, [body]);
+    this.scheduled ??= setImmediate(() => void this.flush());
+  }
+
+  /** Publish what is queued now; resolves once handed to the transport. */
+  async flush(): Promise<void> {
+    if (this.scheduled) clearImmediate(this.scheduled);
+    this.scheduled = undefined;
+    const batches = [...this.queued];
+    this.queued.clear();
+    await Promise.all(batches.map(([topic, bodies]) => this.publish(topic, `[${bodies.join(",")}]`)));
+  }
+}
