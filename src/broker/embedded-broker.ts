@@ -34,7 +34,12 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Emb
   const host = options.host ?? "127.0.0.1";
   const requestedPort = options.port ?? 0;
   const aedes = await Aedes.createBroker(options.aedes);
-  const server = createServer(aedes.handle);
+  // Nagle's algorithm would hold each small packet until the previous one is ACKed (~40 ms with
+  // delayed ACKs) whenever a PUBACK and a PUBLISH go to the same client in separate writes.
+  const server = createServer((socket) => {
+    socket.setNoDelay(true);
+    aedes.handle(socket);
+  });
   try {
     await listen(server, host, requestedPort);
   } catch (error) {

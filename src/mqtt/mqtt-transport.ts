@@ -124,6 +124,17 @@ function connectOnce(options: ResolvedMqttOptions, clientId: string, protocolVer
   });
 }
 
+/**
+ * Turn off Nagle's algorithm on the client's TCP (or TLS) socket; mqtt.js leaves it on. A handler
+ * answers a few ticks after mqtt.js wrote the request's PUBACK, so the answer is a second small
+ * write, which Nagle holds until the broker ACKs the first; with delayed ACKs that is ~40 ms per
+ * message (measured: 88 ms per sequential call at QoS 1, 0.3 ms without).
+ */
+function disableNagle(client: MqttClient): void {
+  const stream = client.stream as { setNoDelay?: (noDelay: boolean) => unknown } | undefined;
+  stream?.setNoDelay?.(true);
+}
+
 /** mqtt.js behind the `Transport` interface. mqtt.js reconnects and resubscribes by itself. */
 export class MqttTransport implements Transport {
   readonly supportsProperties: boolean;
@@ -138,6 +149,7 @@ export class MqttTransport implements Transport {
   ) {
     this.supportsProperties = client.options.protocolVersion === 5;
     this.where = describeBroker(options);
+    disableNagle(client);
     client.on("message", (topic, payload, packet) => {
       const properties = packet.properties;
       sink({
@@ -152,7 +164,10 @@ export class MqttTransport implements Transport {
     client.on("offline", () => {
       if (!this.closed) logger.warn(`Lost the connection to ${this.where}; reconnecting every ${options.reconnectPeriodMs} ms`);
     });
-    client.on("connect", () => logger.info(`Reconnected to ${this.where}`));
+    client.on("connect", () => {
+      disableNagle(client);
+      logger.info(`Reconnected to ${this.where}`);
+    });
   }
 
   /** The MQTT protocol version in use: 5 or 4 (3.1.1). */
