@@ -31,7 +31,7 @@ export class Dispatcher {
   private accepting = true;
 
   constructor(private readonly deps: DispatcherDeps) {
-    this.batchReplies = new ResponseCoalescer((topic, payload) => this.answer(topic, payload, undefined));
+    this.batchReplies = new ResponseCoalescer((topic, payload, properties) => this.answer(topic, payload, properties));
   }
 
   dispatch(kind: TopicKind, message: InboundMessage): void {
@@ -103,9 +103,10 @@ export class Dispatcher {
       this.answerInvalid(message, null, { code: ErrorCode.InvalidRequest, message: "Invalid Request: empty batch" }, undefined, kind);
       return;
     }
-    // Where entries without a usable response topic of their own are answered: the MQTT 5 property,
-    // else the first usable response topic in the batch.
-    let batchTopic = this.responseTopicOf(message, undefined);
+    // Where entries without a usable response topic of their own are answered: the MQTT 5 property
+    // (responseTopicOf prefers it), else the first usable response topic in the batch.
+    let batchTopic: string | undefined;
+    const properties = message.correlationData === undefined ? undefined : { correlationData: message.correlationData };
     const seen = new Map<RequestId, number>();
     for (const entry of entries) {
       if (!isPlainObject(entry)) continue;
@@ -128,7 +129,7 @@ export class Dispatcher {
         if (topic === undefined || entryKind === "notification") {
           this.deps.logger.warn(`${this.deps.name}: dropped a batch entry on ${message.topic}: ${decoded.error.message} (${entryKind === "notification" ? "notifications are never answered" : "no usable response topic"})`);
         } else {
-          this.batchReplies.add(topic, encodeError(decoded.id, decoded.error));
+          this.batchReplies.add(topic, encodeError(decoded.id, decoded.error), properties);
         }
         continue;
       }
@@ -136,7 +137,7 @@ export class Dispatcher {
         this.deps.logger.warn(`${this.deps.name}: dropped batch entry ${describe(decoded.message.id)} for ${decoded.message.method}: ${this.noResponseTopicReason(message, ownTopic)}`);
         continue;
       }
-      this.startRequest(decoded.message, message, (body) => this.batchReplies.add(topic, body));
+      this.startRequest(decoded.message, message, (body) => this.batchReplies.add(topic, body, properties));
     }
   }
 

@@ -6,15 +6,17 @@ import type { PublishProperties } from "./transport.js";
  * is done (a slow entry never holds up the others); entries that finish together share a message.
  */
 export class ResponseCoalescer {
-  private readonly queued = new Map<string, string[]>();
+  /** Keyed by topic and correlation data: answers to different MQTT 5 batches keep their own. */
+  private readonly queued = new Map<string, { topic: string; properties: PublishProperties | undefined; bodies: string[] }>();
   private scheduled: NodeJS.Immediate | undefined;
 
   constructor(private readonly publish: (topic: string, payload: string, properties?: PublishProperties) => Promise<void>) {}
 
-  add(topic: string, body: string): void {
-    const bodies = this.queued.get(topic);
-    if (bodies) bodies.push(body);
-    else this.queued.set(topic, [body]);
+  add(topic: string, body: string, properties?: PublishProperties): void {
+    const key = properties?.correlationData ? `${topic}\u0000${Buffer.from(properties.correlationData).toString("hex")}` : topic;
+    const queued = this.queued.get(key);
+    if (queued) queued.bodies.push(body);
+    else this.queued.set(key, { topic, properties, bodies: [body] });
     this.scheduled ??= setImmediate(() => void this.flush());
   }
 
@@ -22,8 +24,8 @@ export class ResponseCoalescer {
   async flush(): Promise<void> {
     if (this.scheduled) clearImmediate(this.scheduled);
     this.scheduled = undefined;
-    const batches = [...this.queued];
+    const batches = [...this.queued.values()];
     this.queued.clear();
-    await Promise.all(batches.map(([topic, bodies]) => this.publish(topic, `[${bodies.join(",")}]`)));
+    await Promise.all(batches.map(({ topic, properties, bodies }) => this.publish(topic, `[${bodies.join(",")}]`, properties)));
   }
 }
