@@ -1,6 +1,6 @@
 import { createServer, type AddressInfo, type Server } from "node:net";
 import type { Duplex } from "node:stream";
-import { Aedes, type AedesOptions } from "aedes";
+import type { Aedes, AedesOptions } from "aedes";
 import { CommunicationError } from "../errors/errors.js";
 import { inProcessStream } from "./in-process-stream.js";
 
@@ -33,7 +33,9 @@ export interface EmbeddedBroker {
 export async function startBroker(options: StartBrokerOptions = {}): Promise<EmbeddedBroker> {
   const host = options.host ?? "127.0.0.1";
   const requestedPort = options.port ?? 0;
-  const aedes = await Aedes.createBroker(options.aedes);
+  // Loaded on demand: agents that only connect to a broker should not carry aedes in memory.
+  const { Aedes: AedesBroker } = await import("aedes");
+  const aedes = await AedesBroker.createBroker(options.aedes);
   // Nagle's algorithm would hold each small packet until the previous one is ACKed (~40 ms with
   // delayed ACKs) whenever a PUBACK and a PUBLISH go to the same client in separate writes.
   const server = createServer((socket) => {
