@@ -115,6 +115,13 @@ describe.each(brokers)("hostile input on %s", (name, start) => {
     expect(await seen.jsonOn("hostile/reply/batch")).toMatchInlineSnapshot(`
       [
         {
+          "id": "b1",
+          "jsonrpc": "2.0",
+          "result": {
+            "b": 1,
+          },
+        },
+        {
           "error": {
             "code": -32600,
             "message": "Invalid Request: expected a JSON object, got number",
@@ -129,13 +136,6 @@ describe.each(brokers)("hostile input on %s", (name, start) => {
           },
           "id": "b2",
           "jsonrpc": "2.0",
-        },
-        {
-          "id": "b1",
-          "jsonrpc": "2.0",
-          "result": {
-            "b": 1,
-          },
         },
       ]
     `);
@@ -600,6 +600,13 @@ describe.each(brokers)("hostile input on %s", (name, start) => {
       expect(JSON.parse((await v5Seen.waitFor((m) => m.topic === replyTo)).text)).toMatchInlineSnapshot(`
         [
           {
+            "id": "p1",
+            "jsonrpc": "2.0",
+            "result": {
+              "p": 1,
+            },
+          },
+          {
             "error": {
               "code": -32600,
               "message": "Invalid Request: expected a JSON object, got string",
@@ -614,13 +621,6 @@ describe.each(brokers)("hostile input on %s", (name, start) => {
             },
             "id": "p2",
             "jsonrpc": "2.0",
-          },
-          {
-            "id": "p1",
-            "jsonrpc": "2.0",
-            "result": {
-              "p": 1,
-            },
           },
         ]
       `);

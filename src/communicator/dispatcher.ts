@@ -10,6 +10,10 @@ import { ResponseCoalescer } from "./response-coalescer.js";
 import type { InboundMessage, PublishProperties } from "./transport.js";
 import type { Handler } from "./types.js";
 
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as { then?: unknown } | null)?.then === "function";
+}
+
 export interface DispatcherDeps {
   publish(topic: string, payload: string, properties?: PublishProperties): Promise<void>;
   logger: Logger;
@@ -141,40 +145,60 @@ export class Dispatcher {
     }
   }
 
-  /** Run a request's handler and hand the encoded answer to `reply`; tracked so that `drain()` can wait for it. */
+  /**
+   * Run a request's handler and hand the encoded answer to `reply`. A handler that returns a plain
+   * value is answered in the same tick; one that returns a promise is tracked so `drain()` can wait.
+   */
   private startRequest(request: RequestMessage, message: InboundMessage, reply: (body: string) => unknown): void {
     if (!this.accepting) {
       reply(encodeError(request.id, { code: ErrorCode.InternalError, message: `Service ${this.deps.name} is stopping` }));
       return;
     }
+    const handler = this.handlers.get(request.method);
+    if (handler === undefined) {
+      reply(encodeError(request.id, { code: ErrorCode.MethodNotFound, message: `Method not found: ${request.method}` }));
+      return;
+    }
     const deadline = message.messageExpiryInterval === undefined ? undefined : Date.now() + message.messageExpiryInterval * 1000;
-    const run = this.runRequest(request, message.topic, deadline).then(reply).then(() => undefined);
+    const call = new HandlerCall(request.id, request.method, message.topic, deadline);
+    let result: unknown;
+    try {
+      result = handler(request.params, call);
+    } catch (error) {
+      call.dispose();
+      reply(this.encodeFailure(request, error));
+      return;
+    }
+    if (!isThenable(result)) {
+      call.dispose();
+      reply(this.encodeSuccess(request, result));
+      return;
+    }
+    this.calls.add(call);
+    const run = Promise.resolve(result)
+      .then(
+        (value) => this.encodeSuccess(request, value),
+        (error: unknown) => this.encodeFailure(request, error),
+      )
+      .then((body) => {
+        call.dispose();
+        this.calls.delete(call);
+        reply(body);
+      });
     this.running.add(run);
     void run.finally(() => this.running.delete(run));
   }
 
-  /** Run the handler of `request`; resolves with the encoded response. Never rejects. */
-  private async runRequest(request: RequestMessage, topic: string, deadline: number | undefined): Promise<string> {
-    const { logger, name } = this.deps;
-    const handler = this.handlers.get(request.method);
-    if (handler === undefined) {
-      return encodeError(request.id, { code: ErrorCode.MethodNotFound, message: `Method not found: ${request.method}` });
+  private encodeSuccess(request: RequestMessage, result: unknown): string {
+    return this.encodeOrFail(request.id, () => encodeResult(request.id, result), request.method);
+  }
+
+  private encodeFailure(request: RequestMessage, error: unknown): string {
+    const wire = errorToWire(error);
+    if (wire.code === ErrorCode.HandlerError && !(error instanceof RpcError)) {
+      this.deps.logger.warn(`${this.deps.name}: handler for ${request.method} threw: ${wire.message}`, { error });
     }
-    const call = new HandlerCall(request.id, request.method, topic, deadline);
-    this.calls.add(call);
-    try {
-      const result = await handler(request.params, call);
-      return this.encodeOrFail(request.id, () => encodeResult(request.id, result), request.method);
-    } catch (error) {
-      const wire = errorToWire(error);
-      if (wire.code === ErrorCode.HandlerError && !(error instanceof RpcError)) {
-        logger.warn(`${name}: handler for ${request.method} threw: ${wire.message}`, { error });
-      }
-      return this.encodeOrFail(request.id, () => encodeError(request.id, wire), request.method);
-    } finally {
-      call.dispose();
-      this.calls.delete(call);
-    }
+    return this.encodeOrFail(request.id, () => encodeError(request.id, wire), request.method);
   }
 
   private runNotification(method: string, params: Record<string, unknown>, topic: string): void {

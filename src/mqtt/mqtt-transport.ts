@@ -140,6 +140,7 @@ export class MqttTransport implements Transport {
   readonly supportsProperties: boolean;
   private readonly where: string;
   private closed = false;
+  private corked = false;
 
   constructor(
     private readonly client: MqttClient,
@@ -151,6 +152,7 @@ export class MqttTransport implements Transport {
     this.where = describeBroker(options);
     disableNagle(client);
     client.on("message", (topic, payload, packet) => {
+      this.holdWrites();
       const properties = packet.properties;
       sink({
         topic,
@@ -167,6 +169,24 @@ export class MqttTransport implements Transport {
     client.on("connect", () => {
       disableNagle(client);
       logger.info(`Reconnected to ${this.where}`);
+    });
+  }
+
+  /**
+   * Keep the socket corked until the end of this event-loop turn. mqtt.js flushes each packet on the
+   * next tick, so a PUBACK and the answer a handler produces a few microtasks later would be two
+   * writes (two syscalls, two TCP segments); held together, everything written while handling one
+   * read of the socket goes out in one write.
+   */
+  private holdWrites(): void {
+    if (this.corked) return;
+    const stream = this.client.stream as { cork?: () => void; uncork?: () => void } | undefined;
+    if (typeof stream?.cork !== "function" || typeof stream.uncork !== "function") return;
+    stream.cork();
+    this.corked = true;
+    setImmediate(() => {
+      this.corked = false;
+      stream.uncork!();
     });
   }
 
