@@ -1,0 +1,58 @@
+/** The child's half of the IPC protocol: report readiness, answer commands, die with the orchestrator. */
+import type { ChildMessage, Command, Usage } from "./messages.js";
+
+type Handlers = { [K in Command["cmd"]]?: (command: Extract<Command, { cmd: K }>) => Promise<unknown> };
+
+function send(message: ChildMessage): Promise<void> {
+  return new Promise((resolve) => {
+    if (!process.connected) return resolve();
+    process.send!(message, undefined, {}, () => resolve());
+  });
+}
+
+export function usage(): Usage {
+  const cpu = process.cpuUsage();
+  return { maxRssKiB: process.resourceUsage().maxRSS, cpuUs: cpu.user + cpu.system };
+}
+
+/** Report a failure the orchestrator can show, then exit. */
+export async function fail(error: unknown): Promise<never> {
+  await send({ type: "fatal", error: error instanceof Error ? error.message : String(error) });
+  process.exit(1);
+}
+
+/**
+ * Start with `start()`, report `ready`, then answer commands. `usage` is built in; `stop` runs
+ * `close()` and exits, which also writes a `--cpu-prof` profile.
+ */
+export async function serve(start: () => Promise<Record<string, unknown> | void>, close: () => Promise<void>, handlers: Handlers = {}): Promise<void> {
+  if (!process.send) throw new Error("run me from bench/run.ts: I need an IPC channel");
+  process.on("uncaughtException", (error) => void fail(error));
+  process.on("unhandledRejection", (error) => void fail(error));
+  // The orchestrator died or gave up on us.
+  process.on("disconnect", () => process.exit(2));
+  try {
+    const detail = await start();
+    await send({ type: "ready", ...(detail ? { detail } : {}) });
+  } catch (error) {
+    await fail(error);
+  }
+  process.on("message", async (command: Command) => {
+    try {
+      let value: unknown;
+      if (command.cmd === "usage") value = usage();
+      else if (command.cmd === "stop") {
+        await close();
+        value = usage();
+      } else {
+        const handler = handlers[command.cmd] as ((command: Command) => Promise<unknown>) | undefined;
+        if (handler === undefined) throw new Error(`this process does not do ${command.cmd}`);
+        value = await handler(command);
+      }
+      await send({ type: "reply", seq: command.seq, ok: true, value });
+    } catch (error) {
+      await send({ type: "reply", seq: command.seq, ok: false, error: error instanceof Error ? error.message : String(error) });
+    }
+    if (command.cmd === "stop") process.exit(0);
+  });
+}

@@ -1,0 +1,55 @@
+/** What the orchestrator and its child processes say to each other over the IPC channel. */
+
+/** Orchestrator → child: one command; the child answers with a `reply` of the same `seq`. */
+export type Command =
+  | { seq: number; cmd: "warmup"; firstCallMaxMs: number; calls: number; maxMs: number; timeoutMs: number }
+  | { seq: number; cmd: "latency"; calls: number; maxMs: number; timeoutMs: number }
+  | { seq: number; cmd: "throughput"; inFlight: number; durationMs: number; timeoutMs: number }
+  | { seq: number; cmd: "usage" }
+  | { seq: number; cmd: "stop" };
+
+/** Child → orchestrator. */
+export type ChildMessage =
+  | { type: "ready"; detail?: Record<string, unknown> }
+  | { type: "reply"; seq: number; ok: true; value: unknown }
+  | { type: "reply"; seq: number; ok: false; error: string }
+  | { type: "fatal"; error: string };
+
+export interface Usage {
+  /** `process.resourceUsage().maxRSS`: peak resident set size, KiB. */
+  maxRssKiB: number;
+  /** `process.cpuUsage()` user + system since the process started, µs. */
+  cpuUs: number;
+}
+
+export interface WarmupResult {
+  /** How long until the first call succeeded, ms. */
+  firstOkMs: number;
+  calls: number;
+  failed: number;
+}
+
+export interface LatencyResult {
+  calls: number;
+  p50Ms: number;
+  p99Ms: number;
+  meanMs: number;
+  lost: number;
+  failed: number;
+}
+
+export interface ThroughputResult {
+  inFlight: number;
+  durationMs: number;
+  /** Calls answered correctly before the end of the period. */
+  completed: number;
+  /** Answered correctly, including calls that were in flight at the end and came back during the drain. */
+  answered: number;
+  /** Timed out. */
+  lost: number;
+  /** Rejected with an error, or answered with a wrong message. */
+  failed: number;
+  callsPerSec: number;
+  /** Client CPU (user + system) over the period and the drain, µs. */
+  clientCpuUs: number;
+}

@@ -1,0 +1,84 @@
+/** Command-line flags and the settings they select. */
+import { parseArgs } from "node:util";
+import type { BrokerKind } from "../peers/peer.js";
+import { SYSTEMS } from "../peers/systems.js";
+
+export interface BenchSettings {
+  mode: "full" | "quick";
+  reps: number;
+  systems: string[];
+  brokers: BrokerKind[];
+  cpuProf: boolean;
+  /** Leave Nagle on where Moleculer and NestJS leave it on (`--stock-sockets`). */
+  stockSockets: boolean;
+  /** In-flight levels of the throughput phase. */
+  levels: number[];
+  /** Length of each throughput level, ms. */
+  levelMs: number;
+  /** How long the warm-up waits for the first successful call. */
+  firstCallMaxMs: number;
+  warmupCalls: number;
+  warmupMaxMs: number;
+  /** Sequential calls of the latency phase; it also stops after `latencyMaxMs`. */
+  latencyCalls: number;
+  latencyMaxMs: number;
+  /** Per-call timeout: a call that takes longer is lost. */
+  timeoutMs: number;
+  /** Results go to `bench/results/<outName>.md`, `.json` and `<outName>-throughput-<broker>.svg`. */
+  outName: string;
+}
+
+const BROKERS: BrokerKind[] = ["aedes", "mosquitto"];
+
+const USAGE = `usage: npm run bench -- [--quick] [--reps N] [--systems a,b] [--brokers aedes,mosquitto] [--cpu-prof] [--stock-sockets]
+  --quick          1 repetition, short periods: under a minute for everything
+  --reps N         repetitions (default 3, 1 with --quick); the report shows medians
+  --systems a,b    only these: ${SYSTEMS.map((system) => system.id).join(", ")}
+  --brokers a,b    only these: aedes, mosquitto
+  --cpu-prof       write CPU profiles of the mqtt-contracts clients and servers to bench/results/profiles/
+  --stock-sockets  leave Nagle's algorithm on where Moleculer and NestJS leave it (by default the bench
+                   turns it off on their sockets, as mqtt-contracts and the baseline do on their own)`;
+
+function list<T extends string>(flag: string, value: string | undefined, known: readonly T[]): T[] {
+  if (value === undefined) return [...known];
+  const picked = value.split(",").map((item) => item.trim()).filter(Boolean);
+  const unknown = picked.filter((item) => !known.includes(item as T));
+  if (unknown.length > 0 || picked.length === 0) throw new Error(`--${flag}: unknown ${unknown.join(", ") || "(empty)"}; known: ${known.join(", ")}\n${USAGE}`);
+  // Report order, whatever the order on the command line.
+  return known.filter((item) => picked.includes(item));
+}
+
+export function parseSettings(argv: readonly string[]): BenchSettings {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      options: {
+        quick: { type: "boolean", default: false },
+        reps: { type: "string" },
+        systems: { type: "string" },
+        brokers: { type: "string" },
+        "cpu-prof": { type: "boolean", default: false },
+        "stock-sockets": { type: "boolean", default: false },
+        help: { type: "boolean", default: false },
+      },
+    }));
+  } catch (error) {
+    throw new Error(`${(error as Error).message}\n${USAGE}`);
+  }
+  if (values.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  const quick = values.quick;
+  const reps = values.reps === undefined ? (quick ? 1 : 3) : Number(values.reps);
+  if (!(Number.isInteger(reps) && reps >= 1)) throw new Error(`--reps must be a positive integer, got ${values.reps}`);
+  const systems = list("systems", values.systems, SYSTEMS.map((system) => system.id));
+  const brokers = list("brokers", values.brokers, BROKERS);
+  const stockSockets = values["stock-sockets"];
+  const common = { reps, systems, brokers, cpuProf: values["cpu-prof"], stockSockets, levels: [1, 16, 64, 256] };
+  const suffix = stockSockets ? "-stock-sockets" : "";
+  return quick
+    ? { ...common, mode: "quick", levelMs: 400, firstCallMaxMs: 5_000, warmupCalls: 100, warmupMaxMs: 300, latencyCalls: 300, latencyMaxMs: 700, timeoutMs: 1_000, outName: `quick${suffix}` }
+    : { ...common, mode: "full", levelMs: 3_000, firstCallMaxMs: 20_000, warmupCalls: 1_000, warmupMaxMs: 3_000, latencyCalls: 3_000, latencyMaxMs: 10_000, timeoutMs: 5_000, outName: `latest${suffix}` };
+}

@@ -1,0 +1,38 @@
+/**
+ * mqtt-contracts through the generated client and server (validation at both ends), on
+ * `MqttCommunicator` with `protocolVersion: "auto"` and QoS 1. The batched variant turns on the
+ * communicator's auto-batching for the echo service.
+ */
+import { BenchEchoServiceClient, registerBenchEchoService } from "../../generated/bench_echo.js";
+import { MqttCommunicator, type MqttCommunicatorOptions } from "../../src/index.js";
+import type { BrokerTarget, EchoClient, EchoServer, PeerSystem } from "./peer.js";
+
+const SERVICE = "bench_echo";
+const SERVER_PREFIX = "bench_echo_server";
+
+/** If the runtime refuses an option (e.g. `batching` before it existed), the client fails to start and the bench reports it. */
+function options(target: BrokerTarget, extra: Partial<MqttCommunicatorOptions> = {}): MqttCommunicatorOptions {
+  return { url: target.url, protocolVersion: "auto", qos: target.qos, ...extra };
+}
+
+export function mqttContractsPeer(variant: "plain" | "batched"): PeerSystem {
+  return {
+    async startServer(target: BrokerTarget): Promise<EchoServer> {
+      const communicator = new MqttCommunicator({ agentName: "bench_server", options: options(target, { topicPrefix: SERVER_PREFIX }) });
+      registerBenchEchoService(communicator, { echo: ({ message }) => ({ message }) });
+      await communicator.start();
+      return { close: () => communicator.stop() };
+    },
+
+    async startClient(target: BrokerTarget): Promise<EchoClient> {
+      const extra = variant === "batched" ? { batching: { [SERVICE]: { maxBatchSize: 64 } } } : {};
+      const communicator = new MqttCommunicator({ agentName: "bench_client", serviceUrls: { [SERVICE]: SERVER_PREFIX }, options: options(target, extra) });
+      await communicator.start();
+      const client = new BenchEchoServiceClient(communicator, SERVICE);
+      return {
+        echo: async (message, timeoutMs) => (await client.echo({ message }, { timeoutMs })).message,
+        close: () => communicator.stop(),
+      };
+    },
+  };
+}

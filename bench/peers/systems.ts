@@ -1,0 +1,59 @@
+import type { PeerSystem } from "./peer.js";
+
+/** A system under test, loaded only in the processes that run it. */
+export interface SystemInfo {
+  readonly id: string;
+  /** One line for the report. */
+  readonly description: string;
+  /** Gets `--cpu-prof` when the bench runs with it. */
+  readonly profiled: boolean;
+  load(): Promise<PeerSystem>;
+}
+
+/** Every system, in report order. The first one is the baseline the others are compared with. */
+export const SYSTEMS: readonly SystemInfo[] = [
+  {
+    id: "handwritten",
+    description: "baseline: mqtt.js by hand, one response subscription, a Map of pending ids, JSON, no validation",
+    profiled: false,
+    load: async () => (await import("./handwritten.js")).handwrittenPeer,
+  },
+  {
+    id: "mqtt-contracts",
+    description: "generated client and server, Zod validation at both ends, `MqttCommunicator`",
+    profiled: true,
+    load: async () => (await import("./mqtt-contracts.js")).mqttContractsPeer("plain"),
+  },
+  {
+    id: "mqtt-contracts-batched",
+    description: "the same, with `batching: { bench_echo: { maxBatchSize: 64 } }` on the client",
+    profiled: true,
+    load: async () => (await import("./mqtt-contracts.js")).mqttContractsPeer("batched"),
+  },
+  {
+    id: "moleculer",
+    description: "Moleculer 0.14 service brokers, MQTT transporter, JSON serializer, params validated on the server",
+    profiled: false,
+    load: async () => (await import("./moleculer.js")).moleculerPeer,
+  },
+  {
+    id: "nestjs",
+    description: "NestJS 12 `Transport.MQTT` microservice and the shipped `ClientMqtt`, which subscribes and unsubscribes the reply topic around calls",
+    profiled: false,
+    load: async () => (await import("./nestjs.js")).nestjsPeer("shipped"),
+  },
+  {
+    id: "nestjs-pinned",
+    description: "the same server and `ClientMqtt`, with the reply topic subscribed once at start and kept",
+    profiled: false,
+    load: async () => (await import("./nestjs.js")).nestjsPeer("pinned"),
+  },
+];
+
+export const BASELINE = "handwritten";
+
+export function findSystem(id: string): SystemInfo {
+  const system = SYSTEMS.find((candidate) => candidate.id === id);
+  if (system === undefined) throw new Error(`unknown system ${JSON.stringify(id)}; known: ${SYSTEMS.map((s) => s.id).join(", ")}`);
+  return system;
+}

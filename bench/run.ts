@@ -1,0 +1,197 @@
+/**
+ * `npm run bench [-- --quick] [--reps N] [--systems a,b] [--brokers aedes,mosquitto] [--cpu-prof]`
+ *
+ * Echo RPC over MQTT: mqtt-contracts (generated client and server, plain and auto-batched), a
+ * hand-written mqtt.js baseline, Moleculer 0.14 and NestJS microservices (shipped and pinned
+ * `ClientMqtt`), on aedes and on Mosquitto. The broker, each server and each client run in
+ * processes of their own, driven over IPC (bench/processes/). A system that fails is reported as
+ * failed; the run goes on. Writes bench/results/<latest|quick>.{md,json} and one SVG chart per
+ * broker, and prints the Markdown at the end.
+ */
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { startMosquitto, type Mosquitto } from "../test/helpers/mosquitto.js";
+import { throughputChart } from "./lib/chart.js";
+import { BenchChild, repoRoot } from "./lib/child.js";
+import { grouped, ms } from "./lib/format.js";
+import { describeMachine } from "./lib/machine.js";
+import type { LatencyResult, ThroughputResult, Usage, WarmupResult } from "./lib/messages.js";
+import { markdownReport } from "./lib/report.js";
+import { summarize, type LevelResult, type RunResult } from "./lib/results.js";
+import { parseSettings, type BenchSettings } from "./lib/settings.js";
+import type { BrokerKind, BrokerTarget } from "./peers/peer.js";
+import { findSystem } from "./peers/systems.js";
+
+const RESULTS_DIR = join(repoRoot, "bench", "results");
+const PROFILES_DIR = join(RESULTS_DIR, "profiles");
+/** Slack on top of what a command should take, before its process is declared hung. */
+const SLACK_MS = 15_000;
+const START_TIMEOUT_MS = 30_000;
+const STOP_TIMEOUT_MS = 10_000;
+
+const log = (message: string) => console.error(`[bench] ${message}`);
+
+/** Everything running that must not outlive the bench. */
+const live = new Set<BenchChild>();
+let mosquitto: Mosquitto | undefined;
+
+async function startChild(name: string, script: string, args: readonly string[], execArgv: readonly string[] = []): Promise<BenchChild> {
+  const child = await BenchChild.start(name, join(repoRoot, "bench", "processes", script), args, { readyTimeoutMs: START_TIMEOUT_MS, execArgv });
+  live.add(child);
+  void child.exited.then(() => live.delete(child));
+  return child;
+}
+
+interface RunningBroker {
+  target: BrokerTarget;
+  stop(): Promise<void>;
+}
+
+async function startBrokerOf(kind: BrokerKind, settings: BenchSettings): Promise<RunningBroker> {
+  const tcpNoDelay = !settings.stockSockets;
+  if (kind === "aedes") {
+    const child = await startChild("aedes broker", "aedes.ts", []);
+    const port = child.detail.port as number;
+    return {
+      target: { broker: kind, url: `mqtt://127.0.0.1:${port}`, host: "127.0.0.1", port, protocolVersion: 4, qos: 1, tcpNoDelay },
+      stop: async () => void (await child.stop(STOP_TIMEOUT_MS).catch(() => undefined)),
+    };
+  }
+  const started = await startMosquitto();
+  mosquitto = started;
+  return {
+    target: { broker: kind, url: started.url, host: "127.0.0.1", port: started.port, protocolVersion: 5, qos: 1, tcpNoDelay },
+    stop: async () => {
+      mosquitto = undefined;
+      await started.close();
+    },
+  };
+}
+
+async function runOnce(settings: BenchSettings, systemId: string, target: BrokerTarget, rep: number): Promise<RunResult> {
+  const started = performance.now();
+  const where = `${target.broker} · ${systemId} · rep ${rep}/${settings.reps}`;
+  const profile = (role: string) =>
+    settings.cpuProf && findSystem(systemId).profiled ? ["--cpu-prof", "--cpu-prof-dir", PROFILES_DIR, "--cpu-prof-name", `${systemId}-${target.broker}-${role}-rep${rep}.cpuprofile`] : [];
+  const peerArgs = (role: string) => [role, systemId, JSON.stringify(target)];
+  let server: BenchChild | undefined;
+  let client: BenchChild | undefined;
+  try {
+    // Both at once (starting Node and loading a framework is most of the wait). No request is sent
+    // before both are ready; a server that reports ready before its subscription is in place costs a
+    // retried first call in the warm-up, nothing more.
+    const [serverStart, clientStart] = await Promise.allSettled([
+      startChild(`${systemId} server`, "peer.ts", peerArgs("server"), profile("server")),
+      startChild(`${systemId} client`, "peer.ts", peerArgs("client"), profile("client")),
+    ]);
+    if (serverStart.status === "fulfilled") server = serverStart.value;
+    if (clientStart.status === "fulfilled") client = clientStart.value;
+    if (serverStart.status === "rejected") throw serverStart.reason;
+    if (clientStart.status === "rejected") throw clientStart.reason;
+    if (server === undefined || client === undefined) throw new Error("unreachable");
+    const { timeoutMs } = settings;
+    const warm = await client.request<WarmupResult>(
+      { cmd: "warmup", firstCallMaxMs: settings.firstCallMaxMs, calls: settings.warmupCalls, maxMs: settings.warmupMaxMs, timeoutMs },
+      settings.firstCallMaxMs + settings.warmupMaxMs + 2 * timeoutMs + SLACK_MS,
+    );
+    const latency = await client.request<LatencyResult>({ cmd: "latency", calls: settings.latencyCalls, maxMs: settings.latencyMaxMs, timeoutMs }, settings.latencyMaxMs + timeoutMs + SLACK_MS);
+    log(`${where} · latency: p50 ${ms(latency.p50Ms)} ms, p99 ${ms(latency.p99Ms)} ms over ${grouped(latency.calls)} calls${latency.lost + latency.failed > 0 ? ` (${latency.lost} lost, ${latency.failed} failed)` : ""}`);
+    const levels: LevelResult[] = [];
+    for (const inFlight of settings.levels) {
+      const before = await server.request<Usage>({ cmd: "usage" }, SLACK_MS);
+      const result = await client.request<ThroughputResult>({ cmd: "throughput", inFlight, durationMs: settings.levelMs, timeoutMs }, settings.levelMs + timeoutMs + SLACK_MS);
+      const after = await server.request<Usage>({ cmd: "usage" }, SLACK_MS);
+      levels.push({ ...result, serverCpuUs: after.cpuUs - before.cpuUs });
+      const losses = result.lost + result.failed > 0 ? ` (${result.lost} lost, ${result.failed} failed)` : "";
+      log(`${where} · ${inFlight} in flight: ${grouped(result.callsPerSec)} calls/s${losses}`);
+    }
+    const clientUsage = await client.stop<Usage>(STOP_TIMEOUT_MS);
+    const serverUsage = await server.stop<Usage>(STOP_TIMEOUT_MS);
+    if (clientUsage === undefined || serverUsage === undefined) throw new Error("a process died while stopping");
+    return { system: systemId, broker: target.broker, rep, ok: true, warmup: warm, latency, levels, clientMaxRssKiB: clientUsage.maxRssKiB, serverMaxRssKiB: serverUsage.maxRssKiB, wallMs: performance.now() - started };
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    log(`${where} · failed: ${message.split("\n")[0]}`);
+    return { system: systemId, broker: target.broker, rep, ok: false, error: message, wallMs: performance.now() - started };
+  } finally {
+    client?.kill();
+    server?.kill();
+    await Promise.all([client?.exited, server?.exited]);
+  }
+}
+
+/** Kill what is still running. Safe to call twice. */
+async function cleanUp(): Promise<void> {
+  for (const child of live) child.kill();
+  await Promise.all([...live].map((child) => child.exited));
+  await mosquitto?.close().catch(() => undefined);
+  mosquitto = undefined;
+}
+
+async function main(): Promise<void> {
+  const settings = parseSettings(process.argv.slice(2));
+  const startedAt = new Date();
+  const started = performance.now();
+  const machine = describeMachine();
+  if (settings.cpuProf) await mkdir(PROFILES_DIR, { recursive: true });
+  log(`${settings.mode}: ${settings.systems.join(", ")} on ${settings.brokers.join(", ")}, ${settings.reps} rep(s); ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}`);
+
+  const runs: RunResult[] = [];
+  for (let rep = 1; rep <= settings.reps; rep++) {
+    for (const kind of settings.brokers) {
+      let broker: RunningBroker;
+      try {
+        broker = await startBrokerOf(kind, settings);
+      } catch (error) {
+        const message = `the ${kind} broker did not start: ${(error as Error).message}`;
+        log(message);
+        for (const system of settings.systems) runs.push({ system, broker: kind, rep, ok: false, error: message, wallMs: 0 });
+        continue;
+      }
+      try {
+        // Rotate the order per repetition so that no system always runs first (or last) on a broker.
+        const offset = (rep - 1) % settings.systems.length;
+        const order = [...settings.systems.slice(offset), ...settings.systems.slice(0, offset)];
+        for (const system of order) runs.push(await runOnce(settings, system, broker.target, rep));
+      } finally {
+        await broker.stop();
+      }
+    }
+  }
+
+  const summaries = settings.brokers.flatMap((broker) =>
+    settings.systems.map((system) => summarize(system, broker, settings.levels, runs.filter((run) => run.system === system && run.broker === broker))),
+  );
+  await mkdir(RESULTS_DIR, { recursive: true });
+  const charts: Partial<Record<BrokerKind, string>> = {};
+  for (const broker of settings.brokers) {
+    const file = `${settings.outName}-throughput-${broker}.svg`;
+    const series = summaries
+      .filter((summary) => summary.broker === broker)
+      .map((summary) => ({ name: summary.system, points: summary.callsPerSec, failed: summary.okReps === 0 }));
+    const reps = settings.reps === 1 ? "1 rep" : `median of ${settings.reps} reps`;
+    await writeFile(join(RESULTS_DIR, file), throughputChart(`Echo over MQTT on ${broker}: throughput by calls in flight (${reps})`, settings.levels, series));
+    charts[broker] = file;
+  }
+  const wallMs = performance.now() - started;
+  const markdown = markdownReport({ settings, machine, summaries, startedAt, wallMs, charts });
+  await writeFile(join(RESULTS_DIR, `${settings.outName}.md`), markdown);
+  await writeFile(join(RESULTS_DIR, `${settings.outName}.json`), JSON.stringify({ startedAt: startedAt.toISOString(), wallMs, settings, machine, summaries, runs }, null, 2) + "\n");
+  log(`wrote bench/results/${settings.outName}.md, .json and ${Object.values(charts).join(", ")} in ${Math.round(wallMs / 1000)} s`);
+  console.log(markdown);
+}
+
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.once(signal, () => {
+    log(`${signal}: stopping`);
+    void cleanUp().finally(() => process.exit(130));
+  });
+}
+try {
+  await main();
+} catch (error) {
+  console.error(`[bench] ${error instanceof Error ? error.message : String(error)}`);
+  process.exitCode = 1;
+} finally {
+  await cleanUp();
+}
