@@ -12,6 +12,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { startMosquitto, type Mosquitto } from "../test/helpers/mosquitto.js";
 import { throughputChart } from "./lib/chart.js";
+import { buildBenchProcesses, compiledProcess } from "./lib/build.js";
 import { BenchChild, repoRoot } from "./lib/child.js";
 import { grouped, ms } from "./lib/format.js";
 import { describeMachine } from "./lib/machine.js";
@@ -36,7 +37,7 @@ const live = new Set<BenchChild>();
 let mosquitto: Mosquitto | undefined;
 
 async function startChild(name: string, script: string, args: readonly string[], execArgv: readonly string[] = []): Promise<BenchChild> {
-  const child = await BenchChild.start(name, join(repoRoot, "bench", "processes", script), args, { readyTimeoutMs: START_TIMEOUT_MS, execArgv });
+  const child = await BenchChild.start(name, compiledProcess(script), args, { readyTimeoutMs: START_TIMEOUT_MS, execArgv });
   live.add(child);
   void child.exited.then(() => live.delete(child));
   return child;
@@ -132,6 +133,8 @@ async function main(): Promise<void> {
   const settings = parseSettings(process.argv.slice(2));
   const startedAt = new Date();
   const started = performance.now();
+  log("compiling the benchmark processes (tsc -p tsconfig.bench.json)...");
+  buildBenchProcesses();
   const machine = describeMachine();
   if (settings.cpuProf) await mkdir(PROFILES_DIR, { recursive: true });
   log(`${settings.mode}: ${settings.systems.join(", ")} on ${settings.brokers.join(", ")}, ${settings.reps} rep(s); ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}`);

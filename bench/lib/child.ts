@@ -24,7 +24,7 @@ export interface StartChildOptions {
 }
 
 /**
- * A TypeScript process (`node --import tsx <script>`) with an IPC channel. Every wait has a
+ * A child process (compiled JS on plain Node, or `node --import tsx <script>` for .ts) with an IPC channel. Every wait has a
  * timeout; when the child dies or reports a fatal error, everything waiting on it rejects with the
  * reason and the tail of its output.
  */
@@ -59,7 +59,9 @@ export class BenchChild {
 
   /** Spawn `script` and wait for it to report `ready`. */
   static async start(name: string, script: string, args: readonly string[], options: StartChildOptions): Promise<BenchChild> {
-    const proc = spawn(process.execPath, ["--import", "tsx", ...(options.execArgv ?? []), script, ...args], {
+    // Compiled children (.js, see bench/lib/build.ts) run on plain Node, as deployed code does.
+    const loader = script.endsWith(".ts") ? ["--import", "tsx"] : [];
+    const proc = spawn(process.execPath, [...loader, ...(options.execArgv ?? []), script, ...args], {
       cwd: repoRoot,
       stdio: ["ignore", "pipe", "pipe", "ipc"],
       env: { ...process.env, MQTT_CONTRACTS_LOG_LEVEL: process.env.MQTT_CONTRACTS_LOG_LEVEL ?? "error" },

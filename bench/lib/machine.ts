@@ -13,7 +13,7 @@ export interface Machine {
   os: string;
   node: string;
   mosquitto: string;
-  /** Peak RSS of a child that loads nothing (`node --import tsx`), KiB: the floor under every RSS figure. */
+  /** Peak RSS of a child that loads nothing (plain `node`), KiB: the floor under every RSS figure. */
   idleChildRssKiB: number;
   /** Installed versions of the packages under test. */
   packages: Record<string, string>;
@@ -32,7 +32,7 @@ function installedVersion(name: string): string {
 export function describeMachine(): Machine {
   const help = spawnSync(mosquittoBin, ["-h"], { encoding: "utf8" });
   const mosquitto = /mosquitto version (\S+)/.exec(`${help.stdout}${help.stderr}`)?.[1] ?? "unknown";
-  const idle = spawnSync(process.execPath, ["--import", "tsx", "-e", "process.stdout.write(String(process.resourceUsage().maxRSS))"], { cwd: repoRoot, encoding: "utf8" });
+  const idle = spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.resourceUsage().maxRSS))"], { cwd: repoRoot, encoding: "utf8" });
   return {
     idleChildRssKiB: Number(idle.stdout) || Number.NaN,
     cpu: cpus()[0]?.model.trim() ?? "unknown",

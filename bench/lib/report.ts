@@ -88,12 +88,12 @@ export function markdownReport({ settings, machine, summaries, startedAt, wallMs
       `Mosquitto ${machine.mosquitto}, aedes ${p.aedes}, mqtt.js ${p.mqtt}, zod ${p.zod}, moleculer ${p.moleculer}, @nestjs/microservices ${p["@nestjs/microservices"]} (core ${p["@nestjs/core"]}), rxjs ${p.rxjs}.`,
     ``,
     `Workload: echo of a ~100-byte params object (\`{"message":"<86 × x>"}\`). The broker, the server and the client each run in a process of their own ` +
-      `(\`node --import tsx\`); every system connects to the same broker through TCP on 127.0.0.1. ` +
+      `(compiled with tsc and run on plain \`node\`); every system connects to the same broker through TCP on 127.0.0.1. ` +
       `Per repetition and system: warm-up (until a call succeeds, then up to ${grouped(settings.warmupCalls)} calls or ${settings.warmupMaxMs / 1000} s), ` +
       `sequential latency (${grouped(settings.latencyCalls)} calls, or as many as fit in ${settings.latencyMaxMs / 1000} s), ` +
       `then closed-loop throughput at ${settings.levels.join(", ")} calls in flight for ${settings.levelMs / 1000} s each, counting only calls answered within the period. ` +
       `A call is lost when it has no answer after ${settings.timeoutMs / 1000} s (each system's own timeout), failed when it rejects or returns the wrong message. ` +
-      `RSS is the peak (\`process.resourceUsage().maxRSS\`) of the whole client or server process (an idle \`node --import tsx\` child peaks at ${(machine.idleChildRssKiB / 1024).toFixed(0)} MiB here); CPU is \`process.cpuUsage()\` of each process over the @${HEADLINE_LEVEL} period divided by the calls answered in it.`,
+      `RSS is the peak (\`process.resourceUsage().maxRSS\`) of the whole client or server process (an idle \`node\` child peaks at ${(machine.idleChildRssKiB / 1024).toFixed(0)} MiB here); CPU is \`process.cpuUsage()\` of each process over the @${HEADLINE_LEVEL} period divided by the calls answered in it.`,
     ``,
   ];
   for (const broker of settings.brokers) {

@@ -1,0 +1,20 @@
+import { execFileSync } from "node:child_process";
+import { join } from "node:path";
+import { repoRoot } from "./child.js";
+
+/** Where `buildBenchProcesses` writes the compiled benchmark processes (gitignored). */
+export const BUILD_DIR = join(repoRoot, ".bench-build");
+
+/**
+ * Compile the benchmark's processes, peers and the runtime with tsc, so every broker, server and
+ * client runs as plain JavaScript on Node, as deployed code does. (Under `--import tsx` each process
+ * carries ~30 MiB of loader and transform caches, which would swamp the RSS comparison.)
+ */
+export function buildBenchProcesses(): void {
+  execFileSync(process.execPath, [join(repoRoot, "node_modules", "typescript", "bin", "tsc"), "-p", join(repoRoot, "tsconfig.bench.json")], { cwd: repoRoot, stdio: "inherit" });
+}
+
+/** The compiled path of a benchmark process script, e.g. `peer.ts` → `.bench-build/bench/processes/peer.js`. */
+export function compiledProcess(script: string): string {
+  return join(BUILD_DIR, "bench", "processes", script.replace(/\.ts$/, ".js"));
+}
