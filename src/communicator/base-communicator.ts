@@ -5,6 +5,7 @@ import { createConsoleLogger, type Logger } from "../logger.js";
 import { decodeResponse, describe, encodeNotification, encodeRequest, type Params } from "../wire/jsonrpc.js";
 import { assertName, assertPrefix } from "../wire/names.js";
 import { classifyTopic, notificationFilter, notificationTopic, requestBatchTopic, requestFilter, requestTopic, responseTopic } from "../wire/topics.js";
+import { utf8 } from "../wire/payload.js";
 import { Dispatcher } from "./dispatcher.js";
 import { RequestBatcher, type BatchSettings, type QueuedRequest } from "./request-batcher.js";
 import { PendingRequests } from "./pending-requests.js";
@@ -55,6 +56,7 @@ export abstract class BaseCommunicator implements Communicator {
   private readonly stopGraceMs: number;
   private readonly pending = new PendingRequests();
   private readonly batchers = new Map<string, RequestBatcher>();
+  private readonly checkedMethods = new Set<string>();
   private readonly dispatcher: Dispatcher;
   private readonly idPrefix = `${randomBytes(4).toString("hex")}-`;
   private nextId = 0;
@@ -150,7 +152,7 @@ export abstract class BaseCommunicator implements Communicator {
   async sendRequest<R = unknown>(targetService: string, method: string, params: Params = {}, options: RequestOptions = {}): Promise<R> {
     const transport = this.requireStarted(targetService);
     const prefix = this.resolveService(targetService);
-    assertName("method", method);
+    this.checkMethodName(method);
     const timeoutMs = options.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     if (!(timeoutMs > 0 && timeoutMs <= 2_147_483_647)) {
       throw new ConfigurationError(`timeoutMs must be a positive number of milliseconds up to 2^31-1, got ${describe(timeoutMs)}`, { target: targetService });
@@ -209,6 +211,13 @@ export abstract class BaseCommunicator implements Communicator {
     }
   }
 
+  /** Check a method name once; later calls with the same name skip the work. */
+  private checkMethodName(method: string): void {
+    if (this.checkedMethods.has(method)) return;
+    assertName("method", method);
+    if (this.checkedMethods.size < 10_000) this.checkedMethods.add(method);
+  }
+
   /** The topic prefix of `targetService`, or `ServiceNotFoundError`. */
   resolveService(targetService: string): string {
     const prefix = Object.hasOwn(this.serviceUrls, targetService) ? this.serviceUrls[targetService] : undefined;
@@ -263,7 +272,7 @@ export abstract class BaseCommunicator implements Communicator {
     }
     let value: unknown;
     try {
-      value = JSON.parse(Buffer.from(message.payload.buffer, message.payload.byteOffset, size).toString("utf8"));
+      value = JSON.parse(utf8(message.payload));
     } catch {
       this.logger.warn(`${this.agentName}: dropped a response that is not JSON on ${message.topic}`);
       return;

@@ -5,6 +5,7 @@ import type { Logger } from "../logger.js";
 import { decodeInbound, describe, encodeError, encodeResult, isPlainObject, isRequestId, type DecodedInbound, type RequestId, type RequestMessage } from "../wire/jsonrpc.js";
 import { responseTopicProblem } from "../wire/names.js";
 import type { TopicKind } from "../wire/topics.js";
+import { utf8 } from "../wire/payload.js";
 import { HandlerCall } from "./handler-call.js";
 import { ResponseCoalescer } from "./response-coalescer.js";
 import type { InboundMessage, PublishProperties } from "./transport.js";
@@ -70,7 +71,7 @@ export class Dispatcher {
     }
     let value: unknown;
     try {
-      value = JSON.parse(Buffer.from(message.payload.buffer, message.payload.byteOffset, size).toString("utf8"));
+      value = JSON.parse(utf8(message.payload));
     } catch (error) {
       this.answerInvalid(message, null, { code: ErrorCode.ParseError, message: `Parse error: ${(error as Error).message}` }, undefined, kind);
       return;

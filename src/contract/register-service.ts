@@ -23,23 +23,25 @@ export function registerService(communicator: Communicator, contract: ServiceCon
   const unregister: (() => void)[] = [];
   for (const [method, spec] of Object.entries(contract.methods ?? {})) {
     const handler = requireHandler(contract, handlers, method);
+    const paramsSchema = asZodSchema(spec.params);
+    const resultSchema = asZodSchema(spec.result);
+    const checkResult = (result: unknown): unknown => {
+      const encoded = encodeSchema(resultSchema, result);
+      if (!encoded.success) {
+        // A bug in this service, not the caller's: say so here too, not only in the caller's error.
+        logger.error(`The handler of ${contract.name}.${method} returned an invalid result: ${summarizeIssues(encoded.issues)}`);
+        throw new RpcError(ErrorCode.InternalError, `Internal error: the handler of ${contract.name}.${method} returned an invalid result: ${summarizeIssues(encoded.issues)}`, {
+          data: { issues: encoded.issues },
+        });
+      }
+      return encoded.data;
+    };
     unregister.push(
       communicator.registerHandler(method, (params, context) => {
-        const parsed = parseSchema(asZodSchema(spec.params), params);
+        const parsed = parseSchema(paramsSchema, params);
         if (!parsed.success) {
           throw new ValidationError(`Invalid params for ${contract.name}.${method}: ${summarizeIssues(parsed.issues)}`, { data: { issues: parsed.issues } });
         }
-        const checkResult = (result: unknown) => {
-          const encoded = encodeSchema(asZodSchema(spec.result), result);
-          if (!encoded.success) {
-            // A bug in this service, not the caller's: say so here too, not only in the caller's error.
-            logger.error(`The handler of ${contract.name}.${method} returned an invalid result: ${summarizeIssues(encoded.issues)}`);
-            throw new RpcError(ErrorCode.InternalError, `Internal error: the handler of ${contract.name}.${method} returned an invalid result: ${summarizeIssues(encoded.issues)}`, {
-              data: { issues: encoded.issues },
-            });
-          }
-          return encoded.data;
-        };
         // A synchronous handler is answered synchronously: no promise hop per call.
         const result = handler(parsed.data, context);
         return typeof (result as { then?: unknown } | null)?.then === "function" ? (result as PromiseLike<unknown>).then(checkResult) : checkResult(result);

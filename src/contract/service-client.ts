@@ -52,11 +52,11 @@ export class ServiceClient {
         data: { issues: checked.issues },
       });
     }
-    const timeoutMs = options.timeoutMs ?? plan.contract.timeoutMs;
+    const requestOptions = options.timeoutMs === undefined && plan.contract.timeoutMs !== undefined ? { ...options, timeoutMs: plan.contract.timeoutMs } : options;
     let result: unknown;
     try {
       // The caller's input is the wire form; the server applies defaults and decodes.
-      result = await this.communicator.sendRequest(this.targetService, method, params as Params, { ...options, ...(timeoutMs === undefined ? {} : { timeoutMs }) });
+      result = await this.communicator.sendRequest(this.targetService, method, params as Params, requestOptions);
     } catch (error) {
       throw this.declaredError(plan, error);
     }

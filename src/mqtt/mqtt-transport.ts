@@ -205,12 +205,8 @@ export class MqttTransport implements Transport {
 
   publish(topic: string, payload: string, properties?: PublishProperties): Promise<void> {
     const options: IClientPublishOptions = { qos: this.options.qos };
-    if (properties && this.supportsProperties) {
-      options.properties = {};
-      if (properties.responseTopic !== undefined) options.properties.responseTopic = properties.responseTopic;
-      if (properties.correlationData !== undefined) options.properties.correlationData = Buffer.from(properties.correlationData);
-      if (properties.messageExpiryInterval !== undefined) options.properties.messageExpiryInterval = properties.messageExpiryInterval;
-    }
+    // The fields are mqtt.js's own property names; correlation data is a Buffer from the runtime or from mqtt.js.
+    if (properties && this.supportsProperties) options.properties = properties as IClientPublishOptions["properties"];
     return new Promise((resolve, reject) => {
       this.client.publish(topic, payload, options, (error) => (error ? reject(error) : resolve()));
     });
