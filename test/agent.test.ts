@@ -17,6 +17,7 @@ import {
 import { brokers, type TestBroker } from "./helpers/brokers.js";
 import { freePort } from "./helpers/mosquitto.js";
 import { recordingLogger } from "./helpers/recording-logger.js";
+import { failure, thrown } from "./helpers/failures.js";
 
 type Record = (event: string) => void;
 
@@ -66,22 +67,6 @@ class RecordingAgent extends BaseAgent {
   protected override async shutdown(): Promise<void> {
     this.events.push(`shutdown (started: ${this.started})`);
   }
-}
-
-function thrown(run: () => unknown): Error {
-  try {
-    run();
-  } catch (error) {
-    return error as Error;
-  }
-  return expect.unreachable("expected a throw");
-}
-
-async function failure(promise: Promise<unknown>): Promise<Error> {
-  return promise.then(
-    () => expect.unreachable("expected a rejection"),
-    (error: unknown) => error as Error,
-  );
 }
 
 describe("agent config validation", () => {

@@ -10,16 +10,10 @@ import {
   type InboundMessage,
 } from "../src/index.js";
 import { recordingLogger } from "./helpers/recording-logger.js";
+import { failure } from "./helpers/failures.js";
 
 /** The number of requests still waiting for an answer, read from the communicator's private state. */
 const pendingCount = (communicator: MemoryCommunicator) => (communicator as unknown as { pending: { size: number } }).pending.size;
-
-async function failure(promise: Promise<unknown>): Promise<Error> {
-  return promise.then(
-    () => expect.unreachable("expected a rejection"),
-    (error: unknown) => error as Error,
-  );
-}
 
 describe("the memory communicator", () => {
   let bus: MemoryBus;

@@ -13,6 +13,7 @@ import {
 import { startAedesInProcess, type TestBroker } from "./helpers/brokers.js";
 import { inbox } from "./helpers/inbox.js";
 import { recordingLogger } from "./helpers/recording-logger.js";
+import { failure, thrown } from "./helpers/failures.js";
 
 /** Values that can never stand in a topic, with the reason the error must give. */
 const badNames: [value: string, problem: string][] = [
@@ -34,22 +35,6 @@ const badPrefixes: [value: string, problem: string][] = [
 
 /** `<what> "<value>" <problem>`, the way every configuration-time name check words it. */
 const named = (what: string, value: string, problem: string) => `${what} ${JSON.stringify(value)} ${problem}`;
-
-function thrown(run: () => unknown): Error {
-  try {
-    run();
-  } catch (error) {
-    return error as Error;
-  }
-  return expect.unreachable("expected a throw");
-}
-
-async function failure(promise: Promise<unknown>): Promise<Error> {
-  return promise.then(
-    () => expect.unreachable("expected a rejection"),
-    (error: unknown) => error as Error,
-  );
-}
 
 type Make = (init: CommunicatorInit<Record<string, unknown>>) => Communicator;
 

@@ -15,6 +15,7 @@ import {
   type CommunicatorClass,
 } from "../src/index.js";
 import { recordingLogger } from "./helpers/recording-logger.js";
+import { failure, thrown } from "./helpers/failures.js";
 
 // The registry is module-global: every test registers its own type names so none sees another's.
 
@@ -32,22 +33,6 @@ const imports = globalThis as unknown as {
 };
 
 class CustomCommunicator extends MemoryCommunicator {}
-
-async function failure(promise: Promise<unknown>): Promise<unknown> {
-  return promise.then(
-    () => expect.unreachable("expected a rejection"),
-    (error: unknown) => error,
-  );
-}
-
-function thrown(run: () => unknown): unknown {
-  try {
-    run();
-  } catch (error) {
-    return error;
-  }
-  return expect.unreachable("expected a throw");
-}
 
 describe("the communicator registry", () => {
   // First in the file, while only the built-ins are registered, so the list in the message is stable.
