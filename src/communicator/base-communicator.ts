@@ -166,13 +166,16 @@ export abstract class BaseCommunicator implements Communicator {
       batcher.add({ id, body: payload, timeoutMs });
       return result as Promise<R>;
     }
+    this.publishRequest(transport, targetService, requestTopic(prefix, method), { id, body: payload, timeoutMs });
+    return result as Promise<R>;
+  }
+
+  /** Publish one request; with MQTT 5 it also carries Response Topic, Correlation Data and Message Expiry. */
+  private publishRequest(transport: Transport, target: string, topic: string, { id, body, timeoutMs }: QueuedRequest): void {
     const properties = transport.supportsProperties
       ? { responseTopic: this.responseTopic, correlationData: Buffer.from(id), messageExpiryInterval: Math.ceil(timeoutMs / 1000) }
       : undefined;
-    transport.publish(requestTopic(prefix, method), payload, properties).catch((error: unknown) => {
-      this.pending.reject(id, CommunicationError.from(error, { target: targetService }));
-    });
-    return result as Promise<R>;
+    transport.publish(topic, body, properties).catch((error: unknown) => this.pending.reject(id, CommunicationError.from(error, { target })));
   }
 
   /** Publish queued requests to `target`: alone as a plain request, together as one batch. */
@@ -182,12 +185,8 @@ export abstract class BaseCommunicator implements Communicator {
     const entries = queued.filter((entry) => this.pending.has(entry.id));
     if (entries.length === 0 || transport === undefined) return;
     if (entries.length === 1) {
-      const { id, body, timeoutMs } = entries[0]!;
-      const method = this.pending.describe(id)!.method;
-      const properties = transport.supportsProperties
-        ? { responseTopic: this.responseTopic, correlationData: Buffer.from(id), messageExpiryInterval: Math.ceil(timeoutMs / 1000) }
-        : undefined;
-      transport.publish(requestTopic(prefix, method), body, properties).catch((error: unknown) => this.pending.reject(id, CommunicationError.from(error, { target })));
+      const entry = entries[0]!;
+      this.publishRequest(transport, target, requestTopic(prefix, this.pending.describe(entry.id)!.method), entry);
       return;
     }
     const properties = transport.supportsProperties
