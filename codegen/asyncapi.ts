@@ -201,7 +201,7 @@ function requestMessage(S: string, method: MethodModel, schemas: Record<string, 
         },
         correlationData: {
           type: "string",
-          description: "MQTT 5 Correlation Data property: the request id as UTF-8 bytes; the server echoes it in the response.",
+          description: "MQTT 5 Correlation Data property: optional (mqtt-contracts clients correlate by the JSON-RPC id and do not send it); the server echoes it in the response when present.",
         },
         bindingVersion: MQTT_BINDING_VERSION,
       },
