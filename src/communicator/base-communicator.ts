@@ -149,7 +149,16 @@ export abstract class BaseCommunicator implements Communicator {
     };
   }
 
-  async sendRequest<R = unknown>(targetService: string, method: string, params: Params = {}, options: RequestOptions = {}): Promise<R> {
+  /** Not an `async` function (one promise per call, not two); every problem still rejects rather than throws. */
+  sendRequest<R = unknown>(targetService: string, method: string, params: Params = {}, options: RequestOptions = {}): Promise<R> {
+    try {
+      return this.startRequest<R>(targetService, method, params, options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  private startRequest<R>(targetService: string, method: string, params: Params, options: RequestOptions): Promise<R> {
     const transport = this.requireStarted(targetService);
     const prefix = this.resolveService(targetService);
     this.checkMethodName(method);

@@ -42,32 +42,40 @@ export class ServiceClient {
     for (const [name, notification] of Object.entries(contract.notifications ?? {})) this.notifications.set(name, notification);
   }
 
-  async call(method: string, params: unknown, options: CallOptions = {}): Promise<unknown> {
+  /**
+   * Call `method`. Not an `async` function: the result is one promise chained on the request's own,
+   * which saves a promise and an async frame per call on the hot path. Problems found before
+   * sending (unknown method, invalid params) still reject rather than throw.
+   */
+  call(method: string, params: unknown, options: CallOptions = {}): Promise<unknown> {
     const plan = this.methods.get(method);
-    if (plan === undefined) throw new ConfigurationError(`${this.contract.name} has no method ${JSON.stringify(method)}`, { target: this.targetService });
+    if (plan === undefined) return Promise.reject(new ConfigurationError(`${this.contract.name} has no method ${JSON.stringify(method)}`, { target: this.targetService }));
     const checked = parseSchema(asZodSchema(plan.contract.params), params);
     if (!checked.success) {
-      throw new ValidationError(`Invalid params for ${this.contract.name}.${method}: ${summarizeIssues(checked.issues)}`, {
-        target: this.targetService,
-        data: { issues: checked.issues },
-      });
+      return Promise.reject(
+        new ValidationError(`Invalid params for ${this.contract.name}.${method}: ${summarizeIssues(checked.issues)}`, {
+          target: this.targetService,
+          data: { issues: checked.issues },
+        }),
+      );
     }
     const requestOptions = options.timeoutMs === undefined && plan.contract.timeoutMs !== undefined ? { ...options, timeoutMs: plan.contract.timeoutMs } : options;
-    let result: unknown;
-    try {
-      // The caller's input is the wire form; the server applies defaults and decodes.
-      result = await this.communicator.sendRequest(this.targetService, method, params as Params, requestOptions);
-    } catch (error) {
-      throw this.declaredError(plan, error);
-    }
-    const parsed = parseSchema(asZodSchema(plan.contract.result), result);
-    if (!parsed.success) {
-      throw new ValidationError(`Invalid result from ${this.contract.name}.${method}: ${summarizeIssues(parsed.issues)}`, {
-        target: this.targetService,
-        data: { issues: parsed.issues },
-      });
-    }
-    return parsed.data;
+    // The caller's input is the wire form; the server applies defaults and decodes.
+    return this.communicator.sendRequest(this.targetService, method, params as Params, requestOptions).then(
+      (result) => {
+        const parsed = parseSchema(asZodSchema(plan.contract.result), result);
+        if (!parsed.success) {
+          throw new ValidationError(`Invalid result from ${this.contract.name}.${method}: ${summarizeIssues(parsed.issues)}`, {
+            target: this.targetService,
+            data: { issues: parsed.issues },
+          });
+        }
+        return parsed.data;
+      },
+      (error: unknown) => {
+        throw this.declaredError(plan, error);
+      },
+    );
   }
 
   async notify(notification: string, params: unknown): Promise<void> {
