@@ -34,6 +34,7 @@ const USAGE = `usage: npm run bench -- [--quick] [--reps N] [--systems a,b] [--b
   --quick          1 repetition, short periods: under a minute for everything
   --reps N         repetitions (default 3, 1 with --quick); the report shows medians
   --systems a,b    only these: ${SYSTEMS.map((system) => system.id).join(", ")}
+                   (with --systems or --brokers the report goes to latest-partial.*, not latest.*)
   --brokers a,b    only these: aedes, mosquitto
   --cpu-prof       write CPU profiles of the mqtt-contracts clients and servers to bench/results/profiles/
   --stock-sockets  leave Nagle's algorithm on where Moleculer and NestJS leave it (by default the bench
@@ -77,7 +78,9 @@ export function parseSettings(argv: readonly string[]): BenchSettings {
   const brokers = list("brokers", values.brokers, BROKERS);
   const stockSockets = values["stock-sockets"];
   const common = { reps, systems, brokers, cpuProf: values["cpu-prof"], stockSockets, levels: [1, 16, 64, 256] };
-  const suffix = stockSockets ? "-stock-sockets" : "";
+  // A run of some systems or brokers only must not replace the full report the README shows.
+  const partial = values.systems !== undefined || values.brokers !== undefined;
+  const suffix = `${partial ? "-partial" : ""}${stockSockets ? "-stock-sockets" : ""}`;
   return quick
     ? { ...common, mode: "quick", levelMs: 400, firstCallMaxMs: 5_000, warmupCalls: 100, warmupMaxMs: 300, latencyCalls: 300, latencyMaxMs: 700, timeoutMs: 1_000, outName: `quick${suffix}` }
     : { ...common, mode: "full", levelMs: 3_000, firstCallMaxMs: 20_000, warmupCalls: 1_000, warmupMaxMs: 3_000, latencyCalls: 3_000, latencyMaxMs: 10_000, timeoutMs: 5_000, outName: `latest${suffix}` };
