@@ -5,6 +5,7 @@ interface Pending {
   resolve(value: unknown): void;
   reject(reason: unknown): void;
   timer: NodeJS.Timeout;
+  timeoutMs: number;
   signal: AbortSignal | undefined;
   onAbort: (() => void) | undefined;
   target: string;
@@ -39,31 +40,41 @@ export class PendingRequests {
     if (call.signal?.aborted) {
       return Promise.reject(abortError(call.target, call.method, call.signal));
     }
-    return new Promise((resolve, reject) => {
-      const entry: Pending = {
-        resolve,
-        reject,
-        target: call.target,
-        method: call.method,
-        signal: call.signal,
-        onAbort: undefined,
-        timer: setTimeout(() => {
-          this.settle(id)?.reject(
-            new RequestTimeoutError(`Request ${call.method} to ${call.target} timed out after ${call.timeoutMs} ms`, {
-              target: call.target,
-              timeoutMs: call.timeoutMs,
-              details: { id, method: call.method },
-            }),
-          );
-        }, call.timeoutMs),
-      };
-      if (call.signal) {
-        const signal = call.signal;
-        entry.onAbort = () => this.settle(id)?.reject(abortError(call.target, call.method, signal));
-        signal.addEventListener("abort", entry.onAbort, { once: true });
-      }
-      this.entries.set(id, entry);
+    const entry: Pending = {
+      resolve: undefined!,
+      reject: undefined!,
+      target: call.target,
+      method: call.method,
+      timeoutMs: call.timeoutMs,
+      signal: call.signal,
+      onAbort: undefined,
+      // Arguments rather than a closure: what a call in flight holds on to stays small.
+      timer: setTimeout(expire, call.timeoutMs, this, id),
+    };
+    const result = new Promise((resolve, reject) => {
+      entry.resolve = resolve;
+      entry.reject = reject;
     });
+    if (call.signal) this.listenForAbort(id, entry, call.signal);
+    this.entries.set(id, entry);
+    return result;
+  }
+
+  private listenForAbort(id: RequestId, entry: Pending, signal: AbortSignal): void {
+    entry.onAbort = () => this.settle(id)?.reject(abortError(entry.target, entry.method, signal));
+    signal.addEventListener("abort", entry.onAbort, { once: true });
+  }
+
+  /** Reject `id` with its timeout error (a timer's callback). */
+  timeOut(id: RequestId): void {
+    const entry = this.settle(id);
+    entry?.reject(
+      new RequestTimeoutError(`Request ${entry.method} to ${entry.target} timed out after ${entry.timeoutMs} ms`, {
+        target: entry.target,
+        timeoutMs: entry.timeoutMs,
+        details: { id, method: entry.method },
+      }),
+    );
   }
 
   /** Settle `id` with a result. Returns false if nothing was waiting for it. */
@@ -102,6 +113,10 @@ export class PendingRequests {
     if (entry.onAbort) entry.signal!.removeEventListener("abort", entry.onAbort);
     return entry;
   }
+}
+
+function expire(pending: PendingRequests, id: RequestId): void {
+  pending.timeOut(id);
 }
 
 function abortError(target: string, method: string, signal: AbortSignal): RequestAbortedError {
