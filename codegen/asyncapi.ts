@@ -197,7 +197,7 @@ function requestMessage(S: string, method: MethodModel, schemas: Record<string, 
       mqtt: {
         responseTopic: {
           type: "string",
-          description: "MQTT 5 Response Topic property: where the response goes; takes precedence over response_topic.",
+          description: "MQTT 5 Response Topic property: optional (mqtt-contracts clients rely on response_topic and do not send it); where the response goes, in preference to response_topic, when present.",
         },
         correlationData: {
           type: "string",

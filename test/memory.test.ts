@@ -52,8 +52,9 @@ describe("the memory communicator", () => {
     const [request, response] = wire.map((message) => JSON.parse(Buffer.from(message.payload).toString("utf8")) as Record<string, unknown>);
     expect(request).toEqual({ jsonrpc: "2.0", id: expect.any(String), method: "add", params: { a: 1, b: 1 }, response_topic: client.responseTopic });
     expect(response).toEqual({ jsonrpc: "2.0", id: request!.id, result: { sum: 2 } });
-    // MQTT 5 style properties travel with the request.
-    expect(wire[0]).toMatchObject({ responseTopic: client.responseTopic, messageExpiryInterval: 30 });
+    // As over MQTT 5, the request carries its deadline as a Message Expiry Interval, and nothing else.
+    expect(wire[0]).toMatchObject({ messageExpiryInterval: 30 });
+    expect(wire[0]!.responseTopic).toBeUndefined();
     expect(wire[0]!.correlationData).toBeUndefined();
   });
 

@@ -139,7 +139,7 @@ function configurationNotes(systems: readonly string[]): string[] {
   }
   if (has("mqtt-contracts") || has("mqtt-contracts-batched")) {
     notes.push(
-      `- mqtt-contracts: \`MqttCommunicator\` (\`protocolVersion: "auto"\`, QoS 1), \`registerBenchEchoService\` and \`BenchEchoServiceClient\` generated from \`contracts/bench-echo.ts\`; Zod validates params and results on both sides. On MQTT 5 each request also carries the Response Topic and Message Expiry Interval properties (no Correlation Data: the JSON-RPC id correlates).`,
+      `- mqtt-contracts: \`MqttCommunicator\` (\`protocolVersion: "auto"\`, QoS 1), \`registerBenchEchoService\` and \`BenchEchoServiceClient\` generated from \`contracts/bench-echo.ts\`; Zod validates params and results on both sides. On MQTT 5 each request also carries the Message Expiry Interval property (the caller's deadline), and no other: the payload's \`response_topic\` names the response topic and the JSON-RPC id correlates.`,
     );
   }
   if (has("mqtt-contracts-batched")) {
