@@ -119,6 +119,37 @@ describe("MQTT 5 on Mosquitto", () => {
     expect(aborted!.at - started).toBeLessThan(3_000);
   });
 
+  it("with requestExpiry: false, sends requests without properties, and handlers see no deadline", async () => {
+    const { seen } = await peer(["nobody/request/#"], { protocolVersion: 5 });
+    const client = await communicator("plain", { requestExpiry: false }, { nobody: "nobody", quiet: "quiet" });
+    void client.sendRequest("nobody", "ping", {}, { timeoutMs: 200 }).catch(() => undefined);
+    const request = await seen.waitFor((m) => m.topic === "nobody/request/ping");
+    expect(request.packet.properties?.messageExpiryInterval).toBeUndefined();
+    expect(request.packet.properties?.responseTopic).toBeUndefined();
+
+    const server = await communicator("quiet", { stopGraceMs: 50 });
+    let started!: () => void;
+    const running = new Promise<void>((resolve) => (started = resolve));
+    let abortReason: unknown;
+    server.registerHandler("slow", async (_params, context) => {
+      started();
+      await new Promise<void>((resolve) => context.signal.addEventListener("abort", () => resolve(), { once: true }));
+      abortReason = context.signal.reason;
+      return null;
+    });
+    await expect(client.sendRequest("quiet", "slow", {}, { timeoutMs: 1_000 })).rejects.toBeInstanceOf(RequestTimeoutError);
+    await running;
+    // With the expiry sent, the signal would abort ~1 s after the server got the request; give it that and more.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(abortReason).toBeUndefined();
+    await server.stop();
+    expect(abortReason).toBeInstanceOf(CommunicationError);
+  });
+
+  it("refuses a requestExpiry that is not a boolean, naming it", () => {
+    expect(() => new MqttCommunicator({ agentName: "typo", options: broker.options({ requestExpiry: "no" as never }) })).toThrowErrorMatchingInlineSnapshot(`[ConfigurationError: Invalid mqtt communicator options for typo: communicatorOptions.requestExpiry: Invalid input: expected boolean, received string]`);
+  });
+
   it("serves a 3.1.1 peer through the payload's response_topic alone", async () => {
     const server = await communicator("modern");
     server.registerHandler("echo", (params) => params);

@@ -27,4 +27,9 @@ export const commonOptionsShape = {
    * understand JSON-RPC batches.
    */
   batching: z.record(z.string(), z.union([z.literal(true), batchSettings])).optional(),
+  /**
+   * Send each request's timeout as its MQTT 5 Message Expiry Interval, so the broker drops stale
+   * requests and handlers see the caller's deadline. Default true; `false` saves the property's cost.
+   */
+  requestExpiry: z.boolean().default(true),
 };
