@@ -1,7 +1,7 @@
 /**
  * `npm run bench [-- --quick] [--reps N] [--systems a,b] [--brokers aedes,mosquitto] [--cpu-prof]`
  *
- * Echo RPC over MQTT: mqtt-contracts (generated client and server, plain and auto-batched), a
+ * Echo RPC over MQTT: mqtt-contracts (generated client and server: plain, auto-batched, and without request expiry), a
  * hand-written mqtt.js baseline, Moleculer 0.14 and NestJS microservices (shipped and pinned
  * `ClientMqtt`), on aedes and on Mosquitto. The broker, each server and each client run in
  * processes of their own, driven over IPC (bench/processes/). A system that fails is reported as

@@ -137,7 +137,7 @@ function configurationNotes(systems: readonly string[]): string[] {
       `- handwritten: one mqtt.js client per side; the client subscribes its response topic once at start, keeps a \`Map\` of pending ids with a timer each, and puts the reply topic in the JSON payload (the same on both protocol versions). TCP_NODELAY on both sockets. No validation.`,
     );
   }
-  if (has("mqtt-contracts") || has("mqtt-contracts-batched")) {
+  if (has("mqtt-contracts") || has("mqtt-contracts-batched") || has("mqtt-contracts-no-expiry")) {
     notes.push(
       `- mqtt-contracts: \`MqttCommunicator\` (\`protocolVersion: "auto"\`, QoS 1), \`registerBenchEchoService\` and \`BenchEchoServiceClient\` generated from \`contracts/bench-echo.ts\`; Zod validates params and results on both sides. On MQTT 5 each request also carries the Message Expiry Interval property (the caller's deadline), and no other: the payload's \`response_topic\` names the response topic and the JSON-RPC id correlates.`,
     );
@@ -145,6 +145,11 @@ function configurationNotes(systems: readonly string[]): string[] {
   if (has("mqtt-contracts-batched")) {
     notes.push(
       `- mqtt-contracts-batched: the same, plus the communicator option \`batching: { bench_echo: { maxBatchSize: 64 } }\` on the client: calls issued in the same event-loop turn go out as one JSON-RPC batch, and the server answers a batch with one array. Reported as failed if the runtime refuses the option.`,
+    );
+  }
+  if (has("mqtt-contracts-no-expiry")) {
+    notes.push(
+      `- mqtt-contracts-no-expiry: the same as mqtt-contracts, plus the communicator option \`requestExpiry: false\` on the client: requests carry no MQTT 5 property at all, so handlers see no caller deadline. On aedes (MQTT 3.1.1, no properties) it is the same configuration as mqtt-contracts, which shows the run-to-run noise.`,
     );
   }
   if (has("moleculer")) {

@@ -1,7 +1,8 @@
 /**
  * mqtt-contracts through the generated client and server (validation at both ends), on
  * `MqttCommunicator` with `protocolVersion: "auto"` and QoS 1. The batched variant turns on the
- * communicator's auto-batching for the echo service.
+ * communicator's auto-batching for the echo service; the no-expiry variant turns off the Message Expiry
+ * Interval its requests carry on MQTT 5.
  */
 import { BenchEchoServiceClient, registerBenchEchoService } from "../../generated/bench_echo.js";
 import { MqttCommunicator, type MqttCommunicatorOptions } from "../../src/index.js";
@@ -17,7 +18,7 @@ function options(target: BrokerTarget, extra: Partial<MqttCommunicatorOptions> =
 
 const messageOf = (result: { message: string }): string => result.message;
 
-export function mqttContractsPeer(variant: "plain" | "batched"): PeerSystem {
+export function mqttContractsPeer(variant: "plain" | "batched" | "no-expiry"): PeerSystem {
   return {
     async startServer(target: BrokerTarget): Promise<EchoServer> {
       const communicator = new MqttCommunicator({ agentName: "bench_server", options: options(target, { topicPrefix: SERVER_PREFIX }) });
@@ -27,7 +28,7 @@ export function mqttContractsPeer(variant: "plain" | "batched"): PeerSystem {
     },
 
     async startClient(target: BrokerTarget): Promise<EchoClient> {
-      const extra = variant === "batched" ? { batching: { [SERVICE]: { maxBatchSize: 64 } } } : {};
+      const extra = variant === "batched" ? { batching: { [SERVICE]: { maxBatchSize: 64 } } } : variant === "no-expiry" ? { requestExpiry: false } : {};
       const communicator = new MqttCommunicator({ agentName: "bench_client", serviceUrls: { [SERVICE]: SERVER_PREFIX }, options: options(target, extra) });
       await communicator.start();
       const client = new BenchEchoServiceClient(communicator, SERVICE);

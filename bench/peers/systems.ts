@@ -31,6 +31,12 @@ export const SYSTEMS: readonly SystemInfo[] = [
     load: async () => (await import("./mqtt-contracts.js")).mqttContractsPeer("batched"),
   },
   {
+    id: "mqtt-contracts-no-expiry",
+    description: "the same as mqtt-contracts, with `requestExpiry: false` on the client: requests carry no MQTT 5 property (no deadline for handlers)",
+    profiled: true,
+    load: async () => (await import("./mqtt-contracts.js")).mqttContractsPeer("no-expiry"),
+  },
+  {
     id: "moleculer",
     description: "Moleculer 0.14 service brokers, MQTT transporter, JSON serializer, params validated on the server",
     profiled: false,
