@@ -274,11 +274,22 @@ export abstract class BaseCommunicator implements Communicator {
     }
   }
 
+  /**
+   * Every inbound message. Writes are held for the rest of the event-loop turn (see
+   * `Transport.holdWrites`) when that folds writes together: always for requests, whose PUBACK and
+   * answer then leave as one; for responses only while other calls are in flight, whose answers
+   * and follow-up requests it folds. A lone response is not held: its PUBACK would otherwise share
+   * a write with the caller's next request, which a broker that serves one read's packets in turn
+   * (aedes) then handles only after the PUBACK (measured on aedes, sequential calls: p50 1.13× the
+   * hand-written baseline held, 1.03× not held; on Mosquitto no difference).
+   */
   private onMessage(message: InboundMessage): void {
     if (message.topic === this.responseTopic) {
+      if (this.pending.size > 1) this.transport?.holdWrites?.();
       this.onResponse(message);
       return;
     }
+    this.transport?.holdWrites?.();
     const kind = classifyTopic(this.topicPrefix, message.topic);
     if (kind === undefined) {
       this.logger.debug(`${this.agentName}: ignored a message on unexpected topic ${message.topic}`);

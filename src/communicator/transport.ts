@@ -28,6 +28,12 @@ export interface Transport {
   subscribe(filters: readonly string[]): Promise<void>;
   /** Publish; the promise settles once the transport accepted (QoS 0) or the broker acknowledged (QoS 1). */
   publish(topic: string, payload: string, properties?: PublishProperties): Promise<void>;
+  /**
+   * Optional: hold writes until the end of this event-loop turn, so that everything written
+   * meanwhile (acknowledgements, answers, new requests) leaves in one write. Called by the RPC core
+   * from inside the sink, before the transport acknowledges the message being delivered.
+   */
+  holdWrites?(): void;
   /** Disconnect, flushing what is in flight. */
   close(): Promise<void>;
 }

@@ -152,7 +152,6 @@ export class MqttTransport implements Transport {
     this.where = describeBroker(options);
     disableNagle(client);
     client.on("message", (topic, payload, packet) => {
-      this.holdWrites();
       const properties = packet.properties;
       sink({
         topic,
@@ -176,9 +175,9 @@ export class MqttTransport implements Transport {
    * Keep the socket corked until the end of this event-loop turn. mqtt.js flushes each packet on the
    * next tick, so a PUBACK and the answer a handler produces a few microtasks later would be two
    * writes (two syscalls, two TCP segments); held together, everything written while handling one
-   * read of the socket goes out in one write.
+   * read of the socket goes out in one write. The RPC core decides when (see `BaseCommunicator`).
    */
-  private holdWrites(): void {
+  holdWrites(): void {
     if (this.corked) return;
     const stream = this.client.stream as { cork?: () => void; uncork?: () => void } | undefined;
     if (typeof stream?.cork !== "function" || typeof stream.uncork !== "function") return;
