@@ -1,12 +1,12 @@
 // Agents and their configuration
 export { BaseAgent } from "./agent/base-agent.js";
-export { AgentConfigSchema, agentConfigFromEnv, parseAgentConfig } from "./agent/agent-config.js";
+export { agentConfigSchema, agentConfigFromEnv, parseAgentConfig } from "./agent/agent-config.js";
 
 // Communicators
 export { BaseCommunicator, DEFAULT_MAX_PAYLOAD_BYTES, DEFAULT_REQUEST_TIMEOUT_MS, DEFAULT_STOP_GRACE_MS } from "./communicator/base-communicator.js";
 export { MqttCommunicator } from "./mqtt/mqtt-communicator.js";
-export { MqttCommunicatorOptionsSchema } from "./mqtt/mqtt-options.js";
-export { MemoryCommunicator, MemoryCommunicatorOptionsSchema } from "./memory/memory-communicator.js";
+export { mqttCommunicatorOptionsSchema } from "./mqtt/mqtt-options.js";
+export { MemoryCommunicator, memoryCommunicatorOptionsSchema } from "./memory/memory-communicator.js";
 export { MemoryBus } from "./memory/memory-bus.js";
 
 // Communicator plugins

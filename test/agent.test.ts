@@ -1,5 +1,6 @@
 import { createServer, type Socket } from "node:net";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { z } from "zod";
 import {
   BaseAgent,
   CommunicationError,
@@ -8,6 +9,9 @@ import {
   MemoryCommunicator,
   MqttCommunicator,
   agentConfigFromEnv,
+  agentConfigSchema,
+  memoryCommunicatorOptionsSchema,
+  mqttCommunicatorOptionsSchema,
   parseAgentConfig,
   registerCommunicator,
   type AgentConfigInput,
@@ -118,6 +122,32 @@ describe("agent config validation", () => {
     const error = await failure(agent.start());
     expect(error).toBeInstanceOf(ConfigurationError);
     expect(error.message).toMatchInlineSnapshot(`"Invalid mqtt communicator options for typo: communicatorOptions: Unrecognized key: "brokerHots""`);
+  });
+});
+
+describe("the exported config and option schemas", () => {
+  // Builders rather than constants: a process that checks its options once at start does not keep
+  // the schemas alive afterwards.
+  const builders = { agentConfigSchema, mqttCommunicatorOptionsSchema, memoryCommunicatorOptionsSchema };
+
+  it.each(Object.entries(builders))("%s builds a new schema on each call", (_name, build) => {
+    expect(build()).not.toBe(build());
+  });
+
+  it("validate like the communicators and the agent do, defaults included", () => {
+    expect(agentConfigSchema().parse({ name: "solo" })).toEqual(parseAgentConfig({ name: "solo" }));
+    const mqtt = mqttCommunicatorOptionsSchema().parse({ url: "mqtt://broker:1884" });
+    expect(mqtt).toMatchObject({ url: "mqtt://broker:1884", qos: 1, protocolVersion: "auto", keepalive: 60, requestExpiry: true });
+    expect(memoryCommunicatorOptionsSchema().parse({})).toMatchObject({ maxPayloadBytes: 1024 * 1024, requestExpiry: true });
+    const refused = mqttCommunicatorOptionsSchema().safeParse({ qos: 2, brokerHots: "x" });
+    expect(refused.success).toBe(false);
+    expect(refused.error?.issues.map((issue) => issue.message)).toEqual(["must be 0 or 1, got 2", 'Unrecognized key: "brokerHots"']);
+  });
+
+  it("turn into JSON Schema, e.g. to document or check a config file", () => {
+    const schema = z.toJSONSchema(mqttCommunicatorOptionsSchema(), { io: "input", unrepresentable: "any" }) as { properties: Record<string, unknown>; additionalProperties: unknown };
+    expect(Object.keys(schema.properties)).toEqual(expect.arrayContaining(["url", "qos", "batching", "requestExpiry", "streamBuilder"]));
+    expect(schema.additionalProperties).toBe(false);
   });
 });
 

@@ -8,26 +8,30 @@ const topicPrefix = (what: string) =>
     if (problem !== undefined) ctx.addIssue({ code: "custom", message: `${what} ${JSON.stringify(value)} ${problem}` });
   });
 
-/** An agent's configuration, as in OpenMAS: a name, a communicator type and its options, and where services live. */
-export const AgentConfigSchema = z
-  .object({
-    /** The agent's name: its default topic prefix and client id stem. */
-    name: topicPrefix("agent name"),
-    /** A registered communicator type. Default `mqtt`. */
-    communicatorType: z.string().min(1).default("mqtt"),
-    /** Options for the communicator type; `mqtt` documents its own. Default `{}`. */
-    communicatorOptions: z.record(z.string(), z.unknown()).default({}),
-    /** Service name → MQTT topic prefix of that service. Default `{}`. */
-    serviceUrls: z.record(z.string(), topicPrefix("topic prefix")).default({}),
-  })
-  .strict();
+/**
+ * The schema of an agent's configuration, as in OpenMAS: a name, a communicator type and its options,
+ * and where services live. Built anew on each call, like `mqttCommunicatorOptionsSchema`.
+ */
+export const agentConfigSchema = () =>
+  z
+    .object({
+      /** The agent's name: its default topic prefix and client id stem. */
+      name: topicPrefix("agent name"),
+      /** A registered communicator type. Default `mqtt`. */
+      communicatorType: z.string().min(1).default("mqtt"),
+      /** Options for the communicator type; `mqtt` documents its own. Default `{}`. */
+      communicatorOptions: z.record(z.string(), z.unknown()).default({}),
+      /** Service name → MQTT topic prefix of that service. Default `{}`. */
+      serviceUrls: z.record(z.string(), topicPrefix("topic prefix")).default({}),
+    })
+    .strict();
 
-export type AgentConfig = z.output<typeof AgentConfigSchema>;
-export type AgentConfigInput = z.input<typeof AgentConfigSchema>;
+export type AgentConfig = z.output<ReturnType<typeof agentConfigSchema>>;
+export type AgentConfigInput = z.input<ReturnType<typeof agentConfigSchema>>;
 
 /** Validate a config; the error names every bad field, e.g. `serviceUrls.arm`. */
 export function parseAgentConfig(config: unknown): AgentConfig {
-  const parsed = AgentConfigSchema.safeParse(config);
+  const parsed = agentConfigSchema().safeParse(config);
   if (parsed.success) return parsed.data;
   const problems = parsed.error.issues.map((issue) => `${issue.path.length ? issue.path.join(".") : "config"}: ${issue.message}`);
   throw new ConfigurationError(`Invalid agent config: ${problems.join("; ")}`, { details: parsed.error.issues });

@@ -2,17 +2,21 @@ import { z } from "zod";
 import { nameProblem, prefixProblem } from "../wire/names.js";
 import { DEFAULT_MAX_PAYLOAD_BYTES, DEFAULT_STOP_GRACE_MS } from "./base-communicator.js";
 
-const batchSettings = z
-  .object({
-    /** At most this many requests in one batch; more are split. Default 64. */
-    maxBatchSize: z.number().int().min(1).max(10_000).optional(),
-    /** How long to wait for more requests, in ms. Default 0: only what is issued in the same event-loop turn. */
-    maxWaitMs: z.number().min(0).max(60_000).optional(),
-  })
-  .strict();
+const batchSettings = () =>
+  z
+    .object({
+      /** At most this many requests in one batch; more are split. Default 64. */
+      maxBatchSize: z.number().int().min(1).max(10_000).optional(),
+      /** How long to wait for more requests, in ms. Default 0: only what is issued in the same event-loop turn. */
+      maxWaitMs: z.number().min(0).max(60_000).optional(),
+    })
+    .strict();
 
-/** Options every transport-backed communicator takes; each type adds its own. */
-export const commonOptionsShape = {
+/**
+ * Options every transport-backed communicator takes; each type adds its own. Built on each call, like
+ * the option schemas that spread it (see `mqttCommunicatorOptionsSchema`).
+ */
+export const commonOptionsShape = () => ({
   /** Unique per instance; names the response topic. Default `<agent name>-<random>`. */
   clientId: z.string().refine((id) => nameProblem(id) === undefined, { error: (issue) => `clientId ${JSON.stringify(issue.input)} ${nameProblem(issue.input)}` }).optional(),
   /** The prefix this agent serves under. Default: the agent name. */
@@ -26,10 +30,10 @@ export const commonOptionsShape = {
    * `{ arm: { maxBatchSize: 32, maxWaitMs: 2 } }`. Off by default: OpenMAS's Python peers do not
    * understand JSON-RPC batches.
    */
-  batching: z.record(z.string(), z.union([z.literal(true), batchSettings])).optional(),
+  batching: z.record(z.string(), z.union([z.literal(true), batchSettings()])).optional(),
   /**
    * Send each request's timeout as its MQTT 5 Message Expiry Interval, so the broker drops stale
    * requests and handlers see the caller's deadline. Default true; `false` saves the property's cost.
    */
   requestExpiry: z.boolean().default(true),
-};
+});

@@ -6,15 +6,17 @@ import type { CommunicatorInit } from "../communicator/types.js";
 import { parseCommunicatorOptions } from "../communicator/parse-options.js";
 import { MemoryBus } from "./memory-bus.js";
 
-export const MemoryCommunicatorOptionsSchema = z
-  .object({
-    /** The bus to join. Default: `MemoryBus.default`, shared by the whole process. */
-    bus: z.instanceof(MemoryBus).optional(),
-    ...commonOptionsShape,
-  })
-  .strict();
+/** The schema of the `memory` communicator's options; built anew on each call, like `mqttCommunicatorOptionsSchema`. */
+export const memoryCommunicatorOptionsSchema = () =>
+  z
+    .object({
+      /** The bus to join. Default: `MemoryBus.default`, shared by the whole process. */
+      bus: z.instanceof(MemoryBus).optional(),
+      ...commonOptionsShape(),
+    })
+    .strict();
 
-export type MemoryCommunicatorOptions = z.input<typeof MemoryCommunicatorOptionsSchema>;
+export type MemoryCommunicatorOptions = z.input<ReturnType<typeof memoryCommunicatorOptionsSchema>>;
 
 /**
  * The `memory` communicator: the same RPC core, wire format and semantics as `mqtt`, over an
@@ -25,7 +27,7 @@ export class MemoryCommunicator extends BaseCommunicator {
   private readonly bus: MemoryBus;
 
   constructor(init: CommunicatorInit<MemoryCommunicatorOptions>) {
-    const options = parseCommunicatorOptions("memory", init.agentName, MemoryCommunicatorOptionsSchema, init.options);
+    const options = parseCommunicatorOptions("memory", init.agentName, memoryCommunicatorOptionsSchema(), init.options);
     super(init, options);
     this.bus = options.bus ?? MemoryBus.default;
   }

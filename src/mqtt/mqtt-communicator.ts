@@ -2,7 +2,7 @@ import { BaseCommunicator } from "../communicator/base-communicator.js";
 import type { MessageSink, Transport } from "../communicator/transport.js";
 import type { CommunicatorInit } from "../communicator/types.js";
 import { parseCommunicatorOptions } from "../communicator/parse-options.js";
-import { MqttCommunicatorOptionsSchema, type MqttCommunicatorOptions, type ResolvedMqttOptions } from "./mqtt-options.js";
+import { mqttCommunicatorOptionsSchema, type MqttCommunicatorOptions, type ResolvedMqttOptions } from "./mqtt-options.js";
 import { connectMqttTransport, describeBroker, type MqttTransport } from "./mqtt-transport.js";
 
 /**
@@ -14,7 +14,7 @@ export class MqttCommunicator extends BaseCommunicator {
   private mqtt: MqttTransport | undefined;
 
   constructor(init: CommunicatorInit<MqttCommunicatorOptions>) {
-    const options = parseCommunicatorOptions("mqtt", init.agentName, MqttCommunicatorOptionsSchema, init.options);
+    const options = parseCommunicatorOptions("mqtt", init.agentName, mqttCommunicatorOptionsSchema(), init.options);
     super(init, options);
     this.mqttOptions = options;
   }
