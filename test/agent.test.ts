@@ -145,7 +145,7 @@ describe("the exported config and option schemas", () => {
   });
 
   it("turn into JSON Schema, e.g. to document or check a config file", () => {
-    const schema = z.toJSONSchema(mqttCommunicatorOptionsSchema(), { io: "input", unrepresentable: "any" }) as { properties: Record<string, unknown>; additionalProperties: unknown };
+    const schema = z.toJSONSchema(mqttCommunicatorOptionsSchema(), { io: "input", unrepresentable: "any" }) as { properties: { [key: string]: unknown }; additionalProperties: unknown };
     expect(Object.keys(schema.properties)).toEqual(expect.arrayContaining(["url", "qos", "batching", "requestExpiry", "streamBuilder"]));
     expect(schema.additionalProperties).toBe(false);
   });
