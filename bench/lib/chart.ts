@@ -9,7 +9,7 @@ export interface Series {
   failed?: boolean;
 }
 
-const COLORS = ["#4d4d4d", "#1f77b4", "#17becf", "#2ca02c", "#d62728", "#ff7f0e", "#9467bd", "#8c564b"];
+const COLORS = ["#4d4d4d", "#1f77b4", "#17becf", "#2ca02c", "#d62728", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#bcbd22", "#7f7f7f"];
 const WIDTH = 760;
 const HEIGHT = 420;
 const MARGIN = { top: 48, right: 230, bottom: 56, left: 78 };

@@ -137,6 +137,16 @@ function configurationNotes(systems: readonly string[]): string[] {
       `- handwritten: one mqtt.js client per side; the client subscribes its response topic once at start, keeps a \`Map\` of pending ids with a timer each, and puts the reply topic in the JSON payload (the same on both protocol versions). TCP_NODELAY on both sockets. No validation.`,
     );
   }
+  if (has("handwritten-zod")) {
+    notes.push(
+      `- handwritten-zod: the baseline's code, plus \`z.object({ message: z.string() })\` checked with \`safeParse\` on the params (server) and on the result (client). Zod is imported only in this variant's processes. It is a reference for what Zod costs by itself, in memory above all: importing \`zod\` is most of what mqtt-contracts adds to a client's heap.`,
+    );
+  }
+  if (has("handwritten-expiry")) {
+    notes.push(
+      `- handwritten-expiry: the baseline's code, plus \`properties: { messageExpiryInterval }\` (the timeout in whole seconds) on each request when the broker speaks MQTT 5. It is a reference for what that one property costs in mqtt.js and the broker; mqtt-contracts sends it by default (\`requestExpiry\`).`,
+    );
+  }
   if (has("mqtt-contracts") || has("mqtt-contracts-batched") || has("mqtt-contracts-no-expiry")) {
     notes.push(
       `- mqtt-contracts: \`MqttCommunicator\` (\`protocolVersion: "auto"\`, QoS 1), \`registerBenchEchoService\` and \`BenchEchoServiceClient\` generated from \`contracts/bench-echo.ts\`; Zod validates params and results on both sides. On MQTT 5 each request also carries the Message Expiry Interval property (the caller's deadline), and no other: the payload's \`response_topic\` names the response topic and the JSON-RPC id correlates.`,

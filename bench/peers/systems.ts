@@ -19,6 +19,18 @@ export const SYSTEMS: readonly SystemInfo[] = [
     load: async () => (await import("./handwritten.js")).handwrittenPeer,
   },
   {
+    id: "handwritten-zod",
+    description: "reference: the baseline plus Zod, validating params on the server and results on the client (what validation with Zod costs without our runtime)",
+    profiled: false,
+    load: async () => (await import("./handwritten.js")).handwrittenVariant({ zod: true }),
+  },
+  {
+    id: "handwritten-expiry",
+    description: "reference: the baseline plus the MQTT 5 Message Expiry Interval on each request, as mqtt-contracts sends by default (what that property costs in mqtt.js and the broker; on aedes, MQTT 3.1.1, it is the baseline again)",
+    profiled: false,
+    load: async () => (await import("./handwritten.js")).handwrittenVariant({ expiry: true }),
+  },
+  {
     id: "mqtt-contracts",
     description: "generated client and server, Zod validation at both ends, `MqttCommunicator`",
     profiled: true,
