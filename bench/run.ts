@@ -16,7 +16,7 @@ import { buildBenchProcesses, compiledProcess } from "./lib/build.js";
 import { BenchChild, repoRoot } from "./lib/child.js";
 import { grouped, ms } from "./lib/format.js";
 import { describeMachine } from "./lib/machine.js";
-import type { LatencyResult, ThroughputResult, Usage, WarmupResult } from "./lib/messages.js";
+import type { HeapUsage, LatencyResult, ThroughputResult, Usage, WarmupResult } from "./lib/messages.js";
 import { markdownReport } from "./lib/report.js";
 import { summarize, type LevelResult, type RunResult } from "./lib/results.js";
 import { parseSettings, type BenchSettings } from "./lib/settings.js";
@@ -83,7 +83,8 @@ async function runOnce(settings: BenchSettings, systemId: string, target: Broker
     // retried first call in the warm-up, nothing more.
     const [serverStart, clientStart] = await Promise.allSettled([
       startChild(`${systemId} server`, "peer.ts", peerArgs("server"), profile("server")),
-      startChild(`${systemId} client`, "peer.ts", peerArgs("client"), profile("client")),
+      // --expose-gc only exposes gc() for the live-heap measurement at the end; it changes no GC behaviour.
+      startChild(`${systemId} client`, "peer.ts", peerArgs("client"), ["--expose-gc", ...profile("client")]),
     ]);
     if (serverStart.status === "fulfilled") server = serverStart.value;
     if (clientStart.status === "fulfilled") client = clientStart.value;
@@ -106,10 +107,12 @@ async function runOnce(settings: BenchSettings, systemId: string, target: Broker
       const losses = result.lost + result.failed > 0 ? ` (${result.lost} lost, ${result.failed} failed)` : "";
       log(`${where} · ${inFlight} in flight: ${grouped(result.callsPerSec)} calls/s${losses}`);
     }
+    // After every level, so that the collections it forces cannot lower the peak RSS measured above.
+    const clientHeap = await client.request<HeapUsage>({ cmd: "heap" }, SLACK_MS);
     const clientUsage = await client.stop<Usage>(STOP_TIMEOUT_MS);
     const serverUsage = await server.stop<Usage>(STOP_TIMEOUT_MS);
     if (clientUsage === undefined || serverUsage === undefined) throw new Error("a process died while stopping");
-    return { system: systemId, broker: target.broker, rep, ok: true, warmup: warm, latency, levels, clientMaxRssKiB: clientUsage.maxRssKiB, serverMaxRssKiB: serverUsage.maxRssKiB, wallMs: performance.now() - started };
+    return { system: systemId, broker: target.broker, rep, ok: true, warmup: warm, latency, levels, clientMaxRssKiB: clientUsage.maxRssKiB, clientLiveHeapKiB: clientHeap.liveHeapKiB, serverMaxRssKiB: serverUsage.maxRssKiB, wallMs: performance.now() - started };
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     log(`${where} · failed: ${message.split("\n")[0]}`);

@@ -1,5 +1,6 @@
 /** The child's half of the IPC protocol: report readiness, answer commands, die with the orchestrator. */
-import type { ChildMessage, Command, Usage } from "./messages.js";
+import { getHeapStatistics } from "node:v8";
+import type { ChildMessage, Command, HeapUsage, Usage } from "./messages.js";
 
 type Handlers = { [K in Command["cmd"]]?: (command: Extract<Command, { cmd: K }>) => Promise<unknown> };
 
@@ -13,6 +14,24 @@ function send(message: ChildMessage): Promise<void> {
 export function usage(): Usage {
   const cpu = process.cpuUsage();
   return { maxRssKiB: process.resourceUsage().maxRSS, cpuUs: cpu.user + cpu.system };
+}
+
+/**
+ * The heap this process keeps alive: full collections until the used size stops falling (at most
+ * five, a turn of the event loop apart so that finalizers and weak callbacks run), then its size.
+ */
+export async function liveHeap(): Promise<HeapUsage> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc === undefined) throw new Error("the live heap needs node --expose-gc");
+  let used = Number.POSITIVE_INFINITY;
+  for (let round = 0; round < 5; round++) {
+    gc();
+    await new Promise((resolve) => setImmediate(resolve));
+    const now = getHeapStatistics().used_heap_size;
+    if (now >= used) break;
+    used = now;
+  }
+  return { liveHeapKiB: used / 1024 };
 }
 
 /** Report a failure the orchestrator can show, then exit. */
@@ -41,6 +60,7 @@ export async function serve(start: () => Promise<Record<string, unknown> | void>
     try {
       let value: unknown;
       if (command.cmd === "usage") value = usage();
+      else if (command.cmd === "heap") value = await liveHeap();
       else if (command.cmd === "stop") {
         await close();
         value = usage();

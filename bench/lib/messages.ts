@@ -6,6 +6,8 @@ export type Command =
   | { seq: number; cmd: "latency"; calls: number; maxMs: number; timeoutMs: number }
   | { seq: number; cmd: "throughput"; inFlight: number; durationMs: number; timeoutMs: number }
   | { seq: number; cmd: "usage" }
+  /** Collect garbage fully, then report the heap still in use (needs `--expose-gc`). */
+  | { seq: number; cmd: "heap" }
   | { seq: number; cmd: "stop" };
 
 /** Child → orchestrator. */
@@ -20,6 +22,11 @@ export interface Usage {
   maxRssKiB: number;
   /** `process.cpuUsage()` user + system since the process started, µs. */
   cpuUs: number;
+}
+
+export interface HeapUsage {
+  /** `v8.getHeapStatistics().used_heap_size` after full garbage collections, KiB: what the process keeps alive. */
+  liveHeapKiB: number;
 }
 
 export interface WarmupResult {

@@ -19,6 +19,8 @@ export type RunResult =
       latency: LatencyResult;
       levels: LevelResult[];
       clientMaxRssKiB: number;
+      /** The client's heap after full collections, at the end of the run. */
+      clientLiveHeapKiB: number;
       serverMaxRssKiB: number;
       wallMs: number;
     }
@@ -43,6 +45,7 @@ export interface Summary {
   clientCpuUsPerCall: Record<number, number>;
   serverCpuUsPerCall: Record<number, number>;
   clientMaxRssKiB: number;
+  clientLiveHeapKiB: number;
   serverMaxRssKiB: number;
   /** Timed-out calls over every repetition, latency and throughput phases (not warm-up). */
   lost: number;
@@ -68,6 +71,7 @@ export function summarize(system: string, broker: BrokerKind, levels: readonly n
     clientCpuUsPerCall: byLevel((entry) => (entry.answered > 0 ? entry.clientCpuUs / entry.answered : Number.NaN)),
     serverCpuUsPerCall: byLevel((entry) => (entry.answered > 0 ? entry.serverCpuUs / entry.answered : Number.NaN)),
     clientMaxRssKiB: median(ok.map((run) => run.clientMaxRssKiB)),
+    clientLiveHeapKiB: median(ok.map((run) => run.clientLiveHeapKiB)),
     serverMaxRssKiB: median(ok.map((run) => run.serverMaxRssKiB)),
     lost: ok.reduce((sum, run) => sum + run.latency.lost + run.levels.reduce((s, entry) => s + entry.lost, 0), 0),
     failed: ok.reduce((sum, run) => sum + run.latency.failed + run.levels.reduce((s, entry) => s + entry.failed, 0), 0),
