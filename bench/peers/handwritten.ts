@@ -56,8 +56,7 @@ async function messageCheck(zod: boolean | undefined): Promise<((value: unknown)
   return (value) => schema.safeParse(value).success;
 }
 
-export const handwrittenPeer: PeerSystem = handwrittenVariant({});
-
+/** The baseline with no features (`{}`), or one of its reference variants. */
 export function handwrittenVariant(features: HandwrittenFeatures): PeerSystem {
   return {
     async startServer(target) {

@@ -16,7 +16,7 @@ export const SYSTEMS: readonly SystemInfo[] = [
     id: "handwritten",
     description: "baseline: mqtt.js by hand, one response subscription, a Map of pending ids, JSON, no validation",
     profiled: false,
-    load: async () => (await import("./handwritten.js")).handwrittenPeer,
+    load: async () => (await import("./handwritten.js")).handwrittenVariant({}),
   },
   {
     id: "handwritten-zod",
