@@ -410,9 +410,11 @@ describe("an agent whose communicator cannot start", () => {
       expect(error.message).toMatch(/^Could not connect to mqtt:\/\/127\.0\.0\.1:\d+ within 500 ms/);
       expect(connections).toBeGreaterThan(1); // it did retry while start() was waiting
       const afterFailure = connections;
-      // An absence can only be observed over time: ten reconnect periods with nothing arriving.
+      // An absence can only be observed over time: ten reconnect periods. A client still retrying
+      // would connect ~10 more times; at most one attempt may land late, a TCP handshake that was
+      // already under way when start() gave up (the kernel completes it before the socket is destroyed).
       await new Promise((resolve) => setTimeout(resolve, 200));
-      expect(connections).toBe(afterFailure);
+      expect(connections - afterFailure).toBeLessThanOrEqual(1);
       await agent.stop();
     } finally {
       await new Promise<void>((resolve) => server.close(() => resolve()));
