@@ -59,4 +59,11 @@ export interface ThroughputResult {
   callsPerSec: number;
   /** Client CPU (user + system) over the period and the drain, µs. */
   clientCpuUs: number;
+  /**
+   * Bytes the client's young-generation collections moved to the old generation over the period and
+   * the drain (`v8.GCProfiler`: old and large-object space growth across each scavenge). Promotion
+   * is what fills the old generation between full collections, and its rate sets how far V8 lets
+   * the heap grow before the next one.
+   */
+  promotedBytes: number;
 }

@@ -30,6 +30,7 @@ function brokerTable(broker: BrokerKind, settings: BenchSettings, summaries: rea
     "client RSS MiB",
     "Δ client RSS vs baseline MiB",
     "client live heap MiB (Δ)",
+    `client promoted B/call @${HEADLINE_LEVEL}`,
     "server RSS MiB",
     `CPU µs/call @${HEADLINE_LEVEL} client + server`,
     "lost / failed",
@@ -54,6 +55,7 @@ function brokerTable(broker: BrokerKind, settings: BenchSettings, summaries: rea
       mib(row.clientMaxRssKiB).toFixed(1),
       baseline ? signed(mib(row.clientMaxRssKiB - baseline.clientMaxRssKiB)) : "–",
       `${mib(row.clientLiveHeapKiB).toFixed(1)}${baseline ? ` (${signed(mib(row.clientLiveHeapKiB - baseline.clientLiveHeapKiB))})` : ""}`,
+      grouped(row.clientPromotedBytesPerCall[HEADLINE_LEVEL] ?? Number.NaN),
       mib(row.serverMaxRssKiB).toFixed(1),
       `${grouped(row.clientCpuUsPerCall[HEADLINE_LEVEL] ?? Number.NaN)} + ${grouped(row.serverCpuUsPerCall[HEADLINE_LEVEL] ?? Number.NaN)}`,
       `${row.lost} / ${row.failed}`,
@@ -95,7 +97,7 @@ export function markdownReport({ settings, machine, summaries, startedAt, wallMs
       `sequential latency (${grouped(settings.latencyCalls)} calls, or as many as fit in ${settings.latencyMaxMs / 1000} s), ` +
       `then closed-loop throughput at ${settings.levels.join(", ")} calls in flight for ${settings.levelMs / 1000} s each, counting only calls answered within the period. ` +
       `A call is lost when it has no answer after ${settings.timeoutMs / 1000} s (each system's own timeout), failed when it rejects or returns the wrong message. ` +
-      `RSS is the peak (\`process.resourceUsage().maxRSS\`) of the whole client or server process (an idle \`node\` child peaks at ${(machine.idleChildRssKiB / 1024).toFixed(0)} MiB here); the client's live heap is \`v8.getHeapStatistics().used_heap_size\` after full garbage collections at the end of the run (the client runs with \`--expose-gc\` for it), what the process keeps alive, which drives how far V8 lets the heap grow under load; CPU is \`process.cpuUsage()\` of each process over the @${HEADLINE_LEVEL} period divided by the calls answered in it.`,
+      `RSS is the peak (\`process.resourceUsage().maxRSS\`) of the whole client or server process (an idle \`node\` child peaks at ${(machine.idleChildRssKiB / 1024).toFixed(0)} MiB here); the client's live heap is \`v8.getHeapStatistics().used_heap_size\` after full garbage collections at the end of the run (the client runs with \`--expose-gc\` for it), what the process keeps alive; "promoted" is what the client's young-generation collections moved to the old generation during the @${HEADLINE_LEVEL} period (\`v8.GCProfiler\`), per answered call. The peak follows both: V8 sets the next full collection at the live heap times a growing factor of up to 4, and the factor is higher the faster the old generation fills (its ratio of marking speed to promotion rate); CPU is \`process.cpuUsage()\` of each process over the @${HEADLINE_LEVEL} period divided by the calls answered in it.`,
     ``,
   ];
   for (const broker of settings.brokers) {

@@ -44,6 +44,8 @@ export interface Summary {
   /** µs of CPU per answered call by in-flight level */
   clientCpuUsPerCall: Record<number, number>;
   serverCpuUsPerCall: Record<number, number>;
+  /** Bytes the client promoted to the old generation per answered call, by in-flight level. */
+  clientPromotedBytesPerCall: Record<number, number>;
   clientMaxRssKiB: number;
   clientLiveHeapKiB: number;
   serverMaxRssKiB: number;
@@ -70,6 +72,7 @@ export function summarize(system: string, broker: BrokerKind, levels: readonly n
     callsPerSec: byLevel((entry) => entry.callsPerSec),
     clientCpuUsPerCall: byLevel((entry) => (entry.answered > 0 ? entry.clientCpuUs / entry.answered : Number.NaN)),
     serverCpuUsPerCall: byLevel((entry) => (entry.answered > 0 ? entry.serverCpuUs / entry.answered : Number.NaN)),
+    clientPromotedBytesPerCall: byLevel((entry) => (entry.answered > 0 ? entry.promotedBytes / entry.answered : Number.NaN)),
     clientMaxRssKiB: median(ok.map((run) => run.clientMaxRssKiB)),
     clientLiveHeapKiB: median(ok.map((run) => run.clientLiveHeapKiB)),
     serverMaxRssKiB: median(ok.map((run) => run.serverMaxRssKiB)),

@@ -1,5 +1,6 @@
 /** The client-side workload: warm-up, sequential latency and closed-loop throughput. Runs in the client process. */
 import { setImmediate as yieldToLoop } from "node:timers/promises";
+import { GCProfiler } from "node:v8";
 import type { EchoClient } from "../peers/peer.js";
 import type { LatencyResult, ThroughputResult, WarmupResult } from "./messages.js";
 import { percentile } from "./stats.js";
@@ -76,6 +77,8 @@ export async function throughput(client: EchoClient, inFlight: number, durationM
   let answered = 0;
   let lost = 0;
   let failed = 0;
+  const gcProfiler = new GCProfiler();
+  gcProfiler.start();
   const cpuBefore = process.cpuUsage();
   const started = performance.now();
   const end = started + durationMs;
@@ -94,5 +97,24 @@ export async function throughput(client: EchoClient, inFlight: number, durationM
   };
   await Promise.all(Array.from({ length: inFlight }, worker));
   const cpu = process.cpuUsage(cpuBefore);
-  return { inFlight, durationMs, completed, answered, lost, failed, callsPerSec: completed / (durationMs / 1000), clientCpuUs: cpu.user + cpu.system };
+  const promotedBytes = promotedByScavenges(gcProfiler.stop());
+  return { inFlight, durationMs, completed, answered, lost, failed, callsPerSec: completed / (durationMs / 1000), clientCpuUs: cpu.user + cpu.system, promotedBytes };
+}
+
+/** Spaces a scavenge moves survivors into. */
+const OLD_SPACES = new Set(["old_space", "large_object_space"]);
+
+/**
+ * What the scavenges in a `GCProfiler` record moved to the old generation: the growth of the old
+ * and large-object spaces across each one (a scavenge frees nothing there).
+ */
+function promotedByScavenges(record: ReturnType<GCProfiler["stop"]>): number {
+  const oldUsed = (spaces: readonly { spaceName: string; spaceUsedSize: number }[]) =>
+    spaces.reduce((sum, space) => sum + (OLD_SPACES.has(space.spaceName) ? space.spaceUsedSize : 0), 0);
+  let promoted = 0;
+  for (const gc of record?.statistics ?? []) {
+    if (gc.gcType !== "Scavenge") continue;
+    promoted += oldUsed(gc.afterGC.heapSpaceStatistics) - oldUsed(gc.beforeGC.heapSpaceStatistics);
+  }
+  return promoted;
 }
