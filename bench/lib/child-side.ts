@@ -1,4 +1,5 @@
 /** The child's half of the IPC protocol: report readiness, answer commands, die with the orchestrator. */
+import { writeFileSync } from "node:fs";
 import { getHeapStatistics } from "node:v8";
 import type { ChildMessage, Command, HeapUsage, Usage } from "./messages.js";
 
@@ -11,9 +12,34 @@ function send(message: ChildMessage): Promise<void> {
   });
 }
 
+/** The process's peak RSS before the last `startPeakRssWindow`, KiB. */
+let peakBeforeWindowKiB = 0;
+
+/** Peak RSS of the whole process so far, KiB, across any windows. */
+function processPeakRssKiB(): number {
+  return Math.max(peakBeforeWindowKiB, process.resourceUsage().maxRSS);
+}
+
+/**
+ * Start measuring the peak RSS of a period: Linux resets a process's peak ("high water mark") to its
+ * current RSS when "5" is written to `/proc/self/clear_refs`, and `process.resourceUsage().maxRSS`
+ * then reports the peak since. The whole-process peak is kept for `usage()`. Returns a function that
+ * reads the period's peak, KiB, or undefined where the reset is not available.
+ */
+export function startPeakRssWindow(): () => number | undefined {
+  const before = processPeakRssKiB();
+  try {
+    writeFileSync("/proc/self/clear_refs", "5");
+  } catch {
+    return () => undefined;
+  }
+  peakBeforeWindowKiB = before;
+  return () => process.resourceUsage().maxRSS;
+}
+
 export function usage(): Usage {
   const cpu = process.cpuUsage();
-  return { maxRssKiB: process.resourceUsage().maxRSS, cpuUs: cpu.user + cpu.system };
+  return { maxRssKiB: processPeakRssKiB(), cpuUs: cpu.user + cpu.system };
 }
 
 /**

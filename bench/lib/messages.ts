@@ -66,4 +66,9 @@ export interface ThroughputResult {
    * the heap grow before the next one.
    */
   promotedBytes: number;
+  /**
+   * The client's peak RSS during the period and the drain, KiB: `process.resourceUsage().maxRSS`
+   * after the peak was reset to the current RSS at its start (Linux only; absent elsewhere).
+   */
+  peakRssKiB?: number;
 }

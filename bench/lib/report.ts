@@ -16,6 +16,12 @@ const BROKER_TITLES: Record<BrokerKind, string> = {
 
 const mib = (kib: number) => kib / 1024;
 
+/** `12.3 (+1.0)`: a size in MiB and its difference from the baseline's, both given in KiB. */
+function withDelta(kib: number, baselineKiB: number | undefined): string {
+  if (!Number.isFinite(kib)) return "–";
+  return `${mib(kib).toFixed(1)}${baselineKiB === undefined ? "" : ` (${signed(mib(kib - baselineKiB))})`}`;
+}
+
 function brokerTable(broker: BrokerKind, settings: BenchSettings, summaries: readonly Summary[]): string[] {
   const rows = summaries.filter((summary) => summary.broker === broker);
   const baseline = rows.find((summary) => summary.system === BASELINE && summary.okReps > 0);
@@ -27,8 +33,8 @@ function brokerTable(broker: BrokerKind, settings: BenchSettings, summaries: rea
     ...levels.map((level) => `calls/s @${level}`),
     `@${HEADLINE_LEVEL} vs baseline`,
     "p50 vs baseline",
-    "client RSS MiB",
-    "Δ client RSS vs baseline MiB",
+    `client RSS @${HEADLINE_LEVEL} MiB (Δ)`,
+    "client peak RSS MiB (Δ)",
     "client live heap MiB (Δ)",
     `client promoted B/call @${HEADLINE_LEVEL}`,
     "server RSS MiB",
@@ -52,9 +58,9 @@ function brokerTable(broker: BrokerKind, settings: BenchSettings, summaries: rea
       ...levels.map((level) => grouped(row.callsPerSec[level] ?? Number.NaN)),
       baseline ? ratio(at / (baseline.callsPerSec[HEADLINE_LEVEL] ?? Number.NaN)) : "–",
       baseline ? ratio(row.p50Ms / baseline.p50Ms) : "–",
-      mib(row.clientMaxRssKiB).toFixed(1),
-      baseline ? signed(mib(row.clientMaxRssKiB - baseline.clientMaxRssKiB)) : "–",
-      `${mib(row.clientLiveHeapKiB).toFixed(1)}${baseline ? ` (${signed(mib(row.clientLiveHeapKiB - baseline.clientLiveHeapKiB))})` : ""}`,
+      withDelta(row.clientLevelRssKiB[HEADLINE_LEVEL] ?? Number.NaN, baseline?.clientLevelRssKiB[HEADLINE_LEVEL]),
+      withDelta(row.clientMaxRssKiB, baseline?.clientMaxRssKiB),
+      withDelta(row.clientLiveHeapKiB, baseline?.clientLiveHeapKiB),
       grouped(row.clientPromotedBytesPerCall[HEADLINE_LEVEL] ?? Number.NaN),
       mib(row.serverMaxRssKiB).toFixed(1),
       `${grouped(row.clientCpuUsPerCall[HEADLINE_LEVEL] ?? Number.NaN)} + ${grouped(row.serverCpuUsPerCall[HEADLINE_LEVEL] ?? Number.NaN)}`,
@@ -63,6 +69,11 @@ function brokerTable(broker: BrokerKind, settings: BenchSettings, summaries: rea
     lines.push(`| ${cells.join(" | ")} |`);
   }
   return lines;
+}
+
+/** The levels above the headline one, for the method text: "256". */
+function levelsAbove(levels: readonly number[]): string {
+  return levels.filter((level) => level > HEADLINE_LEVEL).join(", ") || String(HEADLINE_LEVEL);
 }
 
 export interface ReportInput {
@@ -97,7 +108,7 @@ export function markdownReport({ settings, machine, summaries, startedAt, wallMs
       `sequential latency (${grouped(settings.latencyCalls)} calls, or as many as fit in ${settings.latencyMaxMs / 1000} s), ` +
       `then closed-loop throughput at ${settings.levels.join(", ")} calls in flight for ${settings.levelMs / 1000} s each, counting only calls answered within the period. ` +
       `A call is lost when it has no answer after ${settings.timeoutMs / 1000} s (each system's own timeout), failed when it rejects or returns the wrong message. ` +
-      `RSS is the peak (\`process.resourceUsage().maxRSS\`) of the whole client or server process (an idle \`node\` child peaks at ${(machine.idleChildRssKiB / 1024).toFixed(0)} MiB here); the client's live heap is \`v8.getHeapStatistics().used_heap_size\` after full garbage collections at the end of the run (the client runs with \`--expose-gc\` for it), what the process keeps alive; "promoted" is what the client's young-generation collections moved to the old generation during the @${HEADLINE_LEVEL} period (\`v8.GCProfiler\`), per answered call. The peak follows both: V8 sets the next full collection at the live heap times a growing factor of up to 4, and the factor is higher the faster the old generation fills (its ratio of marking speed to promotion rate); CPU is \`process.cpuUsage()\` of each process over the @${HEADLINE_LEVEL} period divided by the calls answered in it.`,
+      `"Client RSS @${HEADLINE_LEVEL}" is the client's peak RSS during the @${HEADLINE_LEVEL} period (the peak is reset to the current RSS at its start by writing 5 to \`/proc/self/clear_refs\`, then read from \`process.resourceUsage().maxRSS\`), where the targets are set; the other RSS figures are the peak of the whole client or server process, over every phase including @${levelsAbove(settings.levels)} (an idle \`node\` child peaks at ${(machine.idleChildRssKiB / 1024).toFixed(0)} MiB here); the client's live heap is \`v8.getHeapStatistics().used_heap_size\` after full garbage collections at the end of the run (the client runs with \`--expose-gc\` for it), what the process keeps alive; "promoted" is what the client's young-generation collections moved to the old generation during the @${HEADLINE_LEVEL} period (\`v8.GCProfiler\`), per answered call. The peak follows both: V8 sets the next full collection at the live heap times a growing factor of up to 4, and the factor is higher the faster the old generation fills (its ratio of marking speed to promotion rate); CPU is \`process.cpuUsage()\` of each process over the @${HEADLINE_LEVEL} period divided by the calls answered in it.`,
     ``,
   ];
   for (const broker of settings.brokers) {

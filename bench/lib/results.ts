@@ -46,6 +46,8 @@ export interface Summary {
   serverCpuUsPerCall: Record<number, number>;
   /** Bytes the client promoted to the old generation per answered call, by in-flight level. */
   clientPromotedBytesPerCall: Record<number, number>;
+  /** The client's peak RSS during each in-flight level, KiB (NaN where it could not be measured). */
+  clientLevelRssKiB: Record<number, number>;
   clientMaxRssKiB: number;
   clientLiveHeapKiB: number;
   serverMaxRssKiB: number;
@@ -73,6 +75,7 @@ export function summarize(system: string, broker: BrokerKind, levels: readonly n
     clientCpuUsPerCall: byLevel((entry) => (entry.answered > 0 ? entry.clientCpuUs / entry.answered : Number.NaN)),
     serverCpuUsPerCall: byLevel((entry) => (entry.answered > 0 ? entry.serverCpuUs / entry.answered : Number.NaN)),
     clientPromotedBytesPerCall: byLevel((entry) => (entry.answered > 0 ? entry.promotedBytes / entry.answered : Number.NaN)),
+    clientLevelRssKiB: byLevel((entry) => entry.peakRssKiB ?? Number.NaN),
     clientMaxRssKiB: median(ok.map((run) => run.clientMaxRssKiB)),
     clientLiveHeapKiB: median(ok.map((run) => run.clientLiveHeapKiB)),
     serverMaxRssKiB: median(ok.map((run) => run.serverMaxRssKiB)),

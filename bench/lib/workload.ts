@@ -2,6 +2,7 @@
 import { setImmediate as yieldToLoop } from "node:timers/promises";
 import { GCProfiler } from "node:v8";
 import type { EchoClient } from "../peers/peer.js";
+import { startPeakRssWindow } from "./child-side.js";
 import type { LatencyResult, ThroughputResult, WarmupResult } from "./messages.js";
 import { percentile } from "./stats.js";
 
@@ -77,6 +78,7 @@ export async function throughput(client: EchoClient, inFlight: number, durationM
   let answered = 0;
   let lost = 0;
   let failed = 0;
+  const peakRss = startPeakRssWindow();
   const gcProfiler = new GCProfiler();
   gcProfiler.start();
   const cpuBefore = process.cpuUsage();
@@ -98,7 +100,19 @@ export async function throughput(client: EchoClient, inFlight: number, durationM
   await Promise.all(Array.from({ length: inFlight }, worker));
   const cpu = process.cpuUsage(cpuBefore);
   const promotedBytes = promotedByScavenges(gcProfiler.stop());
-  return { inFlight, durationMs, completed, answered, lost, failed, callsPerSec: completed / (durationMs / 1000), clientCpuUs: cpu.user + cpu.system, promotedBytes };
+  const peakRssKiB = peakRss();
+  return {
+    inFlight,
+    durationMs,
+    completed,
+    answered,
+    lost,
+    failed,
+    callsPerSec: completed / (durationMs / 1000),
+    clientCpuUs: cpu.user + cpu.system,
+    promotedBytes,
+    ...(peakRssKiB === undefined ? {} : { peakRssKiB }),
+  };
 }
 
 /** Spaces a scavenge moves survivors into. */
