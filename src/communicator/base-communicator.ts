@@ -62,12 +62,10 @@ export abstract class BaseCommunicator implements Communicator {
   protected readonly logger: Logger;
   protected readonly maxPayloadBytes: number;
   private readonly stopGraceMs: number;
-  private readonly pending = new PendingRequests();
+  private readonly pending = new PendingRequests(`${randomBytes(4).toString("hex")}-`);
   private readonly batchers = new Map<string, RequestBatcher>();
   private readonly checkedMethods = new Set<string>();
   private readonly dispatcher: Dispatcher;
-  private readonly idPrefix = `${randomBytes(4).toString("hex")}-`;
-  private nextId = 0;
   private readonly requestExpiry: boolean;
   private state: State = "idle";
   private transport: Transport | undefined;
@@ -176,7 +174,7 @@ export abstract class BaseCommunicator implements Communicator {
     if (!(timeoutMs > 0 && timeoutMs <= 2_147_483_647)) {
       throw new ConfigurationError(`timeoutMs must be a positive number of milliseconds up to 2^31-1, got ${describe(timeoutMs)}`, { target: targetService });
     }
-    const id = `${this.idPrefix}${++this.nextId}`;
+    const id = this.pending.nextId();
     const payload = this.encode(targetService, () => encodeRequest(id, method, params, this.responseTopic));
     const result = this.pending.add(id, { target: targetService, method, timeoutMs, signal: options.signal });
     if (!this.pending.has(id)) return result as Promise<R>; // the signal was already aborted: publish nothing

@@ -1,7 +1,9 @@
 import { CommunicationError, RequestAbortedError, RequestTimeoutError } from "../errors/errors.js";
 import type { RequestId } from "../wire/jsonrpc.js";
+import { SequenceMap } from "./sequence-map.js";
 
 interface Pending {
+  readonly id: string;
   resolve(value: unknown): void;
   reject(reason: unknown): void;
   timer: NodeJS.Timeout;
@@ -22,25 +24,39 @@ export interface PendingCall {
 /**
  * Outgoing requests waiting for a response, keyed by id. Every entry settles exactly once: by its
  * response, its timeout, its signal or `rejectAll`, and whichever comes first removes it with its
- * timer and abort listener.
+ * timer and abort listener. Ids are `<prefix><sequence number>`, kept in a `SequenceMap` (see
+ * there why not in a `Map`).
  */
 export class PendingRequests {
-  private readonly entries = new Map<RequestId, Pending>();
+  private readonly entries: SequenceMap<string, Pending>;
+  private sequence = 0;
+
+  /** `idPrefix` starts every id this hands out, and must not end in a digit. */
+  constructor(private readonly idPrefix: string) {
+    const start = idPrefix.length;
+    this.entries = new SequenceMap((id) => digitsAfter(id, start));
+  }
 
   get size(): number {
     return this.entries.size;
   }
 
-  has(id: RequestId): boolean {
-    return this.entries.has(id);
+  /** A new request id. */
+  nextId(): string {
+    return `${this.idPrefix}${++this.sequence}`;
   }
 
-  /** Track `id`; the returned promise settles with the response, or rejects on timeout or abort. */
-  add(id: RequestId, call: PendingCall): Promise<unknown> {
+  has(id: RequestId): boolean {
+    return typeof id === "string" && this.entries.has(id);
+  }
+
+  /** Track `id` (from `nextId`); the returned promise settles with the response, or rejects on timeout or abort. */
+  add(id: string, call: PendingCall): Promise<unknown> {
     if (call.signal?.aborted) {
       return Promise.reject(abortError(call.target, call.method, call.signal));
     }
     const entry: Pending = {
+      id,
       resolve: undefined!,
       reject: undefined!,
       target: call.target,
@@ -93,26 +109,36 @@ export class PendingRequests {
 
   /** What `id` was sent to, for error messages. */
   describe(id: RequestId): { target: string; method: string } | undefined {
-    const entry = this.entries.get(id);
+    const entry = typeof id === "string" ? this.entries.get(id) : undefined;
     return entry && { target: entry.target, method: entry.method };
   }
 
-  /** Reject every pending request with `makeError(target, method)`. */
+  /** Reject every pending request with `makeError(target, method)`, oldest first. */
   rejectAll(makeError: (target: string, method: string) => CommunicationError): void {
-    for (const id of [...this.entries.keys()]) {
+    for (const { id } of this.entries.values()) {
       const entry = this.settle(id)!;
       entry.reject(makeError(entry.target, entry.method));
     }
   }
 
   private settle(id: RequestId): Pending | undefined {
-    const entry = this.entries.get(id);
+    const entry = typeof id === "string" ? this.entries.delete(id) : undefined;
     if (entry === undefined) return undefined;
-    this.entries.delete(id);
     clearTimeout(entry.timer);
     if (entry.onAbort) entry.signal!.removeEventListener("abort", entry.onAbort);
     return entry;
   }
+}
+
+/**
+ * The number the decimal digits of `id` from `start` on spell, mod 2^32. The digits are not
+ * checked: a string that is not an id of ours gives some number, and only an entry with exactly
+ * that id matches in its slot.
+ */
+function digitsAfter(id: string, start: number): number {
+  let value = 0;
+  for (let i = start; i < id.length; i++) value = (Math.imul(value, 10) + id.charCodeAt(i) - 48) | 0;
+  return value;
 }
 
 function expire(pending: PendingRequests, id: RequestId): void {

@@ -3,6 +3,7 @@ import { CommunicationError } from "../errors/errors.js";
 import type { Logger } from "../logger.js";
 import type { MessageSink, PublishProperties, Transport } from "../communicator/transport.js";
 import type { ResolvedMqttOptions } from "./mqtt-options.js";
+import { PacketStore } from "./packet-store.js";
 
 /** How long `close()` waits for in-flight packets before it drops the connection. */
 const CLOSE_FLUSH_MS = 2_000;
@@ -68,6 +69,7 @@ function connectOnce(options: ResolvedMqttOptions, clientId: string, protocolVer
     reconnectPeriod: options.reconnectPeriodMs,
     connectTimeout: timeoutMs,
     resubscribe: true,
+    outgoingStore: new PacketStore(),
   };
   if (options.username !== undefined) clientOptions.username = options.username;
   if (options.password !== undefined) clientOptions.password = options.password;

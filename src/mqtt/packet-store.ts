@@ -1,0 +1,52 @@
+import { Readable } from "node:stream";
+import type { IStore } from "mqtt";
+import { SequenceMap } from "../communicator/sequence-map.js";
+
+type Packet = Parameters<IStore["put"]>[0];
+type PacketCallback = Parameters<IStore["get"]>[1];
+
+/**
+ * mqtt.js's in-memory store of QoS 1 and 2 packets awaiting acknowledgement (its `outgoingStore`
+ * option), on a `SequenceMap` by packet id instead of mqtt.js's own `Map`: a QoS 1 request is put
+ * here when published and deleted at its PUBACK, so this table churns once per call (see
+ * `SequenceMap` for what a `Map` costs then). It behaves like mqtt.js's `Store`: `put` replaces a
+ * packet with the same id in place, and `createStream` replays the packets oldest first after a
+ * reconnect.
+ */
+export class PacketStore implements IStore {
+  private readonly packets = new SequenceMap<number, Packet>((messageId) => messageId);
+
+  put(packet: Packet, cb: () => void): this {
+    // mqtt.js puts only packets with an id here (publishes at QoS 1 and 2, PUBRELs).
+    if (packet.messageId !== undefined) this.packets.set(packet.messageId, packet);
+    cb?.();
+    return this;
+  }
+
+  get(packet: { messageId?: number | undefined }, cb: PacketCallback): this {
+    const stored = packet.messageId === undefined ? undefined : this.packets.get(packet.messageId);
+    if (stored !== undefined) cb(undefined, stored);
+    else cb?.(new Error("missing packet"));
+    return this;
+  }
+
+  del(packet: { messageId?: number | undefined }, cb: PacketCallback): this {
+    const stored = packet.messageId === undefined ? undefined : this.packets.delete(packet.messageId);
+    if (stored !== undefined) cb(undefined, stored);
+    else cb?.(new Error("missing packet"));
+    return this;
+  }
+
+  /** The packets stored now, oldest first. */
+  createStream(): ReturnType<IStore["createStream"]> {
+    // mqtt.js reads it as a stream of objects (`read`, `readable`, `end`, `destroy`), which a Node
+    // Readable is; its type names the readable-stream package's class.
+    return Readable.from(this.packets.values()) as unknown as ReturnType<IStore["createStream"]>;
+  }
+
+  /** mqtt.js calls this on `end()`; the store stays usable if the client connects again. */
+  close(cb: () => void): void {
+    this.packets.clear();
+    cb?.();
+  }
+}
