@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { CommunicationError, MqttCommunicator } from "../src/index.js";
 import { brokers, type TestBroker } from "./helpers/brokers.js";
 import { communicatorPair } from "./helpers/pair.js";
@@ -92,6 +92,34 @@ describe.each(brokers)("lifecycle on %s", (_name, start) => {
     expect(abortReason).toBeInstanceOf(CommunicationError);
     expect(await call).toBeInstanceOf(Error);
     await client.stop();
+  });
+
+  it("forgets each handler once it is done, whether it answered, failed, or threw at once", async () => {
+    const { server, client } = communicatorPair(broker);
+    const ran: string[] = [];
+    server.registerHandler("answers", async () => "ok");
+    server.registerHandler("fails", async () => {
+      throw new Error("no");
+    });
+    server.registerHandler("throwsAtOnce", () => {
+      ran.push("throwsAtOnce");
+      throw new Error("at once");
+    });
+    server.registerHandler("noteLater", async () => {
+      await new Promise((resolve) => setImmediate(resolve));
+      ran.push("noteLater");
+    });
+    await server.start();
+    await client.start();
+    await expect(client.sendRequest("svc", "answers")).resolves.toBe("ok");
+    await expect(client.sendRequest("svc", "fails")).rejects.toThrow("no");
+    await client.sendNotification("svc", "throwsAtOnce");
+    await client.sendNotification("svc", "noteLater");
+    await vi.waitFor(() => expect(ran.sort()).toEqual(["noteLater", "throwsAtOnce"]), { timeout: 5_000, interval: 5 });
+    const running = (server as unknown as { dispatcher: { running: { size: number } } }).dispatcher.running;
+    await vi.waitFor(() => expect(running.size).toBe(0), { timeout: 5_000, interval: 5 });
+    await client.stop();
+    await server.stop();
   });
 
   it("a second stop() and a stop() before start() are harmless", async () => {

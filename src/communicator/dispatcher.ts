@@ -8,6 +8,7 @@ import type { TopicKind } from "../wire/topics.js";
 import { utf8 } from "../wire/payload.js";
 import { HandlerCall } from "./handler-call.js";
 import { ResponseCoalescer } from "./response-coalescer.js";
+import { SequenceMap } from "./sequence-map.js";
 import type { InboundMessage, PublishProperties } from "./transport.js";
 import type { Handler } from "./types.js";
 
@@ -30,8 +31,9 @@ export interface DispatcherDeps {
  */
 export class Dispatcher {
   readonly handlers = new Map<string, Handler<any, any>>();
-  private readonly running = new Set<Promise<void>>();
-  private readonly calls = new Set<HandlerCall>();
+  /** Handlers still running (those that returned a promise), by start number; see `SequenceMap` for why not a `Set`. */
+  private readonly running = new SequenceMap<number, { call: HandlerCall; done: Promise<void> }>((started) => started);
+  private started = 0;
   private readonly batchReplies: ResponseCoalescer;
   private accepting = true;
 
@@ -54,11 +56,11 @@ export class Dispatcher {
     if (this.running.size > 0) {
       let timer: NodeJS.Timeout | undefined;
       const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)));
-      await Promise.race([Promise.allSettled([...this.running]), grace]);
+      await Promise.race([Promise.allSettled(this.running.values().map(({ done }) => done)), grace]);
       clearTimeout(timer);
     }
     const reason = new CommunicationError(`${this.deps.name} stopped`);
-    for (const call of this.calls) call.abort(reason);
+    for (const { call } of this.running.values()) call.abort(reason);
     await this.batchReplies.flush();
   }
 
@@ -175,19 +177,18 @@ export class Dispatcher {
       reply(this.encodeSuccess(request, result));
       return;
     }
-    this.calls.add(call);
-    const run = Promise.resolve(result)
+    const started = ++this.started;
+    const done = Promise.resolve(result)
       .then(
         (value) => this.encodeSuccess(request, value),
         (error: unknown) => this.encodeFailure(request, error),
       )
       .then((body) => {
         call.dispose();
-        this.calls.delete(call);
+        this.running.delete(started);
         reply(body);
       });
-    this.running.add(run);
-    void run.finally(() => this.running.delete(run));
+    this.running.set(started, { call, done });
   }
 
   private encodeSuccess(request: RequestMessage, result: unknown): string {
@@ -214,19 +215,20 @@ export class Dispatcher {
       return;
     }
     const call = new HandlerCall(undefined, method, topic, undefined);
-    this.calls.add(call);
-    const run = (async () => {
+    const started = ++this.started;
+    // Tracked before it starts: a handler that throws at once is done (and deleted) before `done` is assigned.
+    const running: { call: HandlerCall; done: Promise<void> } = { call, done: Promise.resolve() };
+    this.running.set(started, running);
+    running.done = (async () => {
       try {
         await handler(params, call);
       } catch (error) {
         logger.error(`${name}: notification handler for ${method} threw: ${error instanceof Error ? error.message : String(error)}`, { error });
       } finally {
         call.dispose();
-        this.calls.delete(call);
+        this.running.delete(started);
       }
     })();
-    this.running.add(run);
-    void run.finally(() => this.running.delete(run));
   }
 
   /** Encode a response; if the result or error data cannot be carried by JSON, answer -32603 instead. */
