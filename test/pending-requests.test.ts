@@ -1,8 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { PendingRequests } from "../src/communicator/pending-requests.js";
-import { CommunicationError, RequestTimeoutError, type MqttCommunicator } from "../src/index.js";
-import { brokers, type TestBroker } from "./helpers/brokers.js";
-import { communicatorPair } from "./helpers/pair.js";
+import { CommunicationError, RequestTimeoutError } from "../src/index.js";
 
 const call = { target: "svc", method: "m", timeoutMs: 60_000 };
 
@@ -100,42 +98,5 @@ describe("PendingRequests", () => {
     expect(order).toEqual(ids.slice(150));
     await expect(results[199]).rejects.toThrow("m to svc cancelled");
     expect(pending.size).toBe(0);
-  });
-});
-
-describe.each(brokers)("a call that outlives a table's worth of newer ones, on %s", (_name, start) => {
-  let broker: TestBroker;
-  let server: MqttCommunicator;
-  let client: MqttCommunicator;
-  let release: () => void;
-
-  beforeEach(async () => {
-    broker = await start();
-    ({ server, client } = communicatorPair(broker));
-    const released = new Promise<void>((resolve) => (release = resolve));
-    server.registerHandler("slow", async () => {
-      await released;
-      return "slow answer";
-    });
-    server.registerHandler("fast", ({ n }) => n);
-    await server.start();
-    await client.start();
-  });
-
-  afterEach(async () => {
-    release();
-    await client.stop();
-    await server.stop();
-    await broker.close();
-  });
-
-  it("gets its own answer, and so does every call that came after it", async () => {
-    const slow = client.sendRequest("svc", "slow");
-    for (let round = 0; round < 10; round++) {
-      const batch = Array.from({ length: 30 }, (_, i) => client.sendRequest("svc", "fast", { n: round * 30 + i }));
-      await expect(Promise.all(batch)).resolves.toEqual(Array.from({ length: 30 }, (_, i) => round * 30 + i));
-    }
-    release();
-    await expect(slow).resolves.toBe("slow answer");
   });
 });

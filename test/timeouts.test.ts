@@ -46,6 +46,16 @@ describe.each(brokers)("timeouts and aborts on %s", (_name, start) => {
     await expect(client.sendRequest("svc", "fast")).resolves.toBe("fast");
   });
 
+  it("answers a call that outlived a table's worth of newer calls (its slot was taken meanwhile), and every newer one", async () => {
+    const slow = client.sendRequest("svc", "slow");
+    for (let round = 0; round < 10; round++) {
+      const batch = Array.from({ length: 30 }, () => client.sendRequest("svc", "fast"));
+      await expect(Promise.all(batch)).resolves.toEqual(Array.from({ length: 30 }, () => "fast"));
+    }
+    release();
+    await expect(slow).resolves.toBe("late");
+  });
+
   it("ends the call with RequestAbortedError carrying the signal's reason", async () => {
     const controller = new AbortController();
     const call = client.sendRequest("svc", "slow", {}, { signal: controller.signal });
