@@ -122,7 +122,7 @@ const OLD_SPACES = new Set(["old_space", "large_object_space"]);
  * What the scavenges in a `GCProfiler` record moved to the old generation: the growth of the old
  * and large-object spaces across each one (a scavenge frees nothing there).
  */
-function promotedByScavenges(record: ReturnType<GCProfiler["stop"]>): number {
+export function promotedByScavenges(record: ReturnType<GCProfiler["stop"]>): number {
   const oldUsed = (spaces: readonly { spaceName: string; spaceUsedSize: number }[]) =>
     spaces.reduce((sum, space) => sum + (OLD_SPACES.has(space.spaceName) ? space.spaceUsedSize : 0), 0);
   let promoted = 0;
