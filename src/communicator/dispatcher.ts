@@ -16,6 +16,12 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
   return typeof (value as { then?: unknown } | null)?.then === "function";
 }
 
+/** A handler that has not finished yet: its context, and a promise that settles when it has answered. */
+interface RunningHandler {
+  call: HandlerCall;
+  done: Promise<void>;
+}
+
 export interface DispatcherDeps {
   publish(topic: string, payload: string, properties?: PublishProperties): Promise<void>;
   logger: Logger;
@@ -32,7 +38,7 @@ export interface DispatcherDeps {
 export class Dispatcher {
   readonly handlers = new Map<string, Handler<any, any>>();
   /** Handlers still running (those that returned a promise), by start number; see `SequenceMap` for why not a `Set`. */
-  private readonly running = new SequenceMap<number, { call: HandlerCall; done: Promise<void> }>((started) => started);
+  private readonly running = new SequenceMap<number, RunningHandler>((started) => started);
   private started = 0;
   private readonly batchReplies: ResponseCoalescer;
   private accepting = true;
@@ -217,7 +223,7 @@ export class Dispatcher {
     const call = new HandlerCall(undefined, method, topic, undefined);
     const started = ++this.started;
     // Tracked before it starts: a handler that throws at once is done (and deleted) before `done` is assigned.
-    const running: { call: HandlerCall; done: Promise<void> } = { call, done: Promise.resolve() };
+    const running: RunningHandler = { call, done: Promise.resolve() };
     this.running.set(started, running);
     running.done = (async () => {
       try {
