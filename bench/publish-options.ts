@@ -5,8 +5,8 @@
  * hand-written server on a Mosquitto started here, each variant in a fresh process, the variants
  * taking turns. Prints a Markdown table.
  *
- * Found while chasing mqtt-contracts's client RSS (first run here: `{ qos: 1 }` promoted 1, 137
- * and 0 B/call; with any `properties` key, even an undefined one, 120–122 in every round). A copy
+ * Found while chasing mqtt-contracts's client RSS (two runs here: `{ qos: 1 }` promoted 1 B/call in
+ * every round; with any `properties` key, even an undefined one, 121–122 in every round). A copy
  * of mqtt.js 5.16's `publish` that reads its options field by field instead of
  * `{ ...defaultOpts, ...opts }` promoted 1 B/call with the property (a scratch probe, one run per
  * variant), so the spread is what sets it off; the fix belongs in mqtt.js.

@@ -6,6 +6,7 @@
  */
 import { GCProfiler } from "node:v8";
 import mqtt, { type IClientPublishOptions } from "mqtt";
+import { SequenceMap } from "../../src/communicator/sequence-map.js";
 import { PacketStore } from "../../src/mqtt/packet-store.js";
 import { promotedByScavenges } from "../lib/workload.js";
 
@@ -23,15 +24,15 @@ const IN_FLIGHT = 64;
 
 async function main(url: string, variant: keyof typeof VARIANTS): Promise<void> {
   const optionsFor = VARIANTS[variant];
-  // Our store, not mqtt.js's Map: that Map's own churn would hide the effect measured here.
+  // Our store, not mqtt.js's Map, and our table for the calls waiting: a churning Map's own
+  // promotion would hide the effect measured here.
   const client = await mqtt.connectAsync(url, { protocolVersion: 5, clean: true, outgoingStore: new PacketStore() });
   (client.stream as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
   const replyTo = `bench_handwritten/response/${client.options.clientId}`;
-  const waiting = new Map<number, () => void>();
+  const waiting = new SequenceMap<number, () => void>((id) => id);
   client.on("message", (_topic, payload) => {
     const { id } = JSON.parse(payload.toString("utf8")) as { id: number };
-    waiting.get(id)?.();
-    waiting.delete(id);
+    waiting.delete(id)?.();
   });
   await client.subscribeAsync(replyTo, { qos: 1 });
   const params = { message: "x".repeat(86) };
