@@ -16,6 +16,7 @@ import { buildBenchProcesses, compiledProcess } from "./lib/build.js";
 import { BenchChild, repoRoot } from "./lib/child.js";
 import { grouped, ms } from "./lib/format.js";
 import { describeMachine } from "./lib/machine.js";
+import { processCpuUs } from "./lib/process-cpu.js";
 import type { HeapUsage, LatencyResult, ThroughputResult, Usage, WarmupResult } from "./lib/messages.js";
 import { markdownReport } from "./lib/report.js";
 import { summarize, type LevelResult, type RunResult } from "./lib/results.js";
@@ -45,6 +46,8 @@ async function startChild(name: string, script: string, args: readonly string[],
 
 interface RunningBroker {
   target: BrokerTarget;
+  /** The broker's process, for its CPU time. */
+  pid: number | undefined;
   stop(): Promise<void>;
 }
 
@@ -55,6 +58,7 @@ async function startBrokerOf(kind: BrokerKind, settings: BenchSettings): Promise
     const port = child.detail.port as number;
     return {
       target: { broker: kind, url: `mqtt://127.0.0.1:${port}`, host: "127.0.0.1", port, protocolVersion: 4, qos: 1, tcpNoDelay },
+      pid: child.pid,
       stop: async () => void (await child.stop(STOP_TIMEOUT_MS).catch(() => undefined)),
     };
   }
@@ -62,6 +66,7 @@ async function startBrokerOf(kind: BrokerKind, settings: BenchSettings): Promise
   mosquitto = started;
   return {
     target: { broker: kind, url: started.url, host: "127.0.0.1", port: started.port, protocolVersion: 5, qos: 1, tcpNoDelay },
+    pid: started.pid,
     stop: async () => {
       mosquitto = undefined;
       await started.close();
@@ -69,8 +74,9 @@ async function startBrokerOf(kind: BrokerKind, settings: BenchSettings): Promise
   };
 }
 
-async function runOnce(settings: BenchSettings, systemId: string, target: BrokerTarget, rep: number): Promise<RunResult> {
+async function runOnce(settings: BenchSettings, systemId: string, broker: RunningBroker, rep: number): Promise<RunResult> {
   const started = performance.now();
+  const { target } = broker;
   const where = `${target.broker} · ${systemId} · rep ${rep}/${settings.reps}`;
   const profile = (role: string) =>
     settings.cpuProf && findSystem(systemId).profiled ? ["--cpu-prof", "--cpu-prof-dir", PROFILES_DIR, "--cpu-prof-name", `${systemId}-${target.broker}-${role}-rep${rep}.cpuprofile`] : [];
@@ -101,9 +107,11 @@ async function runOnce(settings: BenchSettings, systemId: string, target: Broker
     const levels: LevelResult[] = [];
     for (const inFlight of settings.levels) {
       const before = await server.request<Usage>({ cmd: "usage" }, SLACK_MS);
+      const brokerBefore = processCpuUs(broker.pid);
       const result = await client.request<ThroughputResult>({ cmd: "throughput", inFlight, durationMs: settings.levelMs, timeoutMs }, settings.levelMs + timeoutMs + SLACK_MS);
+      const brokerAfter = processCpuUs(broker.pid);
       const after = await server.request<Usage>({ cmd: "usage" }, SLACK_MS);
-      levels.push({ ...result, serverCpuUs: after.cpuUs - before.cpuUs });
+      levels.push({ ...result, serverCpuUs: after.cpuUs - before.cpuUs, brokerCpuUs: brokerAfter - brokerBefore });
       const losses = result.lost + result.failed > 0 ? ` (${result.lost} lost, ${result.failed} failed)` : "";
       log(`${where} · ${inFlight} in flight: ${grouped(result.callsPerSec)} calls/s${losses}`);
     }
@@ -158,7 +166,7 @@ async function main(): Promise<void> {
         // Rotate the order per repetition so that no system always runs first (or last) on a broker.
         const offset = (rep - 1) % settings.systems.length;
         const order = [...settings.systems.slice(offset), ...settings.systems.slice(0, offset)];
-        for (const system of order) runs.push(await runOnce(settings, system, broker.target, rep));
+        for (const system of order) runs.push(await runOnce(settings, system, broker, rep));
       } finally {
         await broker.stop();
       }

@@ -38,7 +38,7 @@ function brokerTable(broker: BrokerKind, settings: BenchSettings, summaries: rea
     "client live heap MiB (Δ)",
     `client promoted B/call @${HEADLINE_LEVEL}`,
     "server RSS MiB",
-    `CPU µs/call @${HEADLINE_LEVEL} client + server`,
+    `CPU µs/call @${HEADLINE_LEVEL} client + server + broker`,
     "lost / failed",
   ];
   const lines = [`| ${header.join(" | ")} |`, `|${header.map((_, i) => (i === 0 ? "---" : "---:")).join("|")}|`];
@@ -63,7 +63,7 @@ function brokerTable(broker: BrokerKind, settings: BenchSettings, summaries: rea
       withDelta(row.clientLiveHeapKiB, baseline?.clientLiveHeapKiB),
       grouped(row.clientPromotedBytesPerCall[HEADLINE_LEVEL] ?? Number.NaN),
       mib(row.serverMaxRssKiB).toFixed(1),
-      `${grouped(row.clientCpuUsPerCall[HEADLINE_LEVEL] ?? Number.NaN)} + ${grouped(row.serverCpuUsPerCall[HEADLINE_LEVEL] ?? Number.NaN)}`,
+      [row.clientCpuUsPerCall, row.serverCpuUsPerCall, row.brokerCpuUsPerCall].map((cpu) => grouped(cpu[HEADLINE_LEVEL] ?? Number.NaN)).join(" + "),
       `${row.lost} / ${row.failed}`,
     ];
     lines.push(`| ${cells.join(" | ")} |`);
@@ -108,7 +108,7 @@ export function markdownReport({ settings, machine, summaries, startedAt, wallMs
       `sequential latency (${grouped(settings.latencyCalls)} calls, or as many as fit in ${settings.latencyMaxMs / 1000} s), ` +
       `then closed-loop throughput at ${settings.levels.join(", ")} calls in flight for ${settings.levelMs / 1000} s each, counting only calls answered within the period. ` +
       `A call is lost when it has no answer after ${settings.timeoutMs / 1000} s (each system's own timeout), failed when it rejects or returns the wrong message. ` +
-      `"Client RSS @${HEADLINE_LEVEL}" is the client's peak RSS during the @${HEADLINE_LEVEL} period (the peak is reset to the current RSS at its start by writing 5 to \`/proc/self/clear_refs\`, then read from \`process.resourceUsage().maxRSS\`), where the targets are set; the other RSS figures are the peak of the whole client or server process, over every phase including @${levelsAbove(settings.levels)} (an idle \`node\` child peaks at ${(machine.idleChildRssKiB / 1024).toFixed(0)} MiB here); the client's live heap is \`v8.getHeapStatistics().used_heap_size\` after full garbage collections at the end of the run (the client runs with \`--expose-gc\` for it), what the process keeps alive; "promoted" is what the client's young-generation collections moved to the old generation during the @${HEADLINE_LEVEL} period (\`v8.GCProfiler\`), per answered call. The peak follows both: V8 sets the next full collection at the live heap times a growing factor of up to 4, and the factor is higher the faster the old generation fills (its ratio of marking speed to promotion rate); CPU is \`process.cpuUsage()\` of each process over the @${HEADLINE_LEVEL} period divided by the calls answered in it.`,
+      `"Client RSS @${HEADLINE_LEVEL}" is the client's peak RSS during the @${HEADLINE_LEVEL} period (the peak is reset to the current RSS at its start by writing 5 to \`/proc/self/clear_refs\`, then read from \`process.resourceUsage().maxRSS\`), where the targets are set; the other RSS figures are the peak of the whole client or server process, over every phase including @${levelsAbove(settings.levels)} (an idle \`node\` child peaks at ${(machine.idleChildRssKiB / 1024).toFixed(0)} MiB here); the client's live heap is \`v8.getHeapStatistics().used_heap_size\` after full garbage collections at the end of the run (the client runs with \`--expose-gc\` for it), what the process keeps alive; "promoted" is what the client's young-generation collections moved to the old generation during the @${HEADLINE_LEVEL} period (\`v8.GCProfiler\`), per answered call. The peak follows both: V8 sets the next full collection at the live heap times a growing factor of up to 4, and the factor is higher the faster the old generation fills (its ratio of marking speed to promotion rate); CPU is \`process.cpuUsage()\` of the client and the server over the @${HEADLINE_LEVEL} period, and the broker process's user + system time from \`/proc/<pid>/stat\` over the same period (to the kernel's clock tick), each divided by the calls answered in it. All three share the machine's ${machine.cores} cores.`,
     ``,
   ];
   for (const broker of settings.brokers) {

@@ -6,6 +6,8 @@ import { median } from "./stats.js";
 export interface LevelResult extends ThroughputResult {
   /** Server CPU (user + system) over the same period, µs. */
   serverCpuUs: number;
+  /** The broker process's CPU over the same period, µs (NaN where /proc cannot tell; absent in older results). */
+  brokerCpuUs?: number;
 }
 
 /** One system on one broker, one repetition. */
@@ -44,6 +46,7 @@ export interface Summary {
   /** µs of CPU per answered call by in-flight level */
   clientCpuUsPerCall: Record<number, number>;
   serverCpuUsPerCall: Record<number, number>;
+  brokerCpuUsPerCall: Record<number, number>;
   /** Bytes the client promoted to the old generation per answered call, by in-flight level. */
   clientPromotedBytesPerCall: Record<number, number>;
   /** The client's peak RSS during each in-flight level, KiB (NaN where it could not be measured). */
@@ -74,6 +77,7 @@ export function summarize(system: string, broker: BrokerKind, levels: readonly n
     callsPerSec: byLevel((entry) => entry.callsPerSec),
     clientCpuUsPerCall: byLevel((entry) => (entry.answered > 0 ? entry.clientCpuUs / entry.answered : Number.NaN)),
     serverCpuUsPerCall: byLevel((entry) => (entry.answered > 0 ? entry.serverCpuUs / entry.answered : Number.NaN)),
+    brokerCpuUsPerCall: byLevel((entry) => (entry.answered > 0 ? (entry.brokerCpuUs ?? Number.NaN) / entry.answered : Number.NaN)),
     clientPromotedBytesPerCall: byLevel((entry) => (entry.answered > 0 ? entry.promotedBytes / entry.answered : Number.NaN)),
     clientLevelRssKiB: byLevel((entry) => entry.peakRssKiB ?? Number.NaN),
     clientMaxRssKiB: median(ok.map((run) => run.clientMaxRssKiB)),

@@ -17,6 +17,8 @@ export interface Mosquitto {
   readonly port: number;
   readonly url: string;
   readonly dir: string;
+  /** The running broker's process id; undefined while it is stopped. */
+  readonly pid: number | undefined;
   /** Stop the process (the port becomes free; the broker forgets everything). */
   stop(): Promise<void>;
   /** Start it again on the same port and config. */
@@ -71,6 +73,9 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mo
     port,
     url: `mqtt://127.0.0.1:${port}`,
     dir,
+    get pid() {
+      return child?.exitCode === null ? child.pid : undefined;
+    },
     stop,
     start,
     async close() {
