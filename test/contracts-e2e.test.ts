@@ -389,13 +389,16 @@ describe.each(brokers)("generated contracts end to end on %s", (name, start) => 
       const sendRequest = vi.spyOn(communicator, "sendRequest");
       const client = new ExampleServiceClient(communicator, "example");
 
+      const { signal } = new AbortController();
       await client.echo({ message: "a" });
       await client.echo({ message: "b" }, { timeoutMs: 1_234 });
+      await client.echo({ message: "c" }, { signal });
       await client.get_status();
-      expect(sendRequest.mock.calls.map((args) => [args[1], args[3]?.timeoutMs])).toEqual([
-        ["echo", 5_000],
-        ["echo", 1_234],
-        ["get_status", undefined],
+      expect(sendRequest.mock.calls.map((args) => [args[1], args[3]?.timeoutMs, args[3]?.signal])).toEqual([
+        ["echo", 5_000, undefined],
+        ["echo", 1_234, undefined],
+        ["echo", 5_000, signal],
+        ["get_status", undefined, undefined],
       ]);
     });
 
