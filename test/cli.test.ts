@@ -55,6 +55,12 @@ describe.each(urlBrokers)("mqtt-contracts call and notify via %s", (_name, start
     expect(run).toMatchObject({ code: 0, stdout: '{"sum":5}\n', stderr: "" });
   });
 
+  it("shows mqtt.js's own debug log with DEBUG=mqttjs*, which the communicator otherwise skips", async () => {
+    const run = await children.startTs(CLI, ["call", "cli_target", "add", '{"a":1,"b":2}', "--url", broker.url], { env: { DEBUG: "mqttjs*" } }).exit();
+    expect(run).toMatchObject({ code: 0, stdout: '{"sum":3}\n' });
+    expect(run.stderr).toMatch(/mqttjs:client publish :: message/);
+  });
+
   it("takes the broker from MQTT_URL when there is no --url", async () => {
     const run = await children.startTs(CLI, ["call", "cli_target", "add", '{"a":1,"b":1}'], { env: { MQTT_URL: broker.url } }).exit();
     expect(run).toMatchObject({ code: 0, stdout: '{"sum":2}\n' });

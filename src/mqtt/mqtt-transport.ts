@@ -38,6 +38,8 @@ export function describeBroker(options: ResolvedMqttOptions): string {
   return `mqtt://${options.brokerHost}:${options.brokerPort}`;
 }
 
+function noLog(): void {}
+
 /** Connect and return a transport; with `protocolVersion: "auto"`, fall back to 3.1.1 when MQTT 5 is refused. */
 export async function connectMqttTransport(options: ResolvedMqttOptions, clientId: string, sink: MessageSink, logger: Logger): Promise<MqttTransport> {
   const versions: (4 | 5)[] = options.protocolVersion === "auto" ? [5, 4] : [options.protocolVersion];
@@ -70,7 +72,13 @@ function connectOnce(options: ResolvedMqttOptions, clientId: string, protocolVer
     connectTimeout: timeoutMs,
     resubscribe: true,
     outgoingStore: new PacketStore(),
+    // Ping on a fixed beat (every keepalive) instead of re-arming mqtt.js's ping timer on every
+    // acknowledgement received, a clearInterval and a setInterval per QoS 1 message.
+    reschedulePings: false,
   };
+  // mqtt.js calls its `debug` logger several times per packet even when it is off (an arguments
+  // array each time); skip it unless DEBUG is set, so `DEBUG=mqttjs*` still shows mqtt.js's own log.
+  if (!process.env.DEBUG) clientOptions.log = noLog;
   if (options.username !== undefined) clientOptions.username = options.username;
   if (options.password !== undefined) clientOptions.password = options.password;
   if (options.ca !== undefined) clientOptions.ca = options.ca;
