@@ -28,6 +28,7 @@ interface Measured {
   variant: string;
   callsPerSec: number;
   promotedBytesPerCall: number;
+  p50Ms: number;
 }
 
 buildBenchProcesses();
@@ -42,15 +43,15 @@ try {
       const { stdout } = await run(process.execPath, [compiledProcess("publish-options-client.ts"), mosquitto.url, variant], { cwd: repoRoot, timeout: 60_000 });
       const measured = JSON.parse(stdout.trim().split("\n").at(-1)!) as Measured;
       results.push(measured);
-      console.error(`[publish-options] round ${round}/${ROUNDS} · ${variant}: ${grouped(measured.callsPerSec)} calls/s, ${grouped(measured.promotedBytesPerCall)} B/call promoted`);
+      console.error(`[publish-options] round ${round}/${ROUNDS} · ${variant}: ${grouped(measured.callsPerSec)} calls/s, ${grouped(measured.promotedBytesPerCall)} B/call promoted, sequential p50 ${grouped(measured.p50Ms * 1000)} µs`);
     }
   }
   const rows = VARIANTS.map((variant) => {
     const mine = results.filter((result) => result.variant === variant);
     const promoted = mine.map((result) => grouped(result.promotedBytesPerCall)).join(", ");
-    return `| ${variant} | ${grouped(median(mine.map((result) => result.callsPerSec)))} | ${promoted} |`;
+    return `| ${variant} | ${grouped(median(mine.map((result) => result.callsPerSec)))} | ${promoted} | ${grouped(median(mine.map((result) => result.p50Ms)) * 1000)} |`;
   });
-  console.log(["| publish options | calls/s (median) | promoted B/call, each round |", "|---|---:|---:|", ...rows].join("\n"));
+  console.log(["| publish options | calls/s @64 (median) | promoted B/call @64, each round | sequential p50 µs (median) |", "|---|---:|---:|---:|", ...rows].join("\n"));
 } finally {
   await server?.stop(10_000).catch(() => undefined);
   await mosquitto.close();
