@@ -9,7 +9,9 @@
  * every round; with any `properties` key, even an undefined one, 121–122 in every round). A copy
  * of mqtt.js 5.16's `publish` that reads its options field by field instead of
  * `{ ...defaultOpts, ...opts }` promoted 1 B/call with the property (a scratch probe, one run per
- * variant), so the spread is what sets it off; the fix belongs in mqtt.js.
+ * variant), so the spread is what sets it off: on Node 20 (V8 11.3) a spread copy has a hidden class of
+ * its own, and adding a key to it makes a new hidden class per call (see the README's performance
+ * notes; Node 22's V8 no longer does). The fix belongs in mqtt.js.
  */
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
