@@ -6,7 +6,12 @@ let ticksPerSecond: number | undefined;
 
 function clockTicks(): number {
   if (ticksPerSecond === undefined) {
-    const read = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim());
+    let read = Number.NaN;
+    try {
+      read = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim());
+    } catch {
+      // No getconf: Linux's USER_HZ is 100 on every common architecture.
+    }
     ticksPerSecond = Number.isInteger(read) && read > 0 ? read : 100;
   }
   return ticksPerSecond;

@@ -65,9 +65,7 @@ export class ServiceClient {
         }),
       );
     }
-    // A literal, not `{ ...options, timeoutMs }`: on Node 20 (V8 11.3) a key added to a spread copy
-    // makes a new hidden class on every call. Name every `RequestOptions` field here.
-    const requestOptions = options.timeoutMs === undefined && plan.contract.timeoutMs !== undefined ? { timeoutMs: plan.contract.timeoutMs, signal: options.signal } : options;
+    const requestOptions = options.timeoutMs === undefined && plan.contract.timeoutMs !== undefined ? withTimeout(options, plan.contract.timeoutMs) : options;
     // The caller's input is the wire form; the server applies defaults and decodes.
     return this.communicator.sendRequest(this.targetService, method, params as Params, requestOptions).then(plan.onResult, plan.onError);
   }
@@ -105,6 +103,15 @@ export class ServiceClient {
       },
     };
   }
+}
+
+/**
+ * The caller's options with the contract's timeout. A literal, not `{ ...options, timeoutMs }`: on
+ * Node 20 (V8 11.3) a key added to a spread copy makes a new hidden class on every call. The type
+ * names every `RequestOptions` field, so a field added there fails to compile until it is copied here.
+ */
+function withTimeout(options: CallOptions, timeoutMs: number): { [K in keyof Required<CallOptions>]: CallOptions[K] } {
+  return { timeoutMs, signal: options.signal };
 }
 
 /** A declared application error as its generated class; anything else as it is. */
