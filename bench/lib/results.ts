@@ -6,8 +6,8 @@ import { median } from "./stats.js";
 export interface LevelResult extends ThroughputResult {
   /** Server CPU (user + system) over the same period, µs. */
   serverCpuUs: number;
-  /** The broker process's CPU over the same period, µs (NaN where /proc cannot tell; absent in older results). */
-  brokerCpuUs?: number;
+  /** The broker process's CPU over the same period, µs (NaN where /proc cannot tell). */
+  brokerCpuUs: number;
 }
 
 /** One system on one broker, one repetition. */
@@ -77,7 +77,7 @@ export function summarize(system: string, broker: BrokerKind, levels: readonly n
     callsPerSec: byLevel((entry) => entry.callsPerSec),
     clientCpuUsPerCall: byLevel((entry) => (entry.answered > 0 ? entry.clientCpuUs / entry.answered : Number.NaN)),
     serverCpuUsPerCall: byLevel((entry) => (entry.answered > 0 ? entry.serverCpuUs / entry.answered : Number.NaN)),
-    brokerCpuUsPerCall: byLevel((entry) => (entry.answered > 0 ? (entry.brokerCpuUs ?? Number.NaN) / entry.answered : Number.NaN)),
+    brokerCpuUsPerCall: byLevel((entry) => (entry.answered > 0 ? entry.brokerCpuUs / entry.answered : Number.NaN)),
     clientPromotedBytesPerCall: byLevel((entry) => (entry.answered > 0 ? entry.promotedBytes / entry.answered : Number.NaN)),
     clientLevelRssKiB: byLevel((entry) => entry.peakRssKiB ?? Number.NaN),
     clientMaxRssKiB: median(ok.map((run) => run.clientMaxRssKiB)),

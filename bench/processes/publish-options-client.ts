@@ -9,6 +9,7 @@ import { GCProfiler } from "node:v8";
 import mqtt, { type IClientPublishOptions } from "mqtt";
 import { SequenceMap } from "../../src/communicator/sequence-map.js";
 import { PacketStore } from "../../src/mqtt/packet-store.js";
+import { median } from "../lib/stats.js";
 import { promotedByScavenges } from "../lib/workload.js";
 
 const VARIANTS = {
@@ -68,8 +69,7 @@ async function main(url: string, variant: keyof typeof VARIANTS): Promise<void> 
     await call();
     took.push(performance.now() - started);
   }
-  took.sort((a, b) => a - b);
-  const p50Ms = took[Math.floor(took.length / 2)]!;
+  const p50Ms = median(took);
   console.log(JSON.stringify({ variant, callsPerSec: calls / 5, promotedBytesPerCall: promoted / calls, p50Ms }));
   await client.endAsync();
 }
