@@ -1,10 +1,12 @@
 #!/usr/bin/env node
-// The `mqtt-contracts` bin. A published package (or a built clone) runs the compiled CLI from dist/;
-// a fresh clone runs the TypeScript sources through tsx, so no build step is needed after `npm install`.
+// The `mqtt-contracts` command: the compiled CLI in dist/. The published package ships it; in a clone,
+// `npm run build` makes it, and `npm run cli -- <command>` runs the TypeScript sources instead.
 import { existsSync } from "node:fs";
 
 const built = new URL("../dist/src/cli/main.js", import.meta.url);
-const cli = existsSync(built)
-  ? await import(built.href)
-  : await (await import("tsx/esm/api")).tsImport("../src/cli/main.ts", import.meta.url);
-await cli.runAsEntry(process.argv.slice(2));
+if (!existsSync(built)) {
+  process.stderr.write("mqtt-contracts: dist/ is missing: run `npm run build` first (in a clone, `npm run cli -- <command>` runs the sources)\n");
+  process.exit(70);
+}
+const { runAsEntry } = await import(built.href);
+await runAsEntry(process.argv.slice(2));

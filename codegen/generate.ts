@@ -1,6 +1,7 @@
 import { posix } from "node:path";
 import { IndentationText, Project, QuoteKind, Scope, StructureKind, type ClassDeclarationStructure, type MethodDeclarationStructure, type OptionalKind, type StatementStructures } from "ts-morph";
 import { buildAsyncApi } from "./asyncapi.js";
+import { relativeImport } from "./import-path.js";
 import type { ContractModel, GeneratedFile, JsonSchema, MethodModel, SchemaModel, ServiceModel } from "./model.js";
 import { serviceNames } from "./names.js";
 import { jsDoc } from "./typescript-types.js";
@@ -241,11 +242,6 @@ function serviceJsonSchema(service: ServiceModel): JsonSchema {
     ...(service.description ? { description: service.description } : {}),
     definitions,
   };
-}
-
-function relativeImport(fromDir: string, file: string): string {
-  const path = posix.relative(fromDir, file).replace(/\.m?ts$/, ".js");
-  return path.startsWith(".") ? path : `./${path}`;
 }
 
 function json(value: unknown): string {

@@ -1,12 +1,14 @@
-import { readdir } from "node:fs/promises";
-import { join, relative, resolve, sep } from "node:path";
-import { pathToFileURL } from "node:url";
+import { readdir, stat } from "node:fs/promises";
+import { join, relative, resolve } from "node:path";
 import type { AnySchema, ServiceContract } from "../src/contract/define-service.js";
 import { asZodSchema, isServiceContract } from "../src/contract/define-service.js";
 import { isZod4 } from "../src/contract/schema.js";
 import { toJsonSchema } from "./json-schema.js";
 import type { ContractModel, JsonSchema, SchemaModel, ServiceModel } from "./model.js";
-import { printTypes, type TypeRequest } from "./typescript-types.js";
+import { typeCheckSettings } from "./compiler-options.js";
+import { toPosix } from "./import-path.js";
+import { CONTRACT_MODULE, importModule, NOT_A_CONTRACT } from "./load-module.js";
+import { printTypes, TypeProbeError, type TypeRequest } from "./typescript-types.js";
 import { ContractProblem, validateContracts, type FoundService } from "./validate-contracts.js";
 
 /** Contracts that cannot be generated; `problems` says where and why. */
@@ -22,7 +24,10 @@ export interface LoadOptions {
   root: string;
   /** Default `<root>/contracts`. */
   contractsDir?: string;
-  /** Default `<root>/tsconfig.json`. */
+  /**
+   * The project's tsconfig, whose module resolution options codegen borrows when they work (it
+   * type-checks with its own strict settings either way). Default `<root>/tsconfig.json` if it exists.
+   */
   tsConfigFilePath?: string;
 }
 
@@ -30,24 +35,27 @@ export interface LoadOptions {
 export async function loadContracts(options: LoadOptions): Promise<ContractModel> {
   const root = resolve(options.root);
   const contractsDir = resolve(options.contractsDir ?? join(root, "contracts"));
-  const files = (await listModules(contractsDir)).sort();
+  const files = (await listModules(root, contractsDir)).sort();
   const found: FoundService[] = [];
   const problems: ContractProblem[] = [];
   for (const absolute of files) {
-    const file = posix(relative(root, absolute));
+    const file = toPosix(relative(root, absolute));
     let module: Record<string, unknown>;
     try {
-      module = (await import(pathToFileURL(absolute).href)) as Record<string, unknown>;
+      module = await importModule(absolute);
     } catch (error) {
-      problems.push(new ContractProblem(file, `cannot be imported: ${(error as Error).message}`));
+      problems.push(new ContractProblem(file, `cannot be imported: ${importFailure(error, root)}`));
       continue;
     }
     const seen = new Set<unknown>();
-    for (const [exportName, value] of Object.entries(module).sort(([a], [b]) => a.localeCompare(b))) {
+    for (const [exportName, value] of namedExports(module).sort(([a], [b]) => a.localeCompare(b))) {
       if (!isServiceContract(value) || seen.has(value)) continue;
       seen.add(value);
       found.push({ file, exportName, contract: value });
     }
+  }
+  if (files.length > 0 && found.length === 0 && problems.length === 0) {
+    problems.push(new ContractProblem(toPosix(relative(root, contractsDir)), `no service contract in ${files.length} module${files.length === 1 ? "" : "s"}: export one, e.g. \`export const Greeter = defineService({ ... })\``));
   }
   problems.push(...validateContracts(found));
   if (problems.length > 0) throw new ContractsError(problems);
@@ -105,7 +113,18 @@ export async function loadContracts(options: LoadOptions): Promise<ContractModel
 
   if (problems.length > 0) throw new ContractsError(problems);
   if (requests.length > 0) {
-    const printed = printTypes(resolve(options.tsConfigFilePath ?? join(root, "tsconfig.json")), requests);
+    const printed = printContractTypes(root, options.tsConfigFilePath, requests, serviceModels);
+    // A schema whose type TypeScript could not see prints as `any`: generated code would type-check and check nothing.
+    const untyped = requests.flatMap((request, i) => (printed[i] === "any" ? [request] : []));
+    if (untyped.length > 0) {
+      throw new ContractsError(
+        untyped.map((request) => {
+          const service = services.find((s) => resolve(root, s.file) === request.file && s.exportName === request.exportName)?.contract.name;
+          const [kind, member, ...field] = request.accessPath;
+          return new ContractProblem(toPosix(relative(root, request.file)), "its type resolved to `any`: TypeScript cannot see this schema's type (does the contract import zod and mqtt-contracts as the project resolves them?)", service, `${kind === "methods" ? "method" : "notification"} ${JSON.stringify(member)}`, field.join("."));
+        }),
+      );
+    }
     for (const { target, output, input } of schemaModels) {
       target.type = printed[output]!;
       if (input !== undefined && printed[input] !== target.type) target.inputType = printed[input]!;
@@ -114,13 +133,49 @@ export async function loadContracts(options: LoadOptions): Promise<ContractModel
   return { services: serviceModels };
 }
 
-async function listModules(dir: string): Promise<string[]> {
-  const entries = await readdir(dir, { withFileTypes: true, recursive: true });
-  return entries
-    .filter((entry) => entry.isFile() && /\.(ts|mts)$/.test(entry.name) && !/\.(d|test)\.m?ts$/.test(entry.name) && !entry.name.startsWith("__"))
-    .map((entry) => join(entry.parentPath ?? (entry as unknown as { path: string }).path, entry.name));
+function printContractTypes(root: string, tsConfigFilePath: string | undefined, requests: TypeRequest[], services: ServiceModel[]): string[] {
+  try {
+    return printTypes(typeCheckSettings(root, tsConfigFilePath && resolve(root, tsConfigFilePath)), requests);
+  } catch (error) {
+    if (!(error instanceof TypeProbeError)) throw error;
+    const files = [...new Set(services.map((service) => service.file))];
+    throw new ContractsError([
+      new ContractProblem(files.join(", "), `TypeScript cannot resolve the types of these contracts (is zod installed where they can import it?):\n    ${error.errors.map((line) => line.split(root).join(".")).join("\n    ")}`),
+    ]);
+  }
 }
 
-function posix(path: string): string {
-  return path.split(sep).join("/");
+/**
+ * A module's named exports. A CommonJS module (a `.ts` contract in a package without `"type": "module"`)
+ * imported from an ES module may show its exports only on `default`, as `module.exports`.
+ */
+function namedExports(module: Record<string, unknown>): [string, unknown][] {
+  const entries = Object.entries(module);
+  const fallback = module.default;
+  if (typeof fallback !== "object" || fallback === null || isServiceContract(fallback)) return entries;
+  const named = new Set(entries.map(([name]) => name));
+  return [...entries, ...Object.entries(fallback).filter(([name]) => !named.has(name))];
+}
+
+/** Why an import failed, in one line, with paths relative to the project. */
+function importFailure(error: unknown, root: string): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const firstLine = message.split("\n").find((line) => line.trim() !== "") ?? message;
+  return firstLine.split(`file://${root}/`).join("").split(`${root}/`).join("");
+}
+
+async function listModules(root: string, dir: string): Promise<string[]> {
+  const isDir = await stat(dir).then((s) => s.isDirectory(), () => false);
+  if (!isDir) {
+    throw new ContractsError([new ContractProblem(toPosix(relative(root, dir)) || ".", "no such folder: put contract modules there, or name the folder with --contracts <dir>")]);
+  }
+  const entries = await readdir(dir, { withFileTypes: true, recursive: true });
+  const modules = entries
+    .filter((entry) => entry.isFile() && CONTRACT_MODULE.test(entry.name) && !NOT_A_CONTRACT.test(entry.name) && !isInNodeModules(entry))
+    .map((entry) => join(entry.parentPath ?? (entry as unknown as { path: string }).path, entry.name));
+  return modules;
+}
+
+function isInNodeModules(entry: { parentPath?: string; path?: string }): boolean {
+  return /[\\/]node_modules([\\/]|$)/.test(entry.parentPath ?? entry.path ?? "");
 }

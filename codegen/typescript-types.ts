@@ -1,5 +1,8 @@
-import { dirname, relative } from "node:path";
-import { Node, Project, ts, TypeFormatFlags, type Type } from "ts-morph";
+import { builtinModules } from "node:module";
+import { dirname } from "node:path";
+import { Node, Project, ts, TypeFormatFlags, type SourceFile, type Type } from "ts-morph";
+import type { TypeCheckSettings } from "./compiler-options.js";
+import { relativeImport } from "./import-path.js";
 import type { JsonSchema } from "./model.js";
 
 /** One type to print: `z.output` or `z.input` of the schema at `accessPath` in an exported contract. */
@@ -23,8 +26,27 @@ const FLAGS = TypeFormatFlags.NoTruncation | TypeFormatFlags.InTypeAlias | TypeF
  * literals member by member so that `.describe()` texts, taken from the JSON Schema, can be attached
  * to each member as JSDoc.
  */
-export function printTypes(tsConfigFilePath: string, requests: readonly TypeRequest[]): string[] {
-  const project = new Project({ tsConfigFilePath, skipAddingFilesFromTsConfig: true });
+export function printTypes(settings: TypeCheckSettings, requests: readonly TypeRequest[]): string[] {
+  let probe = typeProbe(settings.options, requests);
+  if (probe.errors.length > 0 && settings.fallback !== undefined) {
+    // The project's resolution settings do not work for codegen: its own may.
+    const retry = typeProbe(settings.fallback, requests);
+    if (retry.errors.length === 0) probe = retry;
+  }
+  if (probe.errors.length > 0) throw new TypeProbeError(probe.errors);
+  return probe.print();
+}
+
+/** TypeScript could not resolve what the contracts import; `errors` are its messages, one line each. */
+export class TypeProbeError extends Error {
+  constructor(readonly errors: string[]) {
+    super(`TypeScript cannot resolve the contract types:\n${errors.join("\n")}`);
+    this.name = "TypeProbeError";
+  }
+}
+
+function typeProbe(compilerOptions: ts.CompilerOptions, requests: readonly TypeRequest[]): { errors: string[]; print(): string[] } {
+  const project = new Project({ compilerOptions });
   const files = [...new Set(requests.map((request) => request.file))];
   for (const file of files) project.addSourceFileAtPath(file);
   // The probe sits next to the first contract so that it resolves modules like the contracts do.
@@ -36,7 +58,7 @@ export function printTypes(tsConfigFilePath: string, requests: readonly TypeRequ
     if (!exports.has(key)) {
       const alias = `C${exports.size}`;
       exports.set(key, alias);
-      lines.push(`import type { ${request.exportName} as ${alias} } from ${JSON.stringify(importPath(probePath, request.file))};`);
+      lines.push(`import type { ${request.exportName} as ${alias} } from ${JSON.stringify(relativeImport(dirname(probePath), request.file))};`);
     }
   }
   requests.forEach((request, i) => {
@@ -45,10 +67,41 @@ export function printTypes(tsConfigFilePath: string, requests: readonly TypeRequ
     lines.push(`type T${i} = ${request.zod === 4 ? "z" : "z3"}.${request.io}<(typeof ${alias})${access}>;`);
   });
   const probe = project.createSourceFile(probePath, lines.join("\n"), { overwrite: true });
-  const diagnostics = probe.getPreEmitDiagnostics().filter((d) => d.getCategory() === ts.DiagnosticCategory.Error);
-  if (diagnostics.length > 0) {
-    throw new Error(`TypeScript cannot resolve the contract types:\n${project.formatDiagnosticsWithColorAndContext(diagnostics)}`);
-  }
+  const errors = [
+    ...probe
+      .getPreEmitDiagnostics()
+      .filter((d) => d.getCategory() === ts.DiagnosticCategory.Error)
+      .map((d) => describeDiagnostic(d.compilerObject, lines)),
+    // An import a contract makes that does not resolve turns its types into `any` without an error in the probe.
+    ...files.flatMap((file) => unresolvedImports(project.getSourceFileOrThrow(file))),
+  ];
+  return { errors, print: () => printProbe(probe, requests) };
+}
+
+/** `<file> imports "<specifier>", which …` for every import or re-export in `file` that TypeScript cannot resolve. */
+function unresolvedImports(file: SourceFile): string[] {
+  const declarations = [...file.getImportDeclarations(), ...file.getExportDeclarations().filter((d) => d.hasModuleSpecifier())];
+  return declarations.flatMap((declaration) => {
+    const specifier = declaration.getModuleSpecifierValue();
+    if (specifier === undefined || isBuiltinModule(specifier) || declaration.getModuleSpecifierSourceFile() !== undefined) return [];
+    return [`${file.getFilePath()} imports ${JSON.stringify(specifier)}, which TypeScript cannot resolve from there`];
+  });
+}
+
+function isBuiltinModule(specifier: string): boolean {
+  return specifier.startsWith("node:") || builtinModules.includes(specifier);
+}
+
+/** One line per diagnostic; one in the probe names the probe's line, which says which import or type failed. */
+function describeDiagnostic(diagnostic: ts.Diagnostic, probeLines: readonly string[]): string {
+  const message = ts.flattenDiagnosticMessageText(diagnostic.messageText, " ");
+  if (diagnostic.file === undefined || diagnostic.start === undefined) return `TS${diagnostic.code}: ${message}`;
+  const { line } = diagnostic.file.getLineAndCharacterOfPosition(diagnostic.start);
+  const where = diagnostic.file.fileName.endsWith("__mqtt_contracts_type_probe__.ts") ? `in \`${probeLines[line]}\`` : `at ${diagnostic.file.fileName}:${line + 1}`;
+  return `TS${diagnostic.code} ${where}: ${message}`;
+}
+
+function printProbe(probe: SourceFile, requests: readonly TypeRequest[]): string[] {
   // One pass over the probe's aliases: looking each up by name would scan the file every time.
   const aliases = probe.getTypeAliases();
   return requests.map((request, i) => {
@@ -56,11 +109,6 @@ export function printTypes(tsConfigFilePath: string, requests: readonly TypeRequ
     if (declaration.getName() !== `T${i}`) throw new Error(`type probe out of order at T${i}`);
     return printType(declaration.getType(), declaration, request.jsonSchema, "");
   });
-}
-
-function importPath(from: string, file: string): string {
-  const path = relative(dirname(from), file).split("\\").join("/").replace(/\.ts$/, ".js");
-  return path.startsWith(".") ? path : `./${path}`;
 }
 
 function printType(type: Type, node: Node, schema: JsonSchema | undefined, indent: string): string {

@@ -1,5 +1,6 @@
 import type { AnySchema, ServiceContract } from "../src/contract/define-service.js";
 import { jsonProblems } from "./json-compat.js";
+import { schemaProblems } from "./schema-checks.js";
 
 /** A service found in a contract module. */
 export interface FoundService {
@@ -62,7 +63,9 @@ export function validateContracts(services: readonly FoundService[]): ContractPr
         else if (RESERVED_MEMBERS.has(name)) problem(`${kind} name ${JSON.stringify(name)} is reserved in the generated client class`, member);
         if (memberNames.has(name)) problem(`${JSON.stringify(name)} is both a method and a notification`, member);
         memberNames.add(name);
-        if (!isObjectSchema(spec?.params)) {
+        if (!usableSchema(spec?.params, "params", member, problem)) {
+          // reported
+        } else if (!isObjectSchema(spec?.params)) {
           problem(`params must be an object schema (z.object({...})), got ${describeSchema(spec?.params)}`, member, "params");
         } else {
           for (const p of jsonProblems(spec.params)) problem(p.message, member, p.path ? `params.${p.path}` : "params");
@@ -92,7 +95,18 @@ export function validateContracts(services: readonly FoundService[]): ContractPr
   return problems;
 }
 
-function checkSchema(schema: unknown, field: string, member: string, problem: (message: string, member?: string, field?: string) => void): void {
+type Report = (message: string, member?: string, field?: string) => void;
+
+/** False (with the problems reported) when `schema`, or a schema inside it, is not one the runtime can use. */
+function usableSchema(schema: unknown, field: string, member: string, problem: Report): boolean {
+  if (schema === undefined) return true; // the caller says what is missing
+  const problems = schemaProblems(schema);
+  for (const p of problems) problem(p.message, member, `${field}${p.path}`);
+  return problems.length === 0;
+}
+
+function checkSchema(schema: unknown, field: string, member: string, problem: Report): void {
+  if (!usableSchema(schema, field, member, problem)) return;
   if (!isSchema(schema)) {
     problem(`must be a Zod schema, got ${describeSchema(schema)}`, member, field);
     return;

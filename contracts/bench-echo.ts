@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { defineService } from "../src/index.js";
+import { defineService } from "mqtt-contracts";
 
 /** The echo service `npm run bench` measures: one small method, validated at both ends. */
 export const BenchEchoService = defineService({

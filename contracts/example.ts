@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { defineService } from "../src/index.js";
+import { defineService } from "mqtt-contracts";
 
 /** The service of the OpenMAS MQTT example: status, echo, and a log notification. */
 export const ExampleService = defineService({

@@ -1,5 +1,5 @@
 import * as z from "zod/v3";
-import { defineService } from "../src/index.js";
+import { defineService } from "mqtt-contracts";
 
 const Item = z.object({
   sku: z.string().describe("Stock keeping unit"),

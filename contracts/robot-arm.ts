@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { defineService } from "../src/index.js";
+import { defineService } from "mqtt-contracts";
 
 const Pose = z
   .object({

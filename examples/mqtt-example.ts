@@ -7,7 +7,7 @@
  */
 import { parseArgs } from "node:util";
 import { ExampleServiceClient, registerExampleService } from "../generated/index.js";
-import { BaseAgent, startBroker, type EmbeddedBroker } from "../src/index.js";
+import { BaseAgent, startBroker, type EmbeddedBroker } from "mqtt-contracts";
 
 class MqttExampleAgent extends BaseAgent {
   readonly logged: string[] = [];

@@ -17,7 +17,7 @@ import {
   type AgentConfigInput,
   type CommunicatorInit,
   type MemoryCommunicatorOptions,
-} from "../src/index.js";
+} from "mqtt-contracts";
 import { brokers, type TestBroker } from "./helpers/brokers.js";
 import { freePort } from "./helpers/mosquitto.js";
 import { recordingLogger } from "./helpers/recording-logger.js";

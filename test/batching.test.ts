@@ -15,7 +15,7 @@ import {
   type InboundMessage,
   type MqttCommunicatorOptions,
   type Params,
-} from "../src/index.js";
+} from "mqtt-contracts";
 import { brokers, type TestBroker } from "./helpers/brokers.js";
 import { inbox, type Inbox, type ReceivedMessage } from "./helpers/inbox.js";
 import { recordingLogger } from "./helpers/recording-logger.js";

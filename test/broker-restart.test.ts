@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { CommunicationError, MqttCommunicator, RequestTimeoutError, startBroker } from "../src/index.js";
+import { CommunicationError, MqttCommunicator, RequestTimeoutError, startBroker } from "mqtt-contracts";
 import { freePort, startMosquitto } from "./helpers/mosquitto.js";
 import { recordingLogger } from "./helpers/recording-logger.js";
 

@@ -1,7 +1,7 @@
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { MqttCommunicator, RpcError, startBroker } from "../src/index.js";
+import { MqttCommunicator, RpcError, startBroker } from "mqtt-contracts";
 import { Children, within } from "./helpers/child-process.js";
 import { freePort, startMosquitto } from "./helpers/mosquitto.js";
 import { recordingLogger } from "./helpers/recording-logger.js";
@@ -131,10 +131,12 @@ describe("mqtt-contracts connection failures and usage", () => {
     expect(run.stdout).toBe("");
   });
 
-  it("prints the usage on --help through the package bin and exits 0", async () => {
-    const run = await children.start(process.execPath, ["bin/mqtt-contracts.js", "--help"]).exit();
+  it("prints the usage on --help and exits 0", async () => {
+    // The package's bin runs the same main() from dist/: test/consumer.test.ts runs it from the packed tarball.
+    const run = await cli("--help");
     expect(run.code).toBe(0);
     expect(run.stdout).toContain("Usage: mqtt-contracts <command> [options]");
+    expect(run.stdout).toContain("codegen [--check] [--contracts <dir>] [--out <dir>] [--watch]");
     expect(run.stdout).toContain("Exit codes:");
   });
 });

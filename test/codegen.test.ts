@@ -4,22 +4,23 @@ import { existsSync } from "node:fs";
 import { cp, mkdtemp, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { homedir, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { generate } from "../codegen/generate.js";
 import { jsonProblems } from "../codegen/json-compat.js";
 import { ContractsError, loadContracts } from "../codegen/load-contracts.js";
-import { staleFiles } from "../codegen/main.js";
+import { codegenCommand } from "../codegen/cli.js";
+import { staleFiles } from "../codegen/output.js";
 import type { ContractModel, GeneratedFile } from "../codegen/model.js";
 import { validateContracts } from "../codegen/validate-contracts.js";
-import { defineService } from "../src/index.js";
+import { defineService } from "mqtt-contracts";
 import { repoRoot as repoRootWithSlash } from "./helpers/child-process.js";
+import { tempProject, type TempProject } from "./helpers/projects.js";
+import { recordingIo } from "./helpers/recording-io.js";
 
 const repoRoot = resolve(repoRootWithSlash);
-const RUNTIME_IMPORT = "../src/index.js";
+const RUNTIME_IMPORT = "mqtt-contracts";
 
-/** Everything the CLI needs to run in a copy of the project. */
-const PROJECT_ENTRIES = ["package.json", "tsconfig.json", "contracts", "codegen", "src", "generated"];
 
 describe("generate() over the committed contracts", () => {
   let model: ContractModel;
@@ -199,26 +200,25 @@ describe("bad contracts", () => {
   });
 });
 
-describe("the codegen CLI in a copy of the project", () => {
-  let project: string;
-
-  beforeAll(async () => {
-    project = await mkdtemp(join(tmpdir(), "mqtt-contracts-codegen-"));
-    for (const entry of PROJECT_ENTRIES) await cp(join(repoRoot, entry), join(project, entry), { recursive: true });
-    await symlink(join(repoRoot, "node_modules"), join(project, "node_modules"), "dir");
+describe("mqtt-contracts codegen in a copy of the project", () => {
+  // Each test has its own copy and runs the command in-process: no child can outlive its test.
+  let project: TempProject;
+  beforeEach(async () => {
+    project = await tempProject(["tsconfig.json", "contracts", "generated"], "mqtt-contracts-codegen-");
   });
-  afterAll(async () => {
-    if (project) await rm(project, { recursive: true, force: true });
-  });
+  afterEach(() => project.remove());
 
-  const codegen = (...args: string[]) => run(project, ["--import", "tsx", "codegen/main.ts", ...args]);
+  const codegen = async (...args: string[]) => {
+    const io = recordingIo(project.dir);
+    const code = await codegenCommand(args, io);
+    return { code, stdout: io.stdout, stderr: io.stderr };
+  };
   const edit = async (path: string, from: string, to: string) => {
-    const text = await readFile(join(project, path), "utf8");
+    const text = await readFile(join(project.dir, path), "utf8");
     expect(text).toContain(from);
-    await writeFile(join(project, path), text.replace(from, to));
+    await writeFile(join(project.dir, path), text.replace(from, to));
   };
 
-  // The steps build on each other, in order: a fresh copy, a stale one, a regenerated one.
   it("--check exits 0 on a fresh copy", async () => {
     const result = await codegen("--check");
     expect(result.stderr).toBe("");
@@ -228,29 +228,29 @@ describe("the codegen CLI in a copy of the project", () => {
 
   it("--check exits 1 after a contract changes, lists the stale files and writes nothing; codegen brings them up to date", async () => {
     await edit("contracts/example.ts", '"Send a message back unchanged."', '"Send the message back as it came."');
-    const before = await snapshotDir(join(project, "generated"));
+    const before = await snapshotDir(join(project.dir, "generated"));
     const check = await codegen("--check");
     expect(check.stderr).toMatchInlineSnapshot(`
-      "codegen --check: generated/ is stale; run \`npm run codegen\`.
+      "codegen --check: generated/ is stale; run \`mqtt-contracts codegen\`.
         changed: generated/example.ts
         changed: generated/asyncapi.json
       "
     `);
     expect(check.code).toBe(1);
-    expect(await snapshotDir(join(project, "generated"))).toEqual(before);
+    expect(await snapshotDir(join(project.dir, "generated"))).toEqual(before);
 
     const write = await codegen();
-    expect(write.stdout).toMatch(/^codegen: \d+ files in generated\/, 2 updated, in \d+ ms\.\n$/);
+    expect(write.stdout).toMatch(/^codegen: \d+ files in generated\/, 2 updated, in \d+ ms\.\n  updated: generated\/example.ts\n  updated: generated\/asyncapi.json\n$/);
     expect(write.code).toBe(0);
-    expect(await readFile(join(project, "generated/example.ts"), "utf8")).toContain("Send the message back as it came.");
+    expect(await readFile(join(project.dir, "generated/example.ts"), "utf8")).toContain("Send the message back as it came.");
+    expect((await codegen("--check")).code).toBe(0);
   });
 
   it("reports files that are no longer generated, and codegen removes them", async () => {
-    await rm(join(project, "contracts/inventory.ts"));
-    // example.ts is not listed: the previous step brought it up to date.
+    await rm(join(project.dir, "contracts/inventory.ts"));
     const check = await codegen("--check");
     expect(check.stderr).toMatchInlineSnapshot(`
-      "codegen --check: generated/ is stale; run \`npm run codegen\`.
+      "codegen --check: generated/ is stale; run \`mqtt-contracts codegen\`.
         changed: generated/asyncapi.json
         changed: generated/index.ts
         no longer generated: generated/inventory.schema.json
@@ -261,16 +261,15 @@ describe("the codegen CLI in a copy of the project", () => {
 
     const write = await codegen();
     expect(write.code).toBe(0);
-    expect(existsSync(join(project, "generated/inventory.ts"))).toBe(false);
-    expect(existsSync(join(project, "generated/inventory.schema.json"))).toBe(false);
-
-    const again = await codegen("--check");
-    expect(again.code).toBe(0);
+    expect(write.stdout).toContain("  removed: generated/inventory.ts\n");
+    expect(existsSync(join(project.dir, "generated/inventory.ts"))).toBe(false);
+    expect(existsSync(join(project.dir, "generated/inventory.schema.json"))).toBe(false);
+    expect((await codegen("--check")).code).toBe(0);
   });
 
   it("a bad contract exits 1, names the file, service, method and field, and leaves generated/ byte for byte", async () => {
     await edit("contracts/example.ts", 'message: z.string().describe("Text to echo")', 'message: z.string().describe("Text to echo"), sent_at: z.date()');
-    const before = await snapshotDir(join(project, "generated"));
+    const before = await snapshotDir(join(project.dir, "generated"));
     const result = await codegen();
     expect(result.stderr).toMatchInlineSnapshot(`
       "codegen: 1 problem in contracts:
@@ -280,7 +279,53 @@ describe("the codegen CLI in a copy of the project", () => {
     `);
     expect(result.stdout).toBe("");
     expect(result.code).toBe(1);
-    expect(await snapshotDir(join(project, "generated"))).toEqual(before);
+    expect(await snapshotDir(join(project.dir, "generated"))).toEqual(before);
+  });
+
+  it("--contracts and --out name other folders; a missing contracts folder is a located error", async () => {
+    const result = await codegen("--contracts", "contracts", "--out", "src/gen");
+    expect(result.code).toBe(0);
+    expect(await readFile(join(project.dir, "src/gen/example.ts"), "utf8")).toContain('from "../../contracts/example.js"');
+    const missing = await codegen("--contracts", "nowhere");
+    expect(missing.stderr).toContain("nowhere: no such folder");
+    expect(missing.code).toBe(1);
+  });
+
+  it("usage errors exit 64; --help exits 0", async () => {
+    expect((await codegen("--nope")).code).toBe(64);
+    expect((await codegen("--watch", "--check")).code).toBe(64);
+    const help = await codegen("--help");
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain("Usage: mqtt-contracts codegen [--check] [--contracts <dir>] [--out <dir>] [--watch]");
+  });
+
+  // Each regeneration is a new Node process that loads tsx, the contracts and TypeScript: seconds each, more on a loaded machine.
+  it("--watch regenerates on a change, prints what changed, survives a broken edit, and stops on SIGINT", { timeout: 120_000 }, async () => {
+    const io = recordingIo(project.dir);
+    const first = io.waitFor(/codegen --watch: watching contracts\/ for changes/);
+    const done = codegenCommand(["--watch"], io);
+    await first;
+
+    let next = io.waitFor(/updated: generated\/example\.ts/);
+    await edit("contracts/example.ts", '"Send a message back unchanged."', '"Echo, watched."');
+    await next;
+    expect(io.stdout).toContain("codegen --watch: changed: contracts/example.ts");
+    expect(await readFile(join(project.dir, "generated/example.ts"), "utf8")).toContain("Echo, watched.");
+
+    next = io.waitFor(/the last change did not generate/);
+    await edit("contracts/example.ts", 'params: z.object({ message: z.string().describe("Text to echo") })', "params: z.object({ message: z.string })");
+    await next;
+    expect(io.stderr).toContain('contracts/example.ts: service "example", method "echo", field params.message: is the function z.string, not a schema: call it, z.string()');
+    expect(io.stderr).toContain("codegen --watch: the last change did not generate (exit 1)");
+
+    next = io.waitFor(/updated: generated\/example\.ts/);
+    await edit("contracts/example.ts", "params: z.object({ message: z.string })", 'params: z.object({ message: z.string().describe("Fixed while watched") })');
+    await next;
+    expect(await readFile(join(project.dir, "generated/example.ts"), "utf8")).toContain("Fixed while watched");
+
+    io.stop();
+    expect(await done).toBe(0);
+    expect(io.stdout).toContain("codegen --watch: SIGINT received; stopped.");
   });
 });
 
@@ -308,17 +353,4 @@ async function snapshotDir(dir: string): Promise<Record<string, string>> {
     out[path.slice(dir.length + 1)] = (await readFile(path)).toString("base64");
   }
   return out;
-}
-
-/** Run node with `args` in `cwd` and collect its output. */
-function run(cwd: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, args, { cwd, env: { ...process.env, NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
-    child.once("error", reject);
-    child.once("close", (code) => resolvePromise({ code, stdout, stderr }));
-  });
 }

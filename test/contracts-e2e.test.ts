@@ -21,7 +21,7 @@ import {
   RpcError,
   ValidationError,
   type MqttCommunicatorOptions,
-} from "../src/index.js";
+} from "mqtt-contracts";
 import { brokers, type TestBroker } from "./helpers/brokers.js";
 import { inbox, type Inbox } from "./helpers/inbox.js";
 import { recordingLogger } from "./helpers/recording-logger.js";

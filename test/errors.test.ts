@@ -8,7 +8,7 @@ import {
   errorFromWire,
   errorToWire,
   type MqttCommunicator,
-} from "../src/index.js";
+} from "mqtt-contracts";
 import { brokers, type TestBroker } from "./helpers/brokers.js";
 import { communicatorPair } from "./helpers/pair.js";
 

@@ -1,6 +1,6 @@
 import type { MqttClient } from "mqtt";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { CommunicationError, MqttCommunicator, RpcError } from "../src/index.js";
+import { CommunicationError, MqttCommunicator, RpcError } from "mqtt-contracts";
 import { brokers, type TestBroker } from "./helpers/brokers.js";
 import { inbox, type Inbox, type ReceivedMessage } from "./helpers/inbox.js";
 import { recordingLogger } from "./helpers/recording-logger.js";

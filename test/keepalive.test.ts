@@ -1,6 +1,6 @@
 import { Aedes } from "aedes";
 import { afterEach, expect, it, vi } from "vitest";
-import { MqttCommunicator } from "../src/index.js";
+import { MqttCommunicator } from "mqtt-contracts";
 import { inProcessStream } from "../src/broker/in-process-stream.js";
 import { recordingLogger } from "./helpers/recording-logger.js";
 

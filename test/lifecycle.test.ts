@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { CommunicationError, MqttCommunicator } from "../src/index.js";
+import { CommunicationError, MqttCommunicator } from "mqtt-contracts";
 import { brokers, type TestBroker } from "./helpers/brokers.js";
 import { communicatorPair } from "./helpers/pair.js";
 import { recordingLogger } from "./helpers/recording-logger.js";

@@ -8,7 +8,7 @@ import {
   RequestTimeoutError,
   RpcError,
   type InboundMessage,
-} from "../src/index.js";
+} from "mqtt-contracts";
 import { recordingLogger } from "./helpers/recording-logger.js";
 import { failure } from "./helpers/failures.js";
 

@@ -1,6 +1,6 @@
 import type { IClientOptions, MqttClient } from "mqtt";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { CommunicationError, MqttCommunicator, RequestAbortedError, RequestTimeoutError, type MqttCommunicatorOptions } from "../src/index.js";
+import { CommunicationError, MqttCommunicator, RequestAbortedError, RequestTimeoutError, type MqttCommunicatorOptions } from "mqtt-contracts";
 import { startAedesInProcess, startMosquittoBroker, type TestBroker } from "./helpers/brokers.js";
 import { inbox, type Inbox } from "./helpers/inbox.js";
 import { recordingLogger } from "./helpers/recording-logger.js";

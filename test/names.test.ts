@@ -9,7 +9,7 @@ import {
   type Communicator,
   type CommunicatorInit,
   type InboundMessage,
-} from "../src/index.js";
+} from "mqtt-contracts";
 import { startAedesInProcess, type TestBroker } from "./helpers/brokers.js";
 import { inbox } from "./helpers/inbox.js";
 import { recordingLogger } from "./helpers/recording-logger.js";

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { PendingRequests } from "../src/communicator/pending-requests.js";
-import { CommunicationError, RequestTimeoutError } from "../src/index.js";
+import { CommunicationError, RequestTimeoutError } from "mqtt-contracts";
 
 const call = { target: "svc", method: "m", timeoutMs: 60_000 };
 

@@ -13,7 +13,7 @@ import {
   hasCommunicator,
   registerCommunicator,
   type CommunicatorClass,
-} from "../src/index.js";
+} from "mqtt-contracts";
 import { recordingLogger } from "./helpers/recording-logger.js";
 import { failure, thrown } from "./helpers/failures.js";
 

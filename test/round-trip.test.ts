@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { MqttCommunicator } from "../src/index.js";
+import { MqttCommunicator } from "mqtt-contracts";
 import { brokers, type TestBroker } from "./helpers/brokers.js";
 import { recordingLogger } from "./helpers/recording-logger.js";
 

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { RequestAbortedError, RequestTimeoutError, type MqttCommunicator } from "../src/index.js";
+import { RequestAbortedError, RequestTimeoutError, type MqttCommunicator } from "mqtt-contracts";
 import { brokers, type TestBroker } from "./helpers/brokers.js";
 import { communicatorPair } from "./helpers/pair.js";
 import type { recordingLogger } from "./helpers/recording-logger.js";

@@ -1,4 +1,5 @@
 import { execFileSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { repoRoot } from "./child.js";
 
@@ -12,6 +13,10 @@ export const BUILD_DIR = join(repoRoot, ".bench-build");
  */
 export function buildBenchProcesses(): void {
   execFileSync(process.execPath, [join(repoRoot, "node_modules", "typescript", "bin", "tsc"), "-p", join(repoRoot, "tsconfig.bench.json")], { cwd: repoRoot, stdio: "inherit" });
+  // The compiled code imports "mqtt-contracts" as users do. This package.json makes the build folder a
+  // package of that name, so the import resolves (by self-reference) to the compiled runtime beside it.
+  const manifest = { name: "mqtt-contracts", private: true, type: "module", exports: { ".": "./src/index.js" } };
+  writeFileSync(join(BUILD_DIR, "package.json"), `${JSON.stringify(manifest, null, 2)}\n`);
 }
 
 /** The compiled path of a benchmark process script, e.g. `peer.ts` → `.bench-build/bench/processes/peer.js`. */

@@ -60,7 +60,7 @@ export class BenchChild {
   /** Spawn `script` and wait for it to report `ready`. */
   static async start(name: string, script: string, args: readonly string[], options: StartChildOptions): Promise<BenchChild> {
     // Compiled children (.js, see bench/lib/build.ts) run on plain Node, as deployed code does.
-    const loader = script.endsWith(".ts") ? ["--import", "tsx"] : [];
+    const loader = script.endsWith(".ts") ? ["--conditions=@mqtt-contracts/source", "--import", "tsx"] : [];
     const proc = spawn(process.execPath, [...loader, ...(options.execArgv ?? []), script, ...args], {
       cwd: repoRoot,
       stdio: ["ignore", "pipe", "pipe", "ipc"],

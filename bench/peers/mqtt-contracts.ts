@@ -5,7 +5,7 @@
  * Interval its requests carry on MQTT 5.
  */
 import { BenchEchoServiceClient, registerBenchEchoService } from "../../generated/bench_echo.js";
-import { MqttCommunicator, type MqttCommunicatorOptions } from "../../src/index.js";
+import { MqttCommunicator, type MqttCommunicatorOptions } from "mqtt-contracts";
 import type { BrokerTarget, EchoClient, EchoServer, PeerSystem } from "./peer.js";
 
 const SERVICE = "bench_echo";

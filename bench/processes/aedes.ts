@@ -1,5 +1,5 @@
 /** The embedded aedes broker in a process of its own: `node --import tsx bench/processes/aedes.ts`. */
-import { startBroker, type EmbeddedBroker } from "../../src/index.js";
+import { startBroker, type EmbeddedBroker } from "mqtt-contracts";
 import { serve } from "../lib/child-side.js";
 
 let broker: EmbeddedBroker | undefined;

@@ -5,6 +5,8 @@ export interface CliIo {
   /** Write one line to stderr. */
   err(line: string): void;
   readonly env: Readonly<Record<string, string | undefined>>;
+  /** The working directory: where `codegen` and `init` look for the project. */
+  readonly cwd: string;
   /** Resolves with the name of the signal that asks a long-running command (`broker`) to stop. */
   waitForStop(): Promise<string>;
 }
@@ -15,6 +17,7 @@ export function processIo(): CliIo {
     out: (line) => void process.stdout.write(`${line}\n`),
     err: (line) => void process.stderr.write(`${line}\n`),
     env: process.env,
+    cwd: process.cwd(),
     waitForStop: () =>
       new Promise((resolve) => {
         const signals = ["SIGINT", "SIGTERM"] as const;

@@ -4,6 +4,11 @@ export const ExitCode = {
   Ok: 0,
   /** The remote side answered the call with a JSON-RPC error (its code and message are on stderr). */
   RemoteError: 1,
+  /**
+   * `codegen`: a contract problem (each named on stderr) or a `--check` that found stale files; `init`: the
+   * folder is not empty. The same number as `RemoteError`: the command could not do what it was asked.
+   */
+  Problem: 1,
   /** No answer in time, the broker could not be reached, or the embedded broker could not listen (port in use). */
   Unavailable: 2,
   /** Bad usage: a missing argument, an unknown flag, params that are not a JSON object. Same as BSD `EX_USAGE`. */

@@ -1,6 +1,6 @@
 /**
- * The `mqtt-contracts` command line: `call`, `notify` and `broker`. See `USAGE` for flags and exit codes.
- * Only this file's entry point touches `process.exit`.
+ * The `mqtt-contracts` command line: `call`, `notify`, `broker`, `codegen` and `init`. See `USAGE` for
+ * flags and exit codes. Only this file's entry point touches `process.exit`.
  */
 import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -50,7 +50,15 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
   }
 }
 
+/** Commands with flags of their own, loaded only when run: codegen brings ts-morph and TypeScript, which agents never need. */
+const OWN_FLAG_COMMANDS: Record<string, () => Promise<(argv: readonly string[], io: CliIo) => Promise<number>>> = {
+  codegen: async () => (await import("../../codegen/cli.js")).codegenCommand,
+  init: async () => (await import("./commands/init.js")).initCommand,
+};
+
 async function dispatch(argv: readonly string[], io: CliIo): Promise<number> {
+  const ownFlags = argv[0] === undefined ? undefined : OWN_FLAG_COMMANDS[argv[0]];
+  if (ownFlags) return (await ownFlags())(argv.slice(1), io);
   let values: Values;
   let positionals: string[];
   try {

@@ -4,6 +4,9 @@ Commands:
   call <topic-prefix> <method> [<json params>]    Call a method; print its JSON result on stdout
   notify <topic-prefix> <method> [<json params>]  Publish a notification (no answer comes back)
   broker                                          Run an embedded MQTT broker until SIGINT/SIGTERM
+  codegen [--check] [--contracts <dir>] [--out <dir>] [--watch]
+                                                  Generate typed clients and handlers from contracts
+  init [<dir>] [--dependency <spec>]              Start a new project: a contract and two agents
 
 Options of call and notify:
   --url <url>              Broker URL (default: $MQTT_URL, else mqtt://localhost:1883)
@@ -14,13 +17,14 @@ Options of broker:
   --host <host>            Interface to listen on (default 127.0.0.1)
   --port <port>            TCP port; 0 picks a free one (default 1883)
 
-  -h, --help               Show this help
+  -h, --help               Show this help; mqtt-contracts codegen --help and init --help show theirs
 
 <json params> must be a JSON object; it defaults to {}.
 
 Exit codes:
   0   success
-  1   the service answered with a JSON-RPC error (code and message on stderr)
+  1   the service answered with a JSON-RPC error (code and message on stderr);
+      codegen: a contract problem, or --check found stale files
   2   no response in time, broker unreachable, or the broker port is in use
   64  usage error
   70  internal error
@@ -34,6 +38,8 @@ export const SHORT_USAGE = `Usage:
   mqtt-contracts call <topic-prefix> <method> [<json params>] [--url <url>] [--timeout <ms>] [--connect-timeout <ms>]
   mqtt-contracts notify <topic-prefix> <method> [<json params>] [--url <url>] [--connect-timeout <ms>]
   mqtt-contracts broker [--host <host>] [--port <port>]
+  mqtt-contracts codegen [--check] [--contracts <dir>] [--out <dir>] [--watch]
+  mqtt-contracts init [<dir>] [--dependency <spec>]
 Run mqtt-contracts --help for details and exit codes.`;
 
 /** Bad command-line usage: the message and the usage text go to stderr, and the CLI exits 64. */

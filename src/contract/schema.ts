@@ -88,40 +88,64 @@ export function isDirectional(schema: z.ZodType): boolean {
 function walk(schema: z.ZodType, seen: Set<z.ZodType>): boolean {
   if (seen.has(schema)) return false; // a recursive schema: its other parts decide
   seen.add(schema);
-  const def = schema._zod.def as unknown as Record<string, unknown> & { type: string };
+  const def = schema._zod.def as unknown as ZodDef;
   if (DIRECTIONAL_TYPES.has(def.type)) return true;
   if (LEAF_TYPES.has(def.type)) return false;
-  const inner = innerSchemas(def);
-  return inner === undefined || inner.some((child) => child !== undefined && walk(child, seen));
+  const inner = schemaChildren(def);
+  return inner === undefined || inner.some(({ schema: child }) => child !== undefined && walk(child as z.ZodType, seen));
 }
 
-/** The schemas directly inside a container schema; undefined for a kind this does not know. */
-function innerSchemas(def: Record<string, unknown> & { type: string }): (z.ZodType | undefined)[] | undefined {
+/** A Zod 4 schema definition, seen loosely: `type` names the kind, the rest depends on it. */
+export type ZodDef = Record<string, unknown> & { type: string };
+
+/** A schema directly inside a container, and where: `.key` of an object, `[]` of an array, `[1]` of a tuple, `{}` of a record. */
+export interface SchemaChild {
+  path: string;
+  /** Declared as a schema; a broken contract may hold anything here (e.g. `z.number` uncalled). */
+  schema: unknown;
+}
+
+/**
+ * The schemas directly inside a Zod 4 container schema; `[]` for a leaf kind, undefined for a kind
+ * this does not know. Optional parts (a catchall, a rest) are left out when absent.
+ */
+export function schemaChildren(def: ZodDef): SchemaChild[] | undefined {
+  if (LEAF_TYPES.has(def.type)) return [];
+  const at = (path: string, schema: unknown): SchemaChild => ({ path, schema });
   switch (def.type) {
-    case "object":
-      return [...Object.values(def.shape as Record<string, z.ZodType>), def.catchall as z.ZodType | undefined];
+    case "object": {
+      const children = Object.entries(def.shape as Record<string, unknown>).map(([key, schema]) => at(`.${key}`, schema));
+      return def.catchall === undefined ? children : [...children, at("{}", def.catchall)];
+    }
     case "array":
-      return [def.element as z.ZodType];
-    case "tuple":
-      return [...(def.items as z.ZodType[]), def.rest as z.ZodType | undefined];
+      return [at("[]", def.element)];
+    case "tuple": {
+      const children = (def.items as unknown[]).map((schema, i) => at(`[${i}]`, schema));
+      return def.rest === undefined || def.rest === null ? children : [...children, at("[]", def.rest)];
+    }
     case "record":
     case "map":
-      return [def.keyType as z.ZodType, def.valueType as z.ZodType];
+      return [at("{key}", def.keyType), at("{}", def.valueType)];
     case "set":
-      return [def.valueType as z.ZodType];
+      return [at("[]", def.valueType)];
     case "union":
-      return def.options as z.ZodType[];
+      return (def.options as unknown[]).map((schema) => at("", schema));
     case "intersection":
-      return [def.left as z.ZodType, def.right as z.ZodType];
+      return [at("", def.left), at("", def.right)];
+    case "pipe":
+      return [at("", def.in), at("", def.out)];
     case "optional":
     case "nullable":
     case "nonoptional":
     case "readonly":
     case "success":
     case "promise":
-      return [def.innerType as z.ZodType];
+    case "default":
+    case "prefault":
+    case "catch":
+      return [at("", def.innerType)];
     case "lazy":
-      return [(def.getter as () => z.ZodType)()];
+      return [at("", (def.getter as () => unknown)())];
     default:
       return undefined;
   }

@@ -1,7 +1,7 @@
 import { Aedes } from "aedes";
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
 import { inProcessStream } from "../../src/broker/in-process-stream.js";
-import type { MqttCommunicatorOptions } from "../../src/index.js";
+import type { MqttCommunicatorOptions } from "mqtt-contracts";
 import { startMosquitto, type Mosquitto } from "./mosquitto.js";
 
 /** A broker a test runs against: aedes in-process, or a real Mosquitto on a free port. */

@@ -1,6 +1,9 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
+/** Node flags that run this repository's TypeScript sources, as the npm scripts do. */
+export const TS_NODE_ARGS = ["--conditions=@mqtt-contracts/source", "--import", "tsx"] as const;
+
 /** The repository root: the working directory of every child. */
 export const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
 
@@ -103,9 +106,12 @@ export class Children {
     return child;
   }
 
-  /** `node --import tsx <script> …args`, from the repository root: the TypeScript sources, never a stale `dist/`. */
+  /**
+   * `node --import tsx <script> …args`, from the repository root: the TypeScript sources, never a stale
+   * `dist/`; `import … from "mqtt-contracts"` resolves to them through the package's source condition.
+   */
   startTs(script: string, args: readonly string[], options: StartOptions = {}): Child {
-    return this.start(process.execPath, ["--import", "tsx", script, ...args], options);
+    return this.start(process.execPath, [...TS_NODE_ARGS, script, ...args], options);
   }
 
   /** SIGKILL every child still running and wait for each to be gone. */

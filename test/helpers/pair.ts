@@ -1,4 +1,4 @@
-import { MqttCommunicator, type MqttCommunicatorOptions } from "../../src/index.js";
+import { MqttCommunicator, type MqttCommunicatorOptions } from "mqtt-contracts";
 import type { TestBroker } from "./brokers.js";
 import { recordingLogger } from "./recording-logger.js";
 

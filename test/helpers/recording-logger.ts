@@ -1,4 +1,4 @@
-import type { Logger } from "../../src/index.js";
+import type { Logger } from "mqtt-contracts";
 
 export interface LogLine {
   level: "debug" | "info" | "warn" | "error";

@@ -10,7 +10,7 @@ import {
   registerRobotArmService,
   type ExampleServiceHandlers,
 } from "../../generated/index.js";
-import type { Communicator } from "../../src/index.js";
+import type { Communicator } from "mqtt-contracts";
 
 declare const communicator: Communicator;
 

@@ -1,0 +1,25 @@
+import { z } from "zod";
+import { defineService } from "mqtt-contracts";
+
+/** A small service: one method and one notification, as Zod schemas. */
+export const GreeterService = defineService({
+  name: "greeter",
+  description: "Greets people by name and counts the greetings.",
+  methods: {
+    greet: {
+      description: "Say hello to someone.",
+      params: z.object({ name: z.string().min(1).describe("Who to greet") }),
+      result: z.object({
+        greeting: z.string().describe("The greeting, ready to print"),
+        count: z.number().int().describe("How many greetings this server has given"),
+      }),
+      timeoutMs: 5_000,
+    },
+  },
+  notifications: {
+    wave: {
+      description: "Wave at the greeter; nothing comes back.",
+      params: z.object({ from: z.string() }),
+    },
+  },
+});
