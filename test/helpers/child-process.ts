@@ -21,6 +21,8 @@ export interface Child {
   readonly exited: Promise<Exit>;
   /** The first match of `pattern` on stdout; rejects if the process exits first or after `timeoutMs`. */
   waitForStdout(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
+  /** The same on stderr. */
+  waitForStderr(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
   /** The exit, once it comes; rejects (and kills the process) after `timeoutMs`. */
   exit(timeoutMs?: number): Promise<Exit & { stdout: string; stderr: string }>;
 }
@@ -28,6 +30,8 @@ export interface Child {
 export interface StartOptions {
   /** Variables to set (a string) or remove (`undefined`) on top of this process's environment. */
   env?: Record<string, string | undefined>;
+  /** The working directory. Default: the repository root. */
+  cwd?: string;
 }
 
 /**
@@ -40,21 +44,45 @@ export class Children {
   start(command: string, args: readonly string[], options: StartOptions = {}): Child {
     const env: NodeJS.ProcessEnv = { ...process.env, MQTT_URL: undefined, MQTT_CONTRACTS_LOG_LEVEL: undefined, ...options.env };
     for (const [key, value] of Object.entries(env)) if (value === undefined) delete env[key];
-    const proc = spawn(command, args, { cwd: repoRoot, env, stdio: ["ignore", "pipe", "pipe"] });
+    // Each child leads a process group of its own, so that killing it also kills what it started
+    // (`npx` runs the command in a grandchild, which would otherwise keep the pipes open).
+    const proc = spawn(command, args, { cwd: options.cwd ?? repoRoot, env, stdio: ["ignore", "pipe", "pipe"], detached: true });
     let stdout = "";
     let stderr = "";
-    const stdoutListeners = new Set<() => void>();
+    const listeners = new Set<() => void>();
     proc.stdout!.setEncoding("utf8").on("data", (chunk: string) => {
       stdout += chunk;
-      for (const listener of stdoutListeners) listener();
+      for (const listener of listeners) listener();
     });
-    proc.stderr!.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+    proc.stderr!.setEncoding("utf8").on("data", (chunk: string) => {
+      stderr += chunk;
+      for (const listener of listeners) listener();
+    });
     // "close", not "exit": all output has been read by then.
     const exited = new Promise<Exit>((resolve, reject) => {
       proc.once("error", reject);
       proc.once("close", (code, signal) => resolve({ code, signal }));
     });
     const describe = () => `${command} ${args.join(" ")}\n--- stdout ---\n${stdout}\n--- stderr ---\n${stderr}`;
+    const waitFor = (text: () => string, stream: string, pattern: RegExp, timeoutMs: number) =>
+      new Promise<RegExpMatchArray>((resolve, reject) => {
+        const check = () => {
+          const match = pattern.exec(text());
+          if (match) done(() => resolve(match));
+        };
+        const done = (settle: () => void) => {
+          clearTimeout(timer);
+          listeners.delete(check);
+          settle();
+        };
+        const timer = setTimeout(() => done(() => reject(new Error(`no ${pattern} on ${stream} within ${timeoutMs} ms: ${describe()}`))), timeoutMs);
+        listeners.add(check);
+        exited.then(
+          (exit) => done(() => reject(new Error(`exited (${exit.code ?? exit.signal}) before printing ${pattern}: ${describe()}`))),
+          (error: unknown) => done(() => reject(error)),
+        );
+        check();
+      });
 
     const child: Child = {
       process: proc,
@@ -66,30 +94,16 @@ export class Children {
       },
       exited,
       waitForStdout(pattern, timeoutMs = 15_000) {
-        return new Promise((resolve, reject) => {
-          const check = () => {
-            const match = pattern.exec(stdout);
-            if (match) done(() => resolve(match));
-          };
-          const done = (settle: () => void) => {
-            clearTimeout(timer);
-            stdoutListeners.delete(check);
-            settle();
-          };
-          const timer = setTimeout(() => done(() => reject(new Error(`no ${pattern} on stdout within ${timeoutMs} ms: ${describe()}`))), timeoutMs);
-          stdoutListeners.add(check);
-          exited.then(
-            (exit) => done(() => reject(new Error(`exited (${exit.code ?? exit.signal}) before printing ${pattern}: ${describe()}`))),
-            (error: unknown) => done(() => reject(error)),
-          );
-          check();
-        });
+        return waitFor(() => stdout, "stdout", pattern, timeoutMs);
+      },
+      waitForStderr(pattern, timeoutMs = 15_000) {
+        return waitFor(() => stderr, "stderr", pattern, timeoutMs);
       },
       async exit(timeoutMs = 20_000) {
         let timer: NodeJS.Timeout | undefined;
         const timedOut = new Promise<never>((_, reject) => {
           timer = setTimeout(() => {
-            proc.kill("SIGKILL");
+            killGroup(proc);
             reject(new Error(`did not exit within ${timeoutMs} ms: ${describe()}`));
           }, timeoutMs);
         });
@@ -117,8 +131,17 @@ export class Children {
   /** SIGKILL every child still running and wait for each to be gone. */
   async killAll(): Promise<void> {
     const children = [...this.running];
-    for (const child of children) child.process.kill("SIGKILL");
+    for (const child of children) killGroup(child.process);
     await Promise.all(children.map((child) => child.exited.catch(() => undefined)));
+  }
+}
+
+/** SIGKILL a child and everything in its process group. */
+function killGroup(proc: ChildProcess): void {
+  try {
+    if (proc.pid !== undefined) process.kill(-proc.pid, "SIGKILL");
+  } catch {
+    proc.kill("SIGKILL"); // the group is gone already, or the child never started
   }
 }
 
