@@ -21,11 +21,13 @@ export const InventoryService = defineService({
       }),
       result: z.object({ items: z.array(Item), truncated: z.boolean() }),
     },
+    // #region reserve
     reserve: {
       params: z.object({ sku: z.string(), quantity: z.number().int().positive(), note: z.string().optional() }),
       result: z.union([z.object({ reserved: z.literal(true), reservation_id: z.string() }), z.object({ reserved: z.literal(false), available: z.number() })]),
       errors: { UnknownSku: { code: 4404, description: "No item has that SKU.", data: z.object({ sku: z.string() }) } },
     },
+    // #endregion reserve
   },
   notifications: {
     restocked: { params: z.object({ sku: z.string(), quantity: z.number().int() }) },

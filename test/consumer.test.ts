@@ -130,6 +130,17 @@ describe("a fresh project: npm init, npm install <tarball> zod typescript, a con
     for (const heavy of ["ts-morph", "@ts-morph/common", "typescript", "tsx", "esbuild", "aedes", "zod-to-json-schema"]) expect(packages, heavy).not.toContain(heavy);
   });
 
+  it("generates from this repository's contracts exactly what is committed in generated/", { timeout: SLOW }, async () => {
+    // In a folder of its own, under the same names as here: the committed headers name contracts/<file>.
+    const mirror = shell.in("repo-copy");
+    await cp(join(repoRoot, "contracts"), join(mirror.cwd, "contracts"), { recursive: true });
+    await cp(join(repoRoot, "generated"), join(mirror.cwd, "generated"), { recursive: true });
+    const check = await mirror.run("node", [join(shell.cwd, MQTT_CONTRACTS_BIN), "codegen", "--check"]);
+    expect(check.stderr).toBe("");
+    expect(check.stdout).toBe("codegen --check: 10 files in generated/ are up to date.\n");
+    expect(check.code).toBe(0);
+  });
+
   it("reads .ts, .mts, .js and .mjs contracts", { timeout: SLOW }, async () => {
     await cp(join(fixtures, "formats"), join(shell.cwd, "formats"), { recursive: true });
     const run = await shell.ok("npx", ["mqtt-contracts", "codegen", "--contracts", "formats", "--out", "formats-generated"]);
