@@ -126,7 +126,7 @@ try {
   const tsx = join(repo, "node_modules", ".bin", "tsx");
   for (let i = 0; i < runs; i++) {
     rmSync(join(dir, "generated"), { recursive: true, force: true });
-    codegenRuns.push(time(tsx, [join(repo, "codegen", "main.ts"), "--runtime", "../src/index.js"]));
+    codegenRuns.push(time(tsx, ["--conditions=@mqtt-contracts/source", join(repo, "src", "cli", "main.ts"), "codegen", "--runtime", "../src/index.js"]));
     log(`  codegen run ${i + 1}: ${(codegenRuns.at(-1)! / 1000).toFixed(2)} s`);
   }
   writeFileSync(join(dir, "use-generated.ts"), generatedUser());

@@ -26,6 +26,7 @@ handler interfaces, topic helpers, JSON Schema and an AsyncAPI document to the o
   --check             write nothing; exit 1 and list the files that differ (for CI)
   --watch             regenerate whenever a module in <dir> changes, until Ctrl-C
   --tsconfig <file>   the tsconfig whose module resolution to use (default ./tsconfig.json if any)
+  --runtime <module>  what generated code imports the runtime from (default mqtt-contracts)
   -h, --help          show this help
 
 Exit codes: 0 done (or up to date), 1 a contract problem (each is named with its file, service,
