@@ -200,7 +200,9 @@ describe("bad contracts", () => {
   });
 });
 
-describe("mqtt-contracts codegen in a copy of the project", () => {
+// Each codegen run loads TypeScript and type-checks the contracts: ~1 s alone, ~4 s with two CPU burners beside the
+// suite, and some tests run it three times; the bound leaves room for a machine more loaded than that.
+describe("mqtt-contracts codegen in a copy of the project", { timeout: 120_000 }, () => {
   // Each test has its own copy and runs the command in-process: no child can outlive its test.
   let project: TempProject;
   beforeEach(async () => {
