@@ -3,9 +3,11 @@ import { CommunicationError, ConfigurationError, ServiceNotFoundError } from "..
 import { errorFromWire } from "../errors/wire.js";
 import { createConsoleLogger, type Logger } from "../logger.js";
 import { decodeResponse, describe, encodeNotification, encodeRequest, type Params } from "../wire/jsonrpc.js";
-import { assertName, assertPrefix } from "../wire/names.js";
+import { assertName, assertPrefix, DEFAULT_MAX_TOPIC_LEVELS } from "../wire/names.js";
 import { classifyTopic, notificationFilter, notificationTopic, requestBatchTopic, requestFilter, requestTopic, responseTopic } from "../wire/topics.js";
-import { utf8 } from "../wire/payload.js";
+import { parseJson, utf8 } from "../wire/payload.js";
+import { safeLogger } from "../log/safe-logger.js";
+import { WarningLimiter } from "../log/warning-limiter.js";
 import { Dispatcher } from "./dispatcher.js";
 import { RequestBatcher, type BatchSettings, type QueuedRequest } from "./request-batcher.js";
 import { PendingRequests } from "./pending-requests.js";
@@ -43,6 +45,11 @@ export interface BaseCommunicatorSettings {
    * throughput at 64 in flight); handlers then see no deadline. No effect over MQTT 3.1.1.
    */
   requestExpiry?: boolean | undefined;
+  /**
+   * Response topics with more levels than this are never published to: a broker disconnects a client
+   * that publishes to a topic deeper than its limit. Default 200, Mosquitto's limit.
+   */
+  maxTopicLevels?: number | undefined;
 }
 
 type State = "idle" | "starting" | "started" | "stopping" | "stopped";
@@ -67,6 +74,8 @@ export abstract class BaseCommunicator implements Communicator {
   private readonly checkedMethods = new Set<string>();
   private readonly dispatcher: Dispatcher;
   private readonly requestExpiry: boolean;
+  /** Warnings about bad input from the network, rate-limited per kind. */
+  private readonly warnings: WarningLimiter;
   private state: State = "idle";
   private transport: Transport | undefined;
   private stopping: Promise<void> | undefined;
@@ -84,7 +93,9 @@ export abstract class BaseCommunicator implements Communicator {
     this.responseTopic = responseTopic(this.topicPrefix, this.clientId);
     this.maxPayloadBytes = positive("maxPayloadBytes", settings.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES);
     this.stopGraceMs = nonNegative("stopGraceMs", settings.stopGraceMs ?? DEFAULT_STOP_GRACE_MS);
-    this.logger = init.logger ?? createConsoleLogger(`mqtt-contracts:${init.agentName}`);
+    // Every line is escaped and bounded: log messages quote topics, methods and ids from the network.
+    this.logger = safeLogger(init.logger ?? createConsoleLogger(`mqtt-contracts:${init.agentName}`));
+    this.warnings = new WarningLimiter(this.logger);
     this.requestExpiry = settings.requestExpiry ?? true;
     for (const [service, batch] of Object.entries(settings.batching ?? {})) {
       const prefix = this.serviceUrls[service];
@@ -98,6 +109,8 @@ export abstract class BaseCommunicator implements Communicator {
       publish: (topic, payload, properties) => this.requireTransport(topic).publish(topic, payload, properties),
       logger: this.logger,
       maxPayloadBytes: this.maxPayloadBytes,
+      maxTopicLevels: positiveInteger("maxTopicLevels", settings.maxTopicLevels ?? DEFAULT_MAX_TOPIC_LEVELS),
+      warnings: this.warnings,
       name: this.agentName,
     });
   }
@@ -144,6 +157,7 @@ export abstract class BaseCommunicator implements Communicator {
     try {
       await this.transport?.close();
     } finally {
+      this.warnings.flush();
       this.state = "stopped";
     }
   }
@@ -299,14 +313,14 @@ export abstract class BaseCommunicator implements Communicator {
   private onResponse(message: InboundMessage): void {
     const size = message.payload.byteLength;
     if (size > this.maxPayloadBytes) {
-      this.logger.warn(`${this.agentName}: dropped a response of ${size} bytes (limit ${this.maxPayloadBytes})`);
+      this.warnings.warn(BAD_RESPONSES, () => `${this.agentName}: dropped a response of ${size} bytes (limit ${this.maxPayloadBytes})`);
       return;
     }
     let value: unknown;
     try {
-      value = JSON.parse(utf8(message.payload));
+      value = parseJson(utf8(message.payload));
     } catch {
-      this.logger.warn(`${this.agentName}: dropped a response that is not JSON on ${message.topic}`);
+      this.warnings.warn(BAD_RESPONSES, () => `${this.agentName}: dropped a response that is not JSON on ${message.topic}`);
       return;
     }
     if (Array.isArray(value)) {
@@ -338,6 +352,14 @@ export abstract class BaseCommunicator implements Communicator {
         );
     }
   }
+}
+
+/** The kind of rate-limited warning for responses that cannot be read. */
+const BAD_RESPONSES = "responses that could not be read";
+
+function positiveInteger(name: string, value: number): number {
+  if (!(Number.isInteger(value) && value > 0)) throw new ConfigurationError(`${name} must be a positive integer, got ${describe(value)}`);
+  return value;
 }
 
 function positive(name: string, value: number): number {

@@ -36,4 +36,9 @@ export const commonOptionsShape = () => ({
    * requests and handlers see the caller's deadline. Default true; `false` saves the property's cost.
    */
   requestExpiry: z.boolean().default(true),
+  /**
+   * Response topics with more levels are never published to (a broker disconnects a client that
+   * publishes deeper than its limit). Default 200, Mosquitto's limit.
+   */
+  maxTopicLevels: z.number().int().min(1).max(65_535).optional(),
 });

@@ -5,7 +5,8 @@ import type { Logger } from "../logger.js";
 import { decodeInbound, describe, encodeError, encodeResult, isPlainObject, isRequestId, type DecodedInbound, type RequestId, type RequestMessage } from "../wire/jsonrpc.js";
 import { responseTopicProblem } from "../wire/names.js";
 import type { TopicKind } from "../wire/topics.js";
-import { utf8 } from "../wire/payload.js";
+import { parseJson, utf8 } from "../wire/payload.js";
+import type { WarningLimiter } from "../log/warning-limiter.js";
 import { HandlerCall } from "./handler-call.js";
 import { ResponseCoalescer } from "./response-coalescer.js";
 import { SequenceMap } from "./sequence-map.js";
@@ -26,9 +27,18 @@ export interface DispatcherDeps {
   publish(topic: string, payload: string, properties?: PublishProperties): Promise<void>;
   logger: Logger;
   maxPayloadBytes: number;
+  /** Response topics with more levels are never published to (a broker would disconnect us). */
+  maxTopicLevels: number;
+  /** Where warnings about bad input go, rate-limited per kind. */
+  warnings: WarningLimiter;
   /** Names this service in logs. */
   name: string;
 }
+
+/** Kinds of rate-limited warning: what a flood of bad input repeats. */
+const DROPPED = "dropped requests and notifications that could not be served";
+const HANDLER_THREW = "handlers that threw";
+const NO_HANDLER = "notifications with no handler";
 
 /**
  * The server side of the RPC core: decodes requests and notifications from the network, runs
@@ -71,7 +81,7 @@ export class Dispatcher {
   }
 
   private dispatchUnsafe(kind: TopicKind, message: InboundMessage): void {
-    const { logger, maxPayloadBytes, name } = this.deps;
+    const { maxPayloadBytes, name, warnings } = this.deps;
     const size = message.payload.byteLength;
     if (size > maxPayloadBytes) {
       this.answerInvalid(message, null, { code: ErrorCode.InvalidRequest, message: `Invalid Request: payload of ${size} bytes exceeds the limit of ${maxPayloadBytes} bytes` }, undefined, kind);
@@ -79,7 +89,7 @@ export class Dispatcher {
     }
     let value: unknown;
     try {
-      value = JSON.parse(utf8(message.payload));
+      value = parseJson(utf8(message.payload));
     } catch (error) {
       this.answerInvalid(message, null, { code: ErrorCode.ParseError, message: `Parse error: ${(error as Error).message}` }, undefined, kind);
       return;
@@ -99,7 +109,7 @@ export class Dispatcher {
     }
     const responseTopic = this.responseTopicOf(message, decoded.message.response_topic);
     if (responseTopic === undefined) {
-      logger.warn(`${name}: dropped request ${describe(decoded.message.id)} for ${decoded.message.method}: ${this.noResponseTopicReason(message, decoded.message.response_topic)}`);
+      warnings.warn(DROPPED, () => `${name}: dropped request ${describe(decoded.message.id)} for ${decoded.message.method}: ${this.noResponseTopicReason(message, decoded.message.response_topic)}; it gets no answer`);
       return;
     }
     const properties = message.correlationData === undefined ? undefined : { correlationData: message.correlationData };
@@ -140,14 +150,14 @@ export class Dispatcher {
       const topic = this.responseTopicOf(message, ownTopic) ?? batchTopic;
       if (decoded.kind === "invalid") {
         if (topic === undefined || entryKind === "notification") {
-          this.deps.logger.warn(`${this.deps.name}: dropped a batch entry on ${message.topic}: ${decoded.error.message} (${entryKind === "notification" ? "notifications are never answered" : "no usable response topic"})`);
+          this.deps.warnings.warn(DROPPED, () => `${this.deps.name}: dropped a batch entry on ${message.topic}: ${decoded.error.message} (${entryKind === "notification" ? "notifications are never answered" : "no usable response topic"})`);
         } else {
           this.batchReplies.add(topic, encodeError(decoded.id, decoded.error), properties);
         }
         continue;
       }
       if (topic === undefined) {
-        this.deps.logger.warn(`${this.deps.name}: dropped batch entry ${describe(decoded.message.id)} for ${decoded.message.method}: ${this.noResponseTopicReason(message, ownTopic)}`);
+        this.deps.warnings.warn(DROPPED, () => `${this.deps.name}: dropped batch entry ${describe(decoded.message.id)} for ${decoded.message.method}: ${this.noResponseTopicReason(message, ownTopic)}`);
         continue;
       }
       this.startRequest(decoded.message, message, (body) => this.batchReplies.add(topic, body, properties));
@@ -204,20 +214,20 @@ export class Dispatcher {
   private encodeFailure(request: RequestMessage, error: unknown): string {
     const wire = errorToWire(error);
     if (wire.code === ErrorCode.HandlerError && !(error instanceof RpcError)) {
-      this.deps.logger.warn(`${this.deps.name}: handler for ${request.method} threw: ${wire.message}`, { error });
+      this.deps.warnings.warn(HANDLER_THREW, () => `${this.deps.name}: handler for ${request.method} threw: ${wire.message}`);
     }
     return this.encodeOrFail(request.id, () => encodeError(request.id, wire), request.method);
   }
 
   private runNotification(method: string, params: Record<string, unknown>, topic: string): void {
-    const { logger, name } = this.deps;
+    const { logger, name, warnings } = this.deps;
     const handler = this.handlers.get(method);
     if (handler === undefined) {
-      logger.warn(`${name}: no handler for notification ${method}; dropped`);
+      warnings.warn(NO_HANDLER, () => `${name}: no handler for notification ${describe(method)}; dropped`);
       return;
     }
     if (!this.accepting) {
-      logger.warn(`${name}: dropped notification ${method}: service is stopping`);
+      warnings.warn(DROPPED, () => `${name}: dropped notification ${method}: service is stopping`);
       return;
     }
     const call = new HandlerCall(undefined, method, topic, undefined);
@@ -253,7 +263,7 @@ export class Dispatcher {
     const responseTopic = kind === "request" ? this.responseTopicOf(message, payloadTopic) : undefined;
     if (responseTopic === undefined) {
       const why = kind === "request" ? this.noResponseTopicReason(message, payloadTopic) : "notifications are never answered";
-      this.deps.logger.warn(`${this.deps.name}: dropped a ${kind} on ${message.topic}: ${error.message} (${why})`);
+      this.deps.warnings.warn(DROPPED, () => `${this.deps.name}: dropped a ${kind} on ${message.topic}: ${error.message} (${why})`);
       return;
     }
     this.deps.logger.debug(`${this.deps.name}: answered a bad ${kind} on ${message.topic} with ${error.code}: ${error.message}`);
@@ -261,23 +271,31 @@ export class Dispatcher {
     void this.answer(responseTopic, encodeError(id, error), properties);
   }
 
-  /** The MQTT 5 Response Topic property wins over the payload's `response_topic`; either must be valid. */
+  /**
+   * The MQTT 5 Response Topic property wins over the payload's `response_topic`; either must be a topic
+   * the broker accepts. The last one found valid is remembered: a caller sends all its requests with one.
+   */
   private responseTopicOf(message: InboundMessage, payloadTopic: unknown): string | undefined {
     const candidate = message.responseTopic ?? payloadTopic;
-    return responseTopicProblem(candidate) === undefined ? (candidate as string) : undefined;
+    if (candidate === this.lastValidResponseTopic) return candidate as string;
+    if (responseTopicProblem(candidate, this.deps.maxTopicLevels) !== undefined) return undefined;
+    this.lastValidResponseTopic = candidate as string;
+    return candidate as string;
   }
+
+  private lastValidResponseTopic: string | undefined;
 
   private noResponseTopicReason(message: InboundMessage, payloadTopic: unknown): string {
     const candidate = message.responseTopic ?? payloadTopic;
     if (candidate === undefined) return "it has no response topic";
-    return `its response topic ${describe(candidate)} ${responseTopicProblem(candidate)}`;
+    return `its response topic ${describe(candidate)} ${responseTopicProblem(candidate, this.deps.maxTopicLevels)}`;
   }
 
   private async answer(topic: string, body: string, properties: PublishProperties | undefined): Promise<void> {
     try {
       await this.deps.publish(topic, body, properties);
     } catch (error) {
-      this.deps.logger.warn(`${this.deps.name}: could not publish a response to ${topic}: ${(error as Error).message}`);
+      this.deps.warnings.warn(DROPPED, () => `${this.deps.name}: could not publish a response to ${topic}: ${(error as Error).message}`);
     }
   }
 }

@@ -8,6 +8,12 @@ import { PacketStore } from "./packet-store.js";
 /** How long `close()` waits for in-flight packets before it drops the connection. */
 const CLOSE_FLUSH_MS = 2_000;
 
+/**
+ * A publish still unacknowledged when this many connections in a row were lost is dropped instead of
+ * replayed again: the broker is most likely refusing it by disconnecting us.
+ */
+const REPLAY_LIMIT = 2;
+
 /** CONNACK codes that mean the broker does not speak MQTT 5 (3.1.1 code 1, MQTT 5 reason 132). */
 const PROTOCOL_REFUSED = new Set([1, 132]);
 
@@ -179,6 +185,22 @@ export class MqttTransport implements Transport {
       disableNagle(client);
       logger.info(`Reconnected to ${this.where}`);
     });
+    // Before mqtt.js's own listener clears `connected`: only a connection that got its CONNACK counts
+    // (failed attempts sent nothing). mqtt.js replays its store before it emits "connect", so a replay
+    // the broker refuses never reaches "connect" at all.
+    client.prependListener("close", () => {
+      if (client.connected && !this.closed) this.dropRepeatOffenders();
+    });
+  }
+
+  /** Withdraw publishes that were in flight at `REPLAY_LIMIT` lost connections in a row; their senders get an error. */
+  private dropRepeatOffenders(): void {
+    const store = this.client.outgoingStore;
+    if (!(store instanceof PacketStore)) return;
+    for (const { messageId, topic } of store.strike(REPLAY_LIMIT)) {
+      this.logger.warn(`Dropped a publish to ${topic}: it was in flight each time the last ${REPLAY_LIMIT} connections to ${this.where} were lost, so the broker is likely refusing it`);
+      this.client.removeOutgoingMessage(messageId);
+    }
   }
 
   /**

@@ -44,6 +44,26 @@ export class PacketStore implements IStore {
     return Readable.from(this.packets.values()) as unknown as ReturnType<IStore["createStream"]>;
   }
 
+  /**
+   * Count a lost connection against every publish still waiting for its acknowledgement, and return
+   * those that have now been in flight when `limit` connections in a row were lost. A publish the
+   * broker answers by disconnecting (a topic or payload it refuses) would otherwise be replayed on
+   * every reconnect and take the connection down each time, for good.
+   */
+  strike(limit: number): { messageId: number; topic: string }[] {
+    const out: { messageId: number; topic: string }[] = [];
+    for (const packet of this.packets.values()) {
+      if (packet.cmd !== "publish" || packet.messageId === undefined) continue;
+      const strikes = (this.strikes.get(packet) ?? 0) + 1;
+      this.strikes.set(packet, strikes);
+      if (strikes >= limit) out.push({ messageId: packet.messageId, topic: packet.topic });
+    }
+    return out;
+  }
+
+  /** Lost connections each stored publish was in flight for; gone with the packet. */
+  private readonly strikes = new WeakMap<object, number>();
+
   /** mqtt.js calls this on `end()`; the store stays usable if the client connects again. */
   close(cb: () => void): void {
     this.packets.clear();
