@@ -61,6 +61,21 @@ describe.each(urlBrokers)("mqtt-contracts call and notify via %s", (_name, start
     expect(run.stderr).toMatch(/mqttjs:client publish :: message/);
   });
 
+  it("never prints a broker URL's password: not with DEBUG=mqttjs*, not at log level debug, not in a usage error", async () => {
+    const secret = "s3cr3t-Pa55";
+    const withPassword = broker.url.replace("mqtt://", `mqtt://alice:${secret}@`);
+    const env = { DEBUG: "mqttjs*", MQTT_CONTRACTS_LOG_LEVEL: "debug" };
+    const run = await children.startTs(CLI, ["call", "cli_target", "add", '{"a":1,"b":2}', "--url", withPassword], { env }).exit();
+    expect(run).toMatchObject({ code: 0, stdout: '{"sum":3}\n' });
+    expect(run.stderr).toMatch(/password: '\*\*\*'/); // mqtt.js printed the CONNECT packet, redacted
+    expect(run.stderr).not.toContain(secret);
+
+    const wrongScheme = await children.startTs(CLI, ["call", "cli_target", "add", "--url", `http://alice:${secret}@example.com`], { env }).exit();
+    expect(wrongScheme.code).toBe(USAGE_EXIT);
+    expect(wrongScheme.stderr).toContain('got "http://alice:***@example.com"');
+    expect(`${wrongScheme.stdout}${wrongScheme.stderr}`).not.toContain(secret);
+  });
+
   it("takes the broker from MQTT_URL when there is no --url", async () => {
     const run = await children.startTs(CLI, ["call", "cli_target", "add", '{"a":1,"b":1}'], { env: { MQTT_URL: broker.url } }).exit();
     expect(run).toMatchObject({ code: 0, stdout: '{"sum":2}\n' });

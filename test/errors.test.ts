@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
+  ConfigurationError,
   ErrorCode,
   MethodNotFoundError,
   RpcError,
@@ -7,7 +8,7 @@ import {
   ValidationError,
   errorFromWire,
   errorToWire,
-  type MqttCommunicator,
+  MqttCommunicator,
 } from "mqtt-contracts";
 import { brokers, type TestBroker } from "./helpers/brokers.js";
 import { communicatorPair } from "./helpers/pair.js";
@@ -102,5 +103,15 @@ describe("error codec", () => {
     expect(errorToWire(new RpcError(12, "twelve", { data: { a: 1 } }))).toEqual({ code: 12, message: "twelve", data: { a: 1 } });
     expect(errorToWire(new Error("x"))).toEqual({ code: -32000, message: "x" });
     expect(() => new RpcError(1.5, "not an integer")).toThrow(/integer/);
+  });
+});
+
+describe("configuration errors", () => {
+  it("name a bad broker URL without its password", () => {
+    const options = { url: "http://alice:s3cr3t-Pa55@example.com:1883" };
+    expect(() => new MqttCommunicator({ agentName: "cfg", options })).toThrow(ConfigurationError);
+    expect(() => new MqttCommunicator({ agentName: "cfg", options })).toThrow(
+      'Invalid mqtt communicator options for cfg: communicatorOptions.url: must be a URL starting with mqtt://, mqtts://, ws:// or wss://, got "http://alice:***@example.com:1883"',
+    );
   });
 });

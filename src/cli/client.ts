@@ -1,5 +1,6 @@
 import { ConfigurationError } from "../errors/errors.js";
 import { createConsoleLogger, type LogLevel } from "../logger.js";
+import { redactUrl } from "../log/redact.js";
 import { MqttCommunicator } from "../mqtt/mqtt-communicator.js";
 import type { Params } from "../wire/jsonrpc.js";
 import { nameProblem, prefixProblem } from "../wire/names.js";
@@ -60,7 +61,7 @@ export function parseMilliseconds(flag: string, text: string | undefined, fallba
 export function resolveUrl(flag: string | undefined, io: CliIo): string {
   const url = flag ?? (io.env.MQTT_URL || DEFAULT_URL);
   if (!URL.canParse(url) || !URL_PROTOCOLS.includes(new URL(url).protocol)) {
-    throw new UsageError(`the broker URL must start with mqtt://, mqtts://, ws:// or wss://, got ${JSON.stringify(url)}${flag === undefined ? " (from MQTT_URL)" : ""}`);
+    throw new UsageError(`the broker URL must start with mqtt://, mqtts://, ws:// or wss://, got ${redactUrl(JSON.stringify(url))}${flag === undefined ? " (from MQTT_URL)" : ""}`);
   }
   return url;
 }

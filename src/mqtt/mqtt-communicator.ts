@@ -2,6 +2,7 @@ import { BaseCommunicator } from "../communicator/base-communicator.js";
 import type { MessageSink, Transport } from "../communicator/transport.js";
 import type { CommunicatorInit } from "../communicator/types.js";
 import { parseCommunicatorOptions } from "../communicator/parse-options.js";
+import { protectSecret } from "../log/redact.js";
 import { mqttCommunicatorOptionsSchema, type MqttCommunicatorOptions, type ResolvedMqttOptions } from "./mqtt-options.js";
 import { connectMqttTransport, describeBroker, type MqttTransport } from "./mqtt-transport.js";
 
@@ -17,6 +18,9 @@ export class MqttCommunicator extends BaseCommunicator {
     const options = parseCommunicatorOptions("mqtt", init.agentName, mqttCommunicatorOptionsSchema(), init.options);
     super(init, options);
     this.mqttOptions = options;
+    // With DEBUG=mqttjs*, mqtt.js prints whole CONNECT packets: keep the credentials out of that output.
+    protectSecret(options.password);
+    if (options.url) protectSecret(decodeURIComponent(new URL(options.url).password));
   }
 
   /** The broker, for messages: `mqtt://host:port` without credentials. */

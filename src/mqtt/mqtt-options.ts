@@ -1,6 +1,7 @@
 import type { Duplex } from "node:stream";
 import { z } from "zod";
 import { commonOptionsShape } from "../communicator/common-options.js";
+import { redactUrl } from "../log/redact.js";
 
 const pem = () => z.union([z.string(), z.instanceof(Buffer), z.array(z.string()), z.array(z.instanceof(Buffer))]);
 
@@ -22,7 +23,7 @@ export const mqttCommunicatorOptionsSchema = () =>
       url: z
         .string()
         .refine((url) => URL.canParse(url) && URL_PROTOCOLS.includes(new URL(url).protocol), {
-          error: (issue) => `must be a URL starting with mqtt://, mqtts://, ws:// or wss://, got ${JSON.stringify(issue.input)}`,
+          error: (issue) => `must be a URL starting with mqtt://, mqtts://, ws:// or wss://, got ${redactUrl(JSON.stringify(issue.input))}`,
         })
         .optional(),
       /** Default `localhost`. */
