@@ -69,7 +69,8 @@ export abstract class BaseCommunicator implements Communicator {
   protected readonly logger: Logger;
   protected readonly maxPayloadBytes: number;
   private readonly stopGraceMs: number;
-  private readonly pending = new PendingRequests(`${randomBytes(4).toString("hex")}-`);
+  /** Requests in flight; one whose caller gave up has its publish withdrawn if the broker has not taken it yet. */
+  private readonly pending = new PendingRequests(`${randomBytes(4).toString("hex")}-`, (ticket) => this.transport?.withdraw?.(ticket));
   private readonly batchers = new Map<string, RequestBatcher>();
   private readonly checkedMethods = new Set<string>();
   private readonly dispatcher: Dispatcher;
@@ -211,7 +212,7 @@ export abstract class BaseCommunicator implements Communicator {
    */
   private publishRequest(transport: Transport, target: string, topic: string, { id, body, timeoutMs }: QueuedRequest): void {
     const properties = this.requestExpiry && transport.supportsProperties ? { messageExpiryInterval: Math.ceil(timeoutMs / 1000) } : undefined;
-    transport.publish(topic, body, properties).catch((error: unknown) => this.pending.reject(id, CommunicationError.from(error, { target })));
+    transport.publish(topic, body, properties, this.pending.ticket(id)).catch((error: unknown) => this.pending.reject(id, CommunicationError.from(error, { target })));
   }
 
   /** Publish queued requests to `target`: alone as a plain request, together as one batch. */

@@ -1,8 +1,9 @@
 import { CommunicationError, RequestAbortedError, RequestTimeoutError } from "../errors/errors.js";
 import type { RequestId } from "../wire/jsonrpc.js";
 import { SequenceMap } from "./sequence-map.js";
+import type { PublishTicket } from "./transport.js";
 
-interface Pending {
+interface Pending extends PublishTicket {
   readonly id: string;
   resolve(value: unknown): void;
   reject(reason: unknown): void;
@@ -31,8 +32,15 @@ export class PendingRequests {
   private readonly entries: SequenceMap<string, Pending>;
   private sequence = 0;
 
-  /** `idPrefix` starts every id this hands out, and must not end in a digit. */
-  constructor(private readonly idPrefix: string) {
+  /**
+   * `idPrefix` starts every id this hands out, and must not end in a digit. `giveUp` is called with the
+   * publish ticket of a request that times out, is aborted or is cancelled by `rejectAll`: its caller no
+   * longer waits, so what is still unsent of it should never be sent.
+   */
+  constructor(
+    private readonly idPrefix: string,
+    private readonly giveUp: (ticket: PublishTicket) => void = () => undefined,
+  ) {
     const start = idPrefix.length;
     this.entries = new SequenceMap((id) => digitsAfter(id, start));
   }
@@ -50,6 +58,11 @@ export class PendingRequests {
     return typeof id === "string" && this.entries.has(id);
   }
 
+  /** Where the transport notes how to withdraw the publish of `id` (see `Transport.withdraw`). */
+  ticket(id: string): PublishTicket | undefined {
+    return this.entries.get(id);
+  }
+
   /** Track `id` (from `nextId`); the returned promise settles with the response, or rejects on timeout or abort. */
   add(id: string, call: PendingCall): Promise<unknown> {
     if (call.signal?.aborted) {
@@ -64,6 +77,7 @@ export class PendingRequests {
       timeoutMs: call.timeoutMs,
       signal: call.signal,
       onAbort: undefined,
+      packetId: undefined,
       // Arguments rather than a closure: what a call in flight holds on to stays small.
       timer: setTimeout(expire, call.timeoutMs, this, id),
     };
@@ -77,13 +91,13 @@ export class PendingRequests {
   }
 
   private listenForAbort(id: RequestId, entry: Pending, signal: AbortSignal): void {
-    entry.onAbort = () => this.settle(id)?.reject(abortError(entry.target, entry.method, signal));
+    entry.onAbort = () => this.abandon(id)?.reject(abortError(entry.target, entry.method, signal));
     signal.addEventListener("abort", entry.onAbort, { once: true });
   }
 
   /** Reject `id` with its timeout error (a timer's callback). */
   timeOut(id: RequestId): void {
-    const entry = this.settle(id);
+    const entry = this.abandon(id);
     entry?.reject(
       new RequestTimeoutError(`Request ${entry.method} to ${entry.target} timed out after ${entry.timeoutMs} ms`, {
         target: entry.target,
@@ -116,9 +130,16 @@ export class PendingRequests {
   /** Reject every pending request with `makeError(target, method)`, oldest first. */
   rejectAll(makeError: (target: string, method: string) => CommunicationError): void {
     for (const { id } of this.entries.values()) {
-      const entry = this.settle(id)!;
+      const entry = this.abandon(id)!;
       entry.reject(makeError(entry.target, entry.method));
     }
+  }
+
+  /** Settle `id` because its caller stopped waiting: what is unsent of its request is withdrawn. */
+  private abandon(id: RequestId): Pending | undefined {
+    const entry = this.settle(id);
+    if (entry?.packetId !== undefined) this.giveUp(entry);
+    return entry;
   }
 
   private settle(id: RequestId): Pending | undefined {

@@ -26,8 +26,16 @@ export interface Transport {
   readonly supportsProperties: boolean;
   /** Subscribe to topic filters; kept across reconnects. Rejects if any subscription is refused. */
   subscribe(filters: readonly string[]): Promise<void>;
-  /** Publish; the promise settles once the transport accepted (QoS 0) or the broker acknowledged (QoS 1). */
-  publish(topic: string, payload: string, properties?: PublishProperties): Promise<void>;
+  /**
+   * Publish; the promise settles once the transport accepted (QoS 0) or the broker acknowledged (QoS 1).
+   * With a `ticket`, the transport notes there what `withdraw` needs while the publish is unacknowledged.
+   */
+  publish(topic: string, payload: string, properties?: PublishProperties, ticket?: PublishTicket): Promise<void>;
+  /**
+   * Optional: take back a publish that the broker has not acknowledged yet, so that it is never sent
+   * (or, after a reconnect, never sent again). Its promise rejects. Used for requests whose caller gave up.
+   */
+  withdraw?(ticket: PublishTicket): void;
   /**
    * Optional: hold writes until the end of this event-loop turn, so that everything written
    * meanwhile (acknowledgements, answers, new requests) leaves in one write. Called by the RPC core
@@ -36,6 +44,11 @@ export interface Transport {
   holdWrites?(): void;
   /** Disconnect, flushing what is in flight. */
   close(): Promise<void>;
+}
+
+/** Where a transport keeps what identifies a publish it may be asked to withdraw. Opaque to the RPC core. */
+export interface PublishTicket {
+  packetId?: number | undefined;
 }
 
 /** Receives what the transport reads. Must not throw. */

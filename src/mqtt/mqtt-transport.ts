@@ -1,7 +1,7 @@
 import mqtt, { type IClientOptions, type IClientPublishOptions, type MqttClient } from "mqtt";
 import { CommunicationError } from "../errors/errors.js";
 import type { Logger } from "../logger.js";
-import type { MessageSink, PublishProperties, Transport } from "../communicator/transport.js";
+import type { MessageSink, PublishProperties, PublishTicket, Transport } from "../communicator/transport.js";
 import type { ResolvedMqttOptions } from "./mqtt-options.js";
 import { PacketStore } from "./packet-store.js";
 
@@ -234,13 +234,28 @@ export class MqttTransport implements Transport {
     }
   }
 
-  publish(topic: string, payload: string, properties?: PublishProperties): Promise<void> {
+  publish(topic: string, payload: string, properties?: PublishProperties, ticket?: PublishTicket): Promise<void> {
     const options: IClientPublishOptions = { qos: this.options.qos };
     // The fields are mqtt.js's own property names; correlation data is a Buffer from the runtime or from mqtt.js.
     if (properties && this.supportsProperties) options.properties = properties as IClientPublishOptions["properties"];
+    const store = this.client.outgoingStore;
+    // mqtt.js gives a QoS 1 publish its packet id when it stores it, also while offline: note it on the ticket.
+    if (ticket && store instanceof PacketStore) options.cbStorePut = () => (ticket.packetId = store.lastPutId);
     return new Promise((resolve, reject) => {
-      this.client.publish(topic, payload, options, (error) => (error ? reject(error) : resolve()));
+      this.client.publish(topic, payload, options, (error) => {
+        // Acknowledged (or failed): the id is mqtt.js's to reuse from now on.
+        if (ticket) ticket.packetId = undefined;
+        if (error) reject(error);
+        else resolve();
+      });
     });
+  }
+
+  /** Remove an unacknowledged publish from mqtt.js's store (and offline queue): it is not sent, or not again. */
+  withdraw(ticket: PublishTicket): void {
+    const packetId = ticket.packetId;
+    ticket.packetId = undefined;
+    if (packetId !== undefined) this.client.removeOutgoingMessage(packetId);
   }
 
   async close(): Promise<void> {

@@ -16,9 +16,13 @@ type PacketCallback = Parameters<IStore["get"]>[1];
 export class PacketStore implements IStore {
   private readonly packets = new SequenceMap<number, Packet>((messageId) => messageId);
 
+  /** The packet id of the packet stored last: mqtt.js's `cbStorePut` runs right after `put`, so it can tell which id a publish got. */
+  lastPutId: number | undefined;
+
   put(packet: Packet, cb: () => void): this {
     // mqtt.js puts only packets with an id here (publishes at QoS 1 and 2, PUBRELs).
     if (packet.messageId !== undefined) this.packets.set(packet.messageId, packet);
+    this.lastPutId = packet.messageId;
     cb?.();
     return this;
   }
