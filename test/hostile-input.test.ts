@@ -402,6 +402,31 @@ describe.each(brokers)("hostile input on %s", (name, start) => {
     expect(answersSeen()).toEqual([]);
   });
 
+  it("runs a request redelivered with the same id and response topic once, and answers every copy the same", async () => {
+    let runs = 0;
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    server.registerHandler("once", async () => {
+      const run = ++runs;
+      await held;
+      return { run };
+    });
+    const request = (responseTopic: string) => JSON.stringify({ jsonrpc: "2.0", id: 7, method: "once", params: {}, response_topic: responseTopic });
+    // Two copies while the first is running, one after it answered: as a broker redelivers at QoS 1.
+    await send(request("hostile/reply/dup"));
+    await send(request("hostile/reply/dup"));
+    await vi.waitFor(() => expect(runs).toBe(1), { timeout: 2_000, interval: 5 });
+    release();
+    const answers = await seen.allOn("hostile/reply/dup", 2);
+    await send(request("hostile/reply/dup"));
+    answers.push(...(await seen.allOn("hostile/reply/dup", 3)).slice(2));
+    expect(answers.map((m) => JSON.parse(m.text))).toEqual([1, 2, 3].map(() => ({ jsonrpc: "2.0", id: 7, result: { run: 1 } })));
+    // The same id from another caller (another response topic) is another request.
+    await send(request("hostile/reply/other"));
+    expect(await seen.jsonOn("hostile/reply/other")).toEqual({ jsonrpc: "2.0", id: 7, result: { run: 2 } });
+    expect(runs).toBe(2);
+  });
+
   it("makes prototype keys in params inert: no handler gets a prototype the sender chose", async () => {
     server.registerHandler("inspect", (params: Record<string, unknown>) => {
       const copy = Object.assign({}, params);

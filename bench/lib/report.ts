@@ -177,6 +177,11 @@ function configurationNotes(systems: readonly string[]): string[] {
       `- mqtt-contracts-no-expiry: the same as mqtt-contracts, plus the communicator option \`requestExpiry: false\` on the client: requests carry no MQTT 5 property at all, so handlers see no caller deadline. On aedes (MQTT 3.1.1, no properties) it is the same configuration as mqtt-contracts, which shows the run-to-run noise.`,
     );
   }
+  if (has("mqtt-contracts-no-dedup")) {
+    notes.push(
+      `- mqtt-contracts-no-dedup: the same as mqtt-contracts, plus the communicator option \`dedup: false\` on the server: no cache of the requests it took in the last minute, so a redelivered duplicate would run again. The difference from mqtt-contracts is what at-most-once execution costs.`,
+    );
+  }
   if (has("moleculer")) {
     notes.push(
       `- moleculer: two \`ServiceBroker\`s (namespace \`bench\`), transporter \`{ type: "MQTT", options: { host, port, protocolVersion, qos: 1 } }\`, JSON serializer, default balancer and discovery; the action declares \`params: { message: "string" }\`, so the server validates (fastest-validator). The client is ready once \`waitForServices\` sees the server.`,

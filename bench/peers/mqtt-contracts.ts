@@ -2,7 +2,7 @@
  * mqtt-contracts through the generated client and server (validation at both ends), on
  * `MqttCommunicator` with `protocolVersion: "auto"` and QoS 1. The batched variant turns on the
  * communicator's auto-batching for the echo service; the no-expiry variant turns off the Message Expiry
- * Interval its requests carry on MQTT 5.
+ * Interval its requests carry on MQTT 5; the no-dedup variant turns off the server's at-most-once cache.
  */
 import { BenchEchoServiceClient, registerBenchEchoService } from "../../generated/bench_echo.js";
 import { MqttCommunicator, type MqttCommunicatorOptions } from "mqtt-contracts";
@@ -18,10 +18,11 @@ function options(target: BrokerTarget, extra: Partial<MqttCommunicatorOptions> =
 
 const messageOf = (result: { message: string }): string => result.message;
 
-export function mqttContractsPeer(variant: "plain" | "batched" | "no-expiry"): PeerSystem {
+export function mqttContractsPeer(variant: "plain" | "batched" | "no-expiry" | "no-dedup"): PeerSystem {
   return {
     async startServer(target: BrokerTarget): Promise<EchoServer> {
-      const communicator = new MqttCommunicator({ agentName: "bench_server", options: options(target, { topicPrefix: SERVER_PREFIX }) });
+      const extra = variant === "no-dedup" ? { dedup: false as const } : {};
+      const communicator = new MqttCommunicator({ agentName: "bench_server", options: options(target, { topicPrefix: SERVER_PREFIX, ...extra }) });
       registerBenchEchoService(communicator, { echo: ({ message }) => ({ message }) });
       await communicator.start();
       return { close: () => communicator.stop() };

@@ -49,6 +49,12 @@ export const SYSTEMS: readonly SystemInfo[] = [
     load: async () => (await import("./mqtt-contracts.js")).mqttContractsPeer("no-expiry"),
   },
   {
+    id: "mqtt-contracts-no-dedup",
+    description: "the same as mqtt-contracts, with `dedup: false` on the server: no at-most-once cache of recent requests (what that cache costs)",
+    profiled: true,
+    load: async () => (await import("./mqtt-contracts.js")).mqttContractsPeer("no-dedup"),
+  },
+  {
     id: "moleculer",
     description: "Moleculer 0.14 service brokers, MQTT transporter, JSON serializer, params validated on the server",
     profiled: false,

@@ -8,6 +8,7 @@ import { classifyTopic, notificationFilter, notificationTopic, requestBatchTopic
 import { parseJson, utf8 } from "../wire/payload.js";
 import { safeLogger } from "../log/safe-logger.js";
 import { WarningLimiter } from "../log/warning-limiter.js";
+import { DedupCache, type DedupSettings } from "./dedup-cache.js";
 import { Dispatcher } from "./dispatcher.js";
 import { RequestBatcher, type BatchSettings, type QueuedRequest } from "./request-batcher.js";
 import { PendingRequests } from "./pending-requests.js";
@@ -50,6 +51,12 @@ export interface BaseCommunicatorSettings {
    * that publishes to a topic deeper than its limit. Default 200, Mosquitto's limit.
    */
   maxTopicLevels?: number | undefined;
+  /**
+   * At-most-once execution: a request with the same response topic and id as one taken recently (a
+   * broker redelivery) does not run its handler again and gets the same answer. `false` turns it off.
+   * Default `{ maxEntries: 10_000, windowMs: 60_000 }`.
+   */
+  dedup?: false | DedupSettings | undefined;
 }
 
 type State = "idle" | "starting" | "started" | "stopping" | "stopped";
@@ -112,6 +119,7 @@ export abstract class BaseCommunicator implements Communicator {
       maxPayloadBytes: this.maxPayloadBytes,
       maxTopicLevels: positiveInteger("maxTopicLevels", settings.maxTopicLevels ?? DEFAULT_MAX_TOPIC_LEVELS),
       warnings: this.warnings,
+      dedup: settings.dedup === false ? undefined : new DedupCache(settings.dedup ?? {}),
       name: this.agentName,
     });
   }

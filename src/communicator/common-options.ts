@@ -41,4 +41,15 @@ export const commonOptionsShape = () => ({
    * publishes deeper than its limit). Default 200, Mosquitto's limit.
    */
   maxTopicLevels: z.number().int().min(1).max(65_535).optional(),
+  /**
+   * At-most-once execution: a duplicate request (same response topic and id, as a broker may redeliver)
+   * within the window gets the first one's answer and does not run again. `false` turns it off.
+   * Default `{ maxEntries: 10000, windowMs: 60000 }`.
+   */
+  dedup: z
+    .union([
+      z.literal(false),
+      z.object({ maxEntries: z.number().int().min(1).max(10_000_000).optional(), windowMs: z.number().int().min(0).max(86_400_000).optional() }).strict(),
+    ])
+    .optional(),
 });

@@ -7,6 +7,7 @@ import { responseTopicProblem } from "../wire/names.js";
 import type { TopicKind } from "../wire/topics.js";
 import { parseJson, utf8 } from "../wire/payload.js";
 import type { WarningLimiter } from "../log/warning-limiter.js";
+import { dedupKey, type DedupCache } from "./dedup-cache.js";
 import { HandlerCall } from "./handler-call.js";
 import { ResponseCoalescer } from "./response-coalescer.js";
 import { SequenceMap } from "./sequence-map.js";
@@ -31,6 +32,8 @@ export interface DispatcherDeps {
   maxTopicLevels: number;
   /** Where warnings about bad input go, rate-limited per kind. */
   warnings: WarningLimiter;
+  /** Requests taken recently, so a redelivered duplicate does not run again; undefined when turned off. */
+  dedup: DedupCache | undefined;
   /** Names this service in logs. */
   name: string;
 }
@@ -113,7 +116,7 @@ export class Dispatcher {
       return;
     }
     const properties = message.correlationData === undefined ? undefined : { correlationData: message.correlationData };
-    this.startRequest(decoded.message, message, (body) => this.answer(responseTopic, body, properties));
+    this.startRequest(decoded.message, message, responseTopic, (body) => this.answer(responseTopic, body, properties));
   }
 
   /**
@@ -160,7 +163,7 @@ export class Dispatcher {
         this.deps.warnings.warn(DROPPED, () => `${this.deps.name}: dropped batch entry ${describe(decoded.message.id)} for ${decoded.message.method}: ${this.noResponseTopicReason(message, ownTopic)}`);
         continue;
       }
-      this.startRequest(decoded.message, message, (body) => this.batchReplies.add(topic, body, properties));
+      this.startRequest(decoded.message, message, topic, (body) => this.batchReplies.add(topic, body, properties));
     }
   }
 
@@ -168,7 +171,18 @@ export class Dispatcher {
    * Run a request's handler and hand the encoded answer to `reply`. A handler that returns a plain
    * value is answered in the same tick; one that returns a promise is tracked so `drain()` can wait.
    */
-  private startRequest(request: RequestMessage, message: InboundMessage, reply: (body: string) => unknown): void {
+  private startRequest(request: RequestMessage, message: InboundMessage, responseTopic: string, send: (body: string) => unknown): void {
+    let reply = send;
+    const dedup = this.deps.dedup;
+    if (dedup !== undefined) {
+      // At most once per response topic and id: a duplicate gets the first one's answer instead of a run.
+      const key = dedupKey(responseTopic, request.id);
+      if (!dedup.begin(key, send, Date.now())) return;
+      reply = (body) => {
+        dedup.done(key, body, Date.now());
+        return send(body);
+      };
+    }
     if (!this.accepting) {
       reply(encodeError(request.id, { code: ErrorCode.InternalError, message: `Service ${this.deps.name} is stopping` }));
       return;

@@ -19,6 +19,8 @@ export interface Inbox {
   waitFor(match: (message: ReceivedMessage) => boolean, timeoutMs?: number): Promise<ReceivedMessage>;
   /** `waitFor` a message on `topic`, parsed as JSON. */
   jsonOn(topic: string, timeoutMs?: number): Promise<unknown>;
+  /** The first `count` messages on `topic`, once that many have arrived. */
+  allOn(topic: string, count: number, timeoutMs?: number): Promise<ReceivedMessage[]>;
   /** Stop listening and reject every open `waitFor`. */
   dispose(): void;
 }
@@ -65,6 +67,11 @@ export function inbox(client: MqttClient): Inbox {
     on: (topic) => messages.filter((m) => m.topic === topic),
     waitFor,
     jsonOn: async (topic, timeoutMs) => JSON.parse((await waitFor((m) => m.topic === topic, timeoutMs)).text),
+    async allOn(topic, count, timeoutMs) {
+      const on = () => messages.filter((m) => m.topic === topic);
+      await waitFor((m) => m.topic === topic && on().length >= count, timeoutMs);
+      return on().slice(0, count);
+    },
     dispose() {
       client.off("message", onMessage);
       for (const waiter of [...waiters]) waiter.reject(new Error("inbox disposed"));
