@@ -111,14 +111,14 @@ describe.each(urlBrokers)("mqtt-contracts call and notify via %s", (_name, start
 });
 
 describe("mqtt-contracts connection failures and usage", () => {
-  it("exits 2 quickly, naming the URL, when the broker refuses the connection", async () => {
+  it("exits 2 at once, naming the URL, when nothing listens: it does not wait out the connect timeout", async () => {
     const url = `mqtt://127.0.0.1:${await freePort()}`;
     const started = Date.now();
-    const run = await cli("call", "cli_target", "add", "{}", "--url", url, "--connect-timeout", "1000");
+    const run = await cli("call", "cli_target", "add", "{}", "--url", url, "--connect-timeout", "60000");
     expect(run.code).toBe(2);
-    expect(run.stderr).toContain(`cannot connect to the broker at ${url}`);
-    // 1 s to connect plus the start-up of node and tsx; far below the 10 s default.
-    expect(Date.now() - started).toBeLessThan(8_000);
+    expect(run.stderr).toContain(`cannot connect to the broker at ${url}: Could not connect to ${url}: nothing accepts connections there (ECONNREFUSED)`);
+    // The point is not the 60 s timeout: the start-up of node and tsx takes a few seconds on a loaded machine.
+    expect(Date.now() - started).toBeLessThan(30_000);
   });
 
   it("notify exits 2 when the broker is unreachable", async () => {

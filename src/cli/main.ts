@@ -6,7 +6,7 @@ import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { processIo, type CliIo } from "./cli-io.js";
-import { checkTarget, parseMilliseconds, parseParams, resolveUrl, type ClientArgs } from "./client.js";
+import { checkTarget, connectionOptions, parseMilliseconds, parseParams, resolveUrl, type ClientArgs } from "./client.js";
 import { brokerCommand } from "./commands/broker.js";
 import { callCommand } from "./commands/call.js";
 import { notifyCommand } from "./commands/notify.js";
@@ -21,6 +21,13 @@ const OPTIONS = {
   url: { type: "string" },
   timeout: { type: "string" },
   "connect-timeout": { type: "string" },
+  username: { type: "string" },
+  password: { type: "string" },
+  ca: { type: "string" },
+  cert: { type: "string" },
+  key: { type: "string" },
+  insecure: { type: "boolean" },
+  protocol: { type: "string" },
   host: { type: "string" },
   port: { type: "string" },
   help: { type: "boolean", short: "h" },
@@ -29,9 +36,10 @@ const OPTIONS = {
 type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true; strict: true }>>["values"];
 
 /** The flags each command accepts, besides `--help`. */
+const CONNECTION_FLAGS = ["url", "connect-timeout", "username", "password", "ca", "cert", "key", "insecure", "protocol"] as const;
 const FLAGS: Record<string, readonly (keyof typeof OPTIONS)[]> = {
-  call: ["url", "timeout", "connect-timeout"],
-  notify: ["url", "connect-timeout"],
+  call: [...CONNECTION_FLAGS, "timeout"],
+  notify: CONNECTION_FLAGS,
   broker: ["host", "port"],
 };
 
@@ -100,6 +108,7 @@ function clientArgs(command: string, rest: string[], values: Values, io: CliIo):
     params: parseParams(params),
     url: resolveUrl(values.url, io),
     connectTimeoutMs: parseMilliseconds("connect-timeout", values["connect-timeout"], DEFAULT_CONNECT_TIMEOUT_MS),
+    connection: connectionOptions(values, io),
   };
 }
 

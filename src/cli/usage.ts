@@ -12,6 +12,13 @@ Options of call and notify:
   --url <url>              Broker URL (default: $MQTT_URL, else mqtt://localhost:1883)
   --connect-timeout <ms>   How long to wait for the broker (default 10000)
   --timeout <ms>           call only: how long to wait for the response (default 10000)
+  --username <name>        Broker user name (default: $MQTT_USERNAME)
+  --password <password>    Broker password (default: $MQTT_PASSWORD, which, unlike the flag,
+                           does not show in the process list)
+  --ca <file>              PEM file of the CA that signed the broker's certificate (mqtts://)
+  --cert <file>, --key <file>  PEM client certificate and key, for brokers that require one
+  --insecure               Accept a broker certificate that does not verify (test brokers only)
+  --protocol <5|3.1.1|auto>  MQTT version (default auto: 5, else 3.1.1)
 
 Options of broker:
   --host <host>            Interface to listen on (default 127.0.0.1)
@@ -25,18 +32,21 @@ Exit codes:
   0   success
   1   the service answered with a JSON-RPC error (code and message on stderr);
       codegen: a contract problem, or --check found stale files
-  2   no response in time, broker unreachable, or the broker port is in use
+  2   no response in time, the broker unreachable or refusing the connection (a bad
+      password, an untrusted certificate: the message says which, at once), or the
+      broker port is in use
   64  usage error
   70  internal error
 
 Environment:
   MQTT_URL                  default broker URL
+  MQTT_USERNAME, MQTT_PASSWORD  default credentials
   MQTT_CONTRACTS_LOG_LEVEL  runtime log level on stderr: debug, info, warn, error (default), silent`;
 
 /** What follows a usage error on stderr: the commands, and where the rest is. */
 export const SHORT_USAGE = `Usage:
-  mqtt-contracts call <topic-prefix> <method> [<json params>] [--url <url>] [--timeout <ms>] [--connect-timeout <ms>]
-  mqtt-contracts notify <topic-prefix> <method> [<json params>] [--url <url>] [--connect-timeout <ms>]
+  mqtt-contracts call <topic-prefix> <method> [<json params>] [--url <url>] [--timeout <ms>] [connection options]
+  mqtt-contracts notify <topic-prefix> <method> [<json params>] [--url <url>] [connection options]
   mqtt-contracts broker [--host <host>] [--port <port>]
   mqtt-contracts codegen [--check] [--contracts <dir>] [--out <dir>] [--watch]
   mqtt-contracts init [<dir>] [--dependency <spec>]

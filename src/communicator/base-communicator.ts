@@ -77,7 +77,12 @@ export abstract class BaseCommunicator implements Communicator {
   protected readonly maxPayloadBytes: number;
   private readonly stopGraceMs: number;
   /** Requests in flight; one whose caller gave up has its publish withdrawn if the broker has not taken it yet. */
-  private readonly pending = new PendingRequests(`${randomBytes(4).toString("hex")}-`, (ticket) => this.transport?.withdraw?.(ticket));
+  private readonly pending = new PendingRequests(
+    `${randomBytes(4).toString("hex")}-`,
+    (ticket) => this.transport?.withdraw?.(ticket),
+    (target, method) =>
+      `: no response came. Is a service subscribed to ${requestTopic(this.serviceUrls[target] ?? target, method)}? A broker whose ACL denies this client the publish, or the subscription to ${this.responseTopic}, may drop the messages without an error (Mosquitto does over MQTT 3.1.1)`,
+  );
   private readonly batchers = new Map<string, RequestBatcher>();
   private readonly checkedMethods = new Set<string>();
   private readonly dispatcher: Dispatcher;

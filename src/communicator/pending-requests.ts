@@ -40,6 +40,8 @@ export class PendingRequests {
   constructor(
     private readonly idPrefix: string,
     private readonly giveUp: (ticket: PublishTicket) => void = () => undefined,
+    /** What to add to a timeout's message: where the request went, and why an answer may never come. */
+    private readonly timeoutHint: (target: string, method: string) => string = () => "",
   ) {
     const start = idPrefix.length;
     this.entries = new SequenceMap((id) => digitsAfter(id, start));
@@ -99,7 +101,7 @@ export class PendingRequests {
   timeOut(id: RequestId): void {
     const entry = this.abandon(id);
     entry?.reject(
-      new RequestTimeoutError(`Request ${entry.method} to ${entry.target} timed out after ${entry.timeoutMs} ms`, {
+      new RequestTimeoutError(`Request ${entry.method} to ${entry.target} timed out after ${entry.timeoutMs} ms${this.timeoutHint(entry.target, entry.method)}`, {
         target: entry.target,
         timeoutMs: entry.timeoutMs,
         details: { id, method: entry.method },

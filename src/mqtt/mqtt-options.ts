@@ -48,6 +48,12 @@ export const mqttCommunicatorOptionsSchema = () =>
       qos: z.union([z.literal(0), z.literal(1)], { error: (issue) => `must be 0 or 1, got ${JSON.stringify(issue.input)}` }).default(1),
       /** How long `start()` waits for the broker, in ms. Default 10 000. */
       connectTimeoutMs: z.number().int().positive().default(10_000),
+      /**
+       * Whether `start()` keeps retrying a refused TCP connection (no broker listening yet) until
+       * `connectTimeoutMs`, as an agent started before its broker wants. `false` fails at once, as the CLI
+       * does. Default true.
+       */
+      waitForBroker: z.boolean().default(true),
       /** Delay between reconnect attempts after the connection is lost, in ms. Default 1 000. */
       reconnectPeriodMs: z.number().int().positive().default(1_000),
       /**

@@ -32,6 +32,69 @@ const CONNACK_REASONS: Record<number, string> = {
   138: "banned",
 };
 
+/** What to do about a CONNACK refusal. */
+const CONNACK_HINTS: Record<number, string> = {
+  4: ": check the username and password",
+  5: ": the broker does not let this client connect",
+  134: ": check the username and password",
+  135: ": the broker does not let this client connect",
+};
+
+/** TLS failures no retry can fix: the certificate chain or name is wrong until someone changes the configuration. */
+const TLS_FAILURES: Record<string, string> = {
+  SELF_SIGNED_CERT_IN_CHAIN: "untrusted",
+  DEPTH_ZERO_SELF_SIGNED_CERT: "untrusted",
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: "untrusted",
+  UNABLE_TO_GET_ISSUER_CERT: "untrusted",
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: "untrusted",
+  CERT_UNTRUSTED: "untrusted",
+  CERT_SIGNATURE_FAILURE: "untrusted",
+  CERT_HAS_EXPIRED: "expired",
+  CERT_NOT_YET_VALID: "expired",
+  ERR_TLS_CERT_ALTNAME_INVALID: "name",
+};
+
+/**
+ * A connection error that retrying cannot fix, said with what to change; undefined for one worth
+ * retrying until the connect timeout. A refused TCP connection (no broker listening yet) is retried
+ * only when `waitForBroker` is true, as agents started before their broker want.
+ */
+function fatalConnectError(error: Error & { code?: unknown }, waitForBroker: boolean): string | undefined {
+  const code = typeof error.code === "string" ? error.code : undefined;
+  if (code === undefined) return undefined;
+  switch (TLS_FAILURES[code]) {
+    case "untrusted":
+      return `the broker's TLS certificate is not trusted (${code}): give the CA that signed it as the ca option (the CLI's --ca), or for a test broker only, rejectUnauthorized: false (--insecure)`;
+    case "expired":
+      return `the broker's TLS certificate is not valid now (${code})`;
+    case "name":
+      return `the broker's TLS certificate is not for this host name (${code}): ${error.message}`;
+  }
+  if (code === "ENOTFOUND" || code === "EAI_AGAIN") return `the host name does not resolve (${code})`;
+  if (code === "ERR_SSL_WRONG_VERSION_NUMBER" || code === "EPROTO") return `TLS failed (${code}): is this a TLS port (mqtts://) of the broker? ${error.message}`;
+  if (code === "ECONNREFUSED" && !waitForBroker) return "nothing accepts connections there (ECONNREFUSED)";
+  return undefined;
+}
+
+/** MQTT 5 reason codes a SUBACK or PUBACK may refuse with (3.1.1 has only 128). */
+const FAILURE_REASONS: Record<number, string> = {
+  128: "unspecified error",
+  131: "implementation specific error",
+  135: "not authorized",
+  143: "topic filter invalid",
+  144: "topic name invalid",
+  145: "packet identifier in use",
+  151: "quota exceeded",
+  153: "payload format invalid",
+  158: "shared subscriptions not supported",
+  161: "subscription identifiers not supported",
+  162: "wildcard subscriptions not supported",
+};
+
+function reasonName(code: number): string {
+  return `reason code ${code}${FAILURE_REASONS[code] ? `, ${FAILURE_REASONS[code]}` : ""}`;
+}
+
 /** The broker address for messages, without credentials. */
 export function describeBroker(options: ResolvedMqttOptions): string {
   if (options.streamBuilder) return "the in-process broker";
@@ -126,10 +189,13 @@ function connectOnce(options: ResolvedMqttOptions, clientId: string, protocolVer
       if (typeof error.code === "number") {
         // A CONNACK refusal: retrying will not help.
         const reason = CONNACK_REASONS[error.code] ?? error.message;
-        const refused = new CommunicationError(`${where} refused the connection: ${reason} (code ${error.code})`, { target: where, cause: error });
+        const refused = new CommunicationError(`${where} refused the connection: ${reason} (code ${error.code})${CONNACK_HINTS[error.code] ?? ""}`, { target: where, cause: error });
         Object.assign(refused, { code: error.code });
         fail(refused);
+        return;
       }
+      const fatal = fatalConnectError(error, options.waitForBroker);
+      if (fatal !== undefined) fail(new CommunicationError(`Could not connect to ${where}: ${fatal}`, { target: where, cause: error }));
     };
     const timer = setTimeout(() => {
       const why = lastError ? `: ${lastError.message}` : "";
@@ -227,11 +293,29 @@ export class MqttTransport implements Transport {
   }
 
   async subscribe(filters: readonly string[]): Promise<void> {
-    const grants = await this.client.subscribeAsync([...filters], { qos: this.options.qos });
-    const refused = grants.filter((grant) => grant.qos >= 128);
+    // One SUBSCRIBE per filter, all in flight together: on a refusal mqtt.js reports the reason code but
+    // not which filter of a packet it was for, and the message must name it.
+    const outcomes = await Promise.all(filters.map((filter) => this.subscribeOne(filter)));
+    const refused = outcomes.filter((outcome) => outcome.reasonCode !== undefined);
     if (refused.length > 0) {
-      throw new CommunicationError(`${this.where} refused the subscription to ${refused.map((grant) => grant.topic).join(", ")}`, { target: this.where });
+      const list = refused.map((outcome) => `${outcome.filter} (${reasonName(outcome.reasonCode!)})`).join(", ");
+      throw new CommunicationError(
+        `${this.where} refused the subscription to ${list}: check the broker's ACL for client ${this.client.options.clientId}${this.options.username ? ` (user ${this.options.username})` : ""}`,
+        { target: this.where, details: { refused: refused.map((outcome) => ({ topic: outcome.filter, reasonCode: outcome.reasonCode })) } },
+      );
     }
+  }
+
+  private subscribeOne(filter: string): Promise<{ filter: string; reasonCode?: number }> {
+    return new Promise((resolve, reject) => {
+      this.client.subscribe(filter, { qos: this.options.qos }, (error, granted, suback) => {
+        // On a refusal mqtt.js's error says only the reason's name; the SUBACK it passes has the code.
+        const code = (suback as { granted?: number[] } | undefined)?.granted?.[0] ?? granted?.[0]?.qos;
+        if (typeof code === "number" && code >= 128) resolve({ filter, reasonCode: code });
+        else if (error) reject(error);
+        else resolve({ filter });
+      });
+    });
   }
 
   publish(topic: string, payload: string, properties?: PublishProperties, ticket?: PublishTicket): Promise<void> {
@@ -245,10 +329,17 @@ export class MqttTransport implements Transport {
       this.client.publish(topic, payload, options, (error) => {
         // Acknowledged (or failed): the id is mqtt.js's to reuse from now on.
         if (ticket) ticket.packetId = undefined;
-        if (error) reject(error);
+        if (error) reject(this.publishError(topic, error));
         else resolve();
       });
     });
+  }
+
+  /** An MQTT 5 PUBACK with a failure reason code (mqtt.js sets `code`) names the topic and, for 135, the ACL. */
+  private publishError(topic: string, error: Error & { code?: unknown }): Error {
+    if (typeof error.code !== "number" || error.code < 128) return error;
+    const acl = error.code === 135 ? ": the broker's ACL does not let this client publish there" : "";
+    return new CommunicationError(`${this.where} refused the publish to ${topic} (${reasonName(error.code)})${acl}`, { target: topic, cause: error, details: { reasonCode: error.code } });
   }
 
   /** Remove an unacknowledged publish from mqtt.js's store (and offline queue): it is not sent, or not again. */

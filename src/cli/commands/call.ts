@@ -26,7 +26,7 @@ export async function callCommand(args: CallArgs, io: CliIo): Promise<ExitCode> 
     if (error instanceof RequestTimeoutError) {
       io.err(
         `mqtt-contracts: no response to ${args.method} from ${args.prefix} within ${args.timeoutMs} ms on ${communicator.broker}` +
-          ` (is a service subscribed to ${args.prefix}/request/#?)`,
+          ` (is a service subscribed to ${args.prefix}/request/#? A broker whose ACL denies this client the publish, or the subscription to its response topic, may drop the messages without an error: Mosquitto does over MQTT 3.1.1)`,
       );
       return ExitCode.Unavailable;
     }
