@@ -114,13 +114,18 @@ export async function connectMqttTransport(options: ResolvedMqttOptions, clientI
   const versions: (4 | 5)[] = options.protocolVersion === "auto" ? [5, 4] : [options.protocolVersion];
   const deadline = Date.now() + options.connectTimeoutMs;
   for (const version of versions) {
+    const canFallBack = version === 5 && versions.length > 1;
     try {
-      const client = await connectOnce(options, clientId, version, deadline);
+      const client = await connectOnce(options, clientId, version, deadline, canFallBack);
       return new MqttTransport(client, options, sink, logger);
     } catch (error) {
       const code = (error as { code?: unknown }).code;
-      if (version === 5 && versions.length > 1 && typeof code === "number" && PROTOCOL_REFUSED.has(code)) {
+      if (canFallBack && typeof code === "number" && PROTOCOL_REFUSED.has(code)) {
         logger.debug(`${describeBroker(options)} refused MQTT 5 (code ${code}); falling back to MQTT 3.1.1`);
+        continue;
+      }
+      if (canFallBack && error instanceof NoMqtt5Answer) {
+        logger.info(`${describeBroker(options)} ${error.message}; falling back to MQTT 3.1.1`);
         continue;
       }
       throw error;
@@ -129,7 +134,17 @@ export async function connectMqttTransport(options: ResolvedMqttOptions, clientI
   throw new CommunicationError(`Could not connect to ${describeBroker(options)}`);
 }
 
-function connectOnce(options: ResolvedMqttOptions, clientId: string, protocolVersion: 4 | 5, deadline: number): Promise<MqttClient> {
+/**
+ * How long an MQTT 5 CONNECT may go unanswered, under `protocolVersion: "auto"`, before 3.1.1 is tried.
+ * A broker that speaks MQTT 5 answers within milliseconds; one that does not (RabbitMQ 3.x) may just
+ * close the socket, or say nothing.
+ */
+const MQTT5_ANSWER_MS = 3_000;
+
+/** The broker took the MQTT 5 CONNECT and closed the socket or stayed silent: worth a 3.1.1 attempt. */
+class NoMqtt5Answer extends Error {}
+
+function connectOnce(options: ResolvedMqttOptions, clientId: string, protocolVersion: 4 | 5, deadline: number, canFallBack = false): Promise<MqttClient> {
   const where = describeBroker(options);
   const timeoutMs = Math.max(1, deadline - Date.now());
   const clientOptions: IClientOptions = {
@@ -170,12 +185,30 @@ function connectOnce(options: ResolvedMqttOptions, clientId: string, protocolVer
       return;
     }
     let lastError: Error | undefined;
+    // Under "auto", an MQTT 5 CONNECT that the broker answers by closing the socket, or not at all, falls back.
+    let connectSent = false;
+    const onPacketSend = (packet: { cmd: string }) => {
+      if (packet.cmd === "connect") connectSent = true;
+    };
+    const onClose = () => {
+      if (connectSent) fail(new NoMqtt5Answer("closed the connection after an MQTT 5 CONNECT"));
+    };
+    const silence = canFallBack
+      ? setTimeout(() => connectSent && fail(new NoMqtt5Answer(`did not answer an MQTT 5 CONNECT within ${MQTT5_ANSWER_MS} ms`)), Math.min(MQTT5_ANSWER_MS, timeoutMs))
+      : undefined;
+    if (canFallBack) {
+      client.on("packetsend", onPacketSend);
+      client.on("close", onClose);
+    }
     const cleanup = () => {
       clearTimeout(timer);
+      clearTimeout(silence);
+      client.off("packetsend", onPacketSend);
+      client.off("close", onClose);
       client.off("connect", onConnect);
       client.off("error", onError);
     };
-    const fail = (error: CommunicationError) => {
+    const fail = (error: Error) => {
       cleanup();
       client.end(true);
       reject(error);
