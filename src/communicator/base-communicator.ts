@@ -19,6 +19,8 @@ import type { Communicator, CommunicatorInit, Handler, RequestOptions } from "./
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 /** Default `maxPayloadBytes`: 1 MiB. */
 export const DEFAULT_MAX_PAYLOAD_BYTES = 1024 * 1024;
+/** Default `maxConcurrentHandlers`. */
+export const DEFAULT_MAX_CONCURRENT_HANDLERS = 1024;
 /** Default time `stop()` gives running handlers to answer. */
 export const DEFAULT_STOP_GRACE_MS = 5_000;
 
@@ -57,6 +59,13 @@ export interface BaseCommunicatorSettings {
    * Default `{ maxEntries: 10_000, windowMs: 60_000 }`.
    */
   dedup?: false | DedupSettings | undefined;
+  /**
+   * At most this many request handlers run at once (handlers that return a promise; a plain value is
+   * answered at once). Beyond it the transport stops reading, so further requests wait at the broker,
+   * and one whose deadline passes meanwhile does not run. Default 1024. Handlers that call other services
+   * through the same communicator and wait for them count too: keep it above what those can tie up.
+   */
+  maxConcurrentHandlers?: number | undefined;
 }
 
 type State = "idle" | "starting" | "started" | "stopping" | "stopped";
@@ -87,6 +96,7 @@ export abstract class BaseCommunicator implements Communicator {
   private readonly checkedMethods = new Set<string>();
   private readonly dispatcher: Dispatcher;
   private readonly requestExpiry: boolean;
+  private readonly maxConcurrentHandlers: number;
   /** Warnings about bad input from the network, rate-limited per kind. */
   private readonly warnings: WarningLimiter;
   private state: State = "idle";
@@ -110,6 +120,7 @@ export abstract class BaseCommunicator implements Communicator {
     this.logger = safeLogger(init.logger ?? createConsoleLogger(`mqtt-contracts:${init.agentName}`));
     this.warnings = new WarningLimiter(this.logger);
     this.requestExpiry = settings.requestExpiry ?? true;
+    this.maxConcurrentHandlers = positiveInteger("maxConcurrentHandlers", settings.maxConcurrentHandlers ?? DEFAULT_MAX_CONCURRENT_HANDLERS);
     for (const [service, batch] of Object.entries(settings.batching ?? {})) {
       const prefix = this.serviceUrls[service];
       if (prefix === undefined) throw new ConfigurationError(`batching.${service}: ${JSON.stringify(service)} is not in serviceUrls of ${init.agentName}`);
@@ -125,6 +136,8 @@ export abstract class BaseCommunicator implements Communicator {
       maxTopicLevels: positiveInteger("maxTopicLevels", settings.maxTopicLevels ?? DEFAULT_MAX_TOPIC_LEVELS),
       warnings: this.warnings,
       dedup: settings.dedup === false ? undefined : new DedupCache(settings.dedup ?? {}),
+      // No limit until start() knows the transport can hold back what it reads (see Transport.setInboundGate).
+      maxConcurrentHandlers: Number.POSITIVE_INFINITY,
       name: this.agentName,
     });
   }
@@ -141,6 +154,10 @@ export abstract class BaseCommunicator implements Communicator {
     this.state = "starting";
     try {
       this.transport = await this.openTransport((message) => this.onMessage(message));
+      if (this.transport.setInboundGate) {
+        this.dispatcher.limitConcurrency(this.maxConcurrentHandlers);
+        this.transport.setInboundGate(() => this.dispatcher.inboundGate());
+      }
       await this.transport.subscribe([this.responseTopic, requestFilter(this.topicPrefix), notificationFilter(this.topicPrefix)]);
       if (this.state !== "starting") throw new CommunicationError(`${this.agentName} was stopped while starting`);
       this.state = "started";

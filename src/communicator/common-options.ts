@@ -46,6 +46,11 @@ export const commonOptionsShape = () => ({
    * within the window gets the first one's answer and does not run again. `false` turns it off.
    * Default `{ maxEntries: 10000, windowMs: 60000 }`.
    */
+  /**
+   * At most this many request handlers run at once; beyond it the communicator stops reading, so more
+   * requests wait at the broker. Default 1024.
+   */
+  maxConcurrentHandlers: z.number().int().min(1).max(1_000_000).optional(),
   dedup: z
     .union([
       z.literal(false),

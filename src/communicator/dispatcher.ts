@@ -34,6 +34,11 @@ export interface DispatcherDeps {
   warnings: WarningLimiter;
   /** Requests taken recently, so a redelivered duplicate does not run again; undefined when turned off. */
   dedup: DedupCache | undefined;
+  /**
+   * At most this many request handlers run at once (those that return a promise; a plain value is
+   * answered at once). Requests beyond wait, and `inboundGate` tells the transport to stop reading.
+   */
+  maxConcurrentHandlers: number;
   /** Names this service in logs. */
   name: string;
 }
@@ -42,6 +47,7 @@ export interface DispatcherDeps {
 const DROPPED = "dropped requests and notifications that could not be served";
 const HANDLER_THREW = "handlers that threw";
 const NO_HANDLER = "notifications with no handler";
+const EXPIRED = "requests whose deadline passed before a handler was free";
 
 /**
  * The server side of the RPC core: decodes requests and notifications from the network, runs
@@ -55,6 +61,15 @@ export class Dispatcher {
   private started = 0;
   private readonly batchReplies: ResponseCoalescer;
   private accepting = true;
+  /** Request handlers running now (promise-returning ones). */
+  private runningRequests = 0;
+  /**
+   * Requests read while `maxConcurrentHandlers` were running. The transport stops reading as soon as one
+   * waits here (`inboundGate`), so this holds what one read delivered: one request, or one batch.
+   */
+  private readonly waiting: (() => void)[] = [];
+  private gateOpened: (() => void) | undefined;
+  private gate: Promise<void> | undefined;
 
   constructor(private readonly deps: DispatcherDeps) {
     this.batchReplies = new ResponseCoalescer((topic, payload, properties) => this.answer(topic, payload, properties));
@@ -69,9 +84,27 @@ export class Dispatcher {
     }
   }
 
+  /** Set the limit of concurrent request handlers (the transport can hold back what it reads). */
+  limitConcurrency(max: number): void {
+    this.deps.maxConcurrentHandlers = max;
+  }
+
+  /**
+   * Undefined while requests can start at once; otherwise a promise that resolves once the requests
+   * waiting for a free handler have started. A transport that supports it stops reading until then,
+   * so requests beyond the limit wait at the broker (and in TCP buffers), not in this process.
+   */
+  inboundGate(): Promise<void> | undefined {
+    if (this.waiting.length === 0) return undefined;
+    return (this.gate ??= new Promise<void>((resolve) => (this.gateOpened = resolve)));
+  }
+
   /** Stop taking calls, wait up to `graceMs` for running handlers, then abort the rest. */
   async drain(graceMs: number): Promise<void> {
     this.accepting = false;
+    // Requests still waiting for a handler are answered as refused (startRequest sees !accepting).
+    for (const start of this.waiting.splice(0)) start();
+    this.openGate();
     if (this.running.size > 0) {
       let timer: NodeJS.Timeout | undefined;
       const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)));
@@ -193,6 +226,25 @@ export class Dispatcher {
       return;
     }
     const deadline = message.messageExpiryInterval === undefined ? undefined : Date.now() + message.messageExpiryInterval * 1000;
+    if (this.runningRequests >= this.deps.maxConcurrentHandlers) {
+      this.waiting.push(() => {
+        // Waited past the caller's deadline: nobody waits for the answer, so the handler does not run.
+        if (deadline !== undefined && Date.now() >= deadline && this.accepting) {
+          this.deps.warnings.warn(EXPIRED, () => `${this.deps.name}: did not run ${request.method} ${describe(request.id)}: its deadline passed while it waited for a free handler`);
+          return;
+        }
+        this.runRequest(request, message, handler, deadline, reply);
+      });
+      return;
+    }
+    this.runRequest(request, message, handler, deadline, reply);
+  }
+
+  private runRequest(request: RequestMessage, message: InboundMessage, handler: Handler<any, any>, deadline: number | undefined, reply: (body: string) => unknown): void {
+    if (!this.accepting) {
+      reply(encodeError(request.id, { code: ErrorCode.InternalError, message: `Service ${this.deps.name} is stopping` }));
+      return;
+    }
     const call = new HandlerCall(request.id, request.method, message.topic, deadline);
     let result: unknown;
     try {
@@ -208,6 +260,7 @@ export class Dispatcher {
       return;
     }
     const started = ++this.started;
+    this.runningRequests++;
     const done = Promise.resolve(result)
       .then(
         (value) => this.encodeSuccess(request, value),
@@ -216,9 +269,24 @@ export class Dispatcher {
       .then((body) => {
         call.dispose();
         this.running.delete(started);
+        this.runningRequests--;
         reply(body);
+        this.startWaiting();
       });
     this.running.set(started, { call, done });
+  }
+
+  /** Start waiting requests while handlers are free; once none waits, let the transport read again. */
+  private startWaiting(): void {
+    while (this.waiting.length > 0 && this.runningRequests < this.deps.maxConcurrentHandlers) this.waiting.shift()!();
+    if (this.waiting.length === 0) this.openGate();
+  }
+
+  private openGate(): void {
+    const opened = this.gateOpened;
+    this.gate = undefined;
+    this.gateOpened = undefined;
+    opened?.();
   }
 
   private encodeSuccess(request: RequestMessage, result: unknown): string {

@@ -42,6 +42,12 @@ export interface Transport {
    * from inside the sink, before the transport acknowledges the message being delivered.
    */
   holdWrites?(): void;
+  /**
+   * Optional: before taking the next inbound message, ask `gate`; while it returns a promise, stop
+   * reading (and acknowledging) until it resolves. This is how requests beyond `maxConcurrentHandlers`
+   * wait at the broker instead of in memory. A transport without it gets no limit.
+   */
+  setInboundGate?(gate: () => Promise<void> | undefined): void;
   /** Disconnect, flushing what is in flight. */
   close(): Promise<void>;
 }

@@ -160,6 +160,11 @@ function connectOnce(options: ResolvedMqttOptions, clientId: string, protocolVer
     // acknowledgement received, a clearInterval and a setInterval per QoS 1 message.
     reschedulePings: false,
   };
+  if (protocolVersion === 5) {
+    // The broker never sends a packet larger than this: payloads over maxPayloadBytes are dropped there,
+    // never read into memory here. The allowance covers the largest topic and the properties.
+    clientOptions.properties = { maximumPacketSize: Math.min(options.maxPayloadBytes + 65_536 + 1_024, 268_435_455) };
+  }
   // mqtt.js calls its `debug` logger several times per packet even when it is off (an arguments
   // array each time); skip it unless DEBUG is set, so `DEBUG=mqttjs*` still shows mqtt.js's own log.
   if (!process.env.DEBUG) clientOptions.log = noLog;
@@ -318,6 +323,18 @@ export class MqttTransport implements Transport {
       this.corked = false;
       stream.uncork!();
     });
+  }
+
+  /**
+   * mqtt.js asks `handleMessage` before it acknowledges a message and parses the next one: while the
+   * gate is closed, the PUBACK waits and nothing more is read, so the broker holds further messages.
+   */
+  setInboundGate(gate: () => Promise<void> | undefined): void {
+    this.client.handleMessage = (_packet, callback) => {
+      const closed = gate();
+      if (closed === undefined) callback();
+      else void closed.then(() => callback());
+    };
   }
 
   /** The MQTT protocol version in use: 5 or 4 (3.1.1). */
