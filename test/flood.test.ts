@@ -1,0 +1,69 @@
+/**
+ * A flood on a real Mosquitto: 50 000 requests to a handler that takes 5 s. The service runs at most
+ * maxConcurrentHandlers handlers and reads no more until one is free, so the rest wait at the broker:
+ * its memory stays flat, and every call ends, answered or timed out, none hanging.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { MqttCommunicator, RequestTimeoutError } from "mqtt-contracts";
+import { Children, type Child } from "./helpers/child-process.js";
+import { startMosquitto, type Mosquitto } from "./helpers/mosquitto.js";
+import { recordingLogger } from "./helpers/recording-logger.js";
+
+const REQUESTS = 50_000;
+const CALL_TIMEOUT_MS = 10_000;
+const MiB = 1024 * 1024;
+
+interface Figures {
+  rss: number;
+  heap: number;
+  started: number;
+  running: number;
+  maxRunning: number;
+}
+
+describe("a flood of slow requests on Mosquitto", { timeout: 120_000 }, () => {
+  const children = new Children();
+  let mosquitto: Mosquitto;
+  let server: Child;
+
+  beforeAll(async () => {
+    mosquitto = await startMosquitto();
+    server = children.startTs("test/fixtures/flood/server.ts", [mosquitto.url]);
+    await server.waitForStdout(/^ready$/m, 60_000);
+  }, 120_000);
+  afterEach(() => undefined);
+  afterAll(async () => {
+    await children.killAll();
+    await mosquitto?.close();
+  });
+
+  const latest = (): Figures => {
+    const lines = server.stdout.trim().split("\n").filter((line) => line.startsWith("{"));
+    return JSON.parse(lines.at(-1)!) as Figures;
+  };
+  const peakRss = (): number => Math.max(...server.stdout.trim().split("\n").filter((line) => line.startsWith("{")).map((line) => (JSON.parse(line) as Figures).rss));
+
+  it(`answers or times out each of ${REQUESTS} requests, runs at most 1024 handlers at once, and keeps the server within 64 MiB of idle`, async () => {
+    await server.waitForStdout(/^\{.*\n\{.*\n\{/m, 10_000); // a few idle samples
+    const idle = latest().rss;
+
+    const client = new MqttCommunicator({ agentName: "flooder", serviceUrls: { flood: "flood" }, options: { url: mosquitto.url }, logger: recordingLogger() });
+    await client.start();
+    try {
+      const outcomes = await Promise.allSettled(Array.from({ length: REQUESTS }, () => client.sendRequest("flood", "slow", {}, { timeoutMs: CALL_TIMEOUT_MS })));
+      const answered = outcomes.filter((outcome) => outcome.status === "fulfilled").length;
+      const timedOut = outcomes.filter((outcome) => outcome.status === "rejected" && outcome.reason instanceof RequestTimeoutError).length;
+      const figures = latest();
+      const peak = peakRss();
+      console.log(
+        `flood: ${answered} answered, ${timedOut} timed out, of ${REQUESTS}; handlers started ${figures.started}, at most ${figures.maxRunning} at once; server RSS idle ${(idle / MiB).toFixed(1)} MiB, peak ${(peak / MiB).toFixed(1)} MiB (+${((peak - idle) / MiB).toFixed(1)})`,
+      );
+      expect(answered + timedOut).toBe(REQUESTS);
+      expect(answered).toBeGreaterThan(0);
+      expect(figures.maxRunning).toBeLessThanOrEqual(1024);
+      expect(peak - idle).toBeLessThan(64 * MiB);
+    } finally {
+      await client.stop();
+    }
+  });
+});
