@@ -4,10 +4,11 @@
  *   npm run example                          # on an embedded broker, nothing to install
  *   npm run example -- --url mqtt://host:1883  # against any broker
  *   npm run example -- --serve [--url …]     # serve until SIGINT/SIGTERM
+ *   npm run example -- --url mqtts://host:8883 --ca ca.pem --username u   # MQTT_PASSWORD=… in the environment
  */
 import { parseArgs } from "node:util";
 import { ExampleServiceClient, registerExampleService } from "../generated/index.js";
-import { BaseAgent, startBroker, type EmbeddedBroker } from "mqtt-contracts";
+import { BaseAgent, connectionFlagOptions, connectionOptionsFromFlags, startBroker, type EmbeddedBroker } from "mqtt-contracts";
 
 class MqttExampleAgent extends BaseAgent {
   readonly logged: string[] = [];
@@ -40,8 +41,9 @@ class MqttExampleAgent extends BaseAgent {
 }
 
 async function main(): Promise<number> {
+  // The CLI's connection flags too: --username, --password, --ca, --cert, --key, --insecure, --protocol.
   const { values } = parseArgs({
-    options: { url: { type: "string" }, serve: { type: "boolean", default: false } },
+    options: { url: { type: "string" }, serve: { type: "boolean", default: false }, ...connectionFlagOptions },
     strict: true,
   });
   let broker: EmbeddedBroker | undefined;
@@ -51,7 +53,7 @@ async function main(): Promise<number> {
   const agent = new MqttExampleAgent({
     name: "mqtt_example_agent",
     communicatorType: "mqtt",
-    communicatorOptions: { url },
+    communicatorOptions: { ...connectionOptionsFromFlags(values), url },
     serviceUrls: { test_agent: "mqtt_example_agent" },
   });
   await agent.start();

@@ -20,6 +20,9 @@ export { ServiceClient } from "./contract/service-client.js";
 export { registerService } from "./contract/register-service.js";
 export { ContractError } from "./contract/contract-error.js";
 
+// The CLI's connection flags, for agents that take the same command line
+export { connectionFlagOptions, connectionOptionsFromFlags } from "./cli/connection-flags.js";
+
 // Embedded broker
 export { startBroker } from "./broker/embedded-broker.js";
 
@@ -57,6 +60,7 @@ export type { MemoryCommunicatorOptions } from "./memory/memory-communicator.js"
 export type { CommunicatorSource } from "./plugins/registry.js";
 export type { CommunicatorManifest, DiscoveredCommunicator, DiscoverOptions } from "./plugins/discovery.js";
 export type { EmbeddedBroker, StartBrokerOptions } from "./broker/embedded-broker.js";
+export type { ConnectionFlags } from "./cli/connection-flags.js";
 export type { CommunicationErrorOptions } from "./errors/errors.js";
 export type { WireError } from "./errors/wire.js";
 export type { ErrorCode as ErrorCodeValue } from "./errors/codes.js";

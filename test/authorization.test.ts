@@ -37,7 +37,7 @@ describe("Mosquitto with TLS, a password file and an ACL", () => {
     // Mosquitto started as root drops to its own user, which must read these files.
     await chmod(dir, 0o755);
     certs = makeCertificates(dir);
-    const passwords = makePasswordFile(join(dir, "passwords"), { svc: "svc-secret", caller: "caller-secret" });
+    const passwords = makePasswordFile(join(dir, "passwords"), { svc: "svc-secret", caller: "caller-secret", example: "example-secret" });
     const acl = join(dir, "acl");
     await writeFile(
       acl,
@@ -54,6 +54,9 @@ describe("Mosquitto with TLS, a password file and an ACL", () => {
         "topic readwrite mqtt-contracts-cli/response/#",
         "topic read mqtt-contracts-cli/request/#",
         "topic read mqtt-contracts-cli/notification/#",
+        "",
+        "user example",
+        "topic readwrite mqtt_example_agent/#",
         "",
       ].join("\n"),
     );
@@ -117,6 +120,12 @@ describe("Mosquitto with TLS, a password file and an ACL", () => {
   it("--insecure accepts a certificate that does not verify", async () => {
     const run = await cli(["call", "svc", "add", '{"a":5,"b":5}', "--url", `mqtts://127.0.0.1:${mosquitto.port}`, "--insecure", "--username", "caller", "--password", "caller-secret"]);
     expect(run).toMatchObject({ code: 0, stdout: '{"sum":10}\n' });
+  });
+
+  it("the example takes the same connection flags", async () => {
+    const run = await children.startTs("examples/mqtt-example.ts", ["--url", url, "--ca", certs.ca, "--username", "example"], { env: { MQTT_PASSWORD: "example-secret" } }).exit(60_000);
+    expect(run.stdout).toContain('echo -> {"original":"Hello from mqtt-contracts!","echo":"Hello from mqtt-contracts!"}');
+    expect(run.code).toBe(0);
   });
 
   it("MQTT 5: a publish the ACL denies fails the call at once, naming the topic and the ACL", async () => {

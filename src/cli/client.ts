@@ -1,8 +1,6 @@
 import { ConfigurationError } from "../errors/errors.js";
 import { createConsoleLogger, type LogLevel } from "../logger.js";
 import { redactUrl } from "../log/redact.js";
-import { readFileSync } from "node:fs";
-import { resolve } from "node:path";
 import { MqttCommunicator } from "../mqtt/mqtt-communicator.js";
 import type { MqttCommunicatorOptions } from "../mqtt/mqtt-options.js";
 import type { Params } from "../wire/jsonrpc.js";
@@ -29,47 +27,6 @@ export interface ClientArgs {
   connectTimeoutMs: number;
   /** Credentials, TLS and protocol, as communicator options. */
   connection: Partial<MqttCommunicatorOptions>;
-}
-
-/** The connection flags a user may give, as `parseArgs` returns them. */
-export interface ConnectionFlags {
-  username?: string | undefined;
-  password?: string | undefined;
-  ca?: string | undefined;
-  cert?: string | undefined;
-  key?: string | undefined;
-  insecure?: boolean | undefined;
-  protocol?: string | undefined;
-}
-
-const PROTOCOLS: Record<string, 5 | 4 | "auto"> = { "5": 5, "3.1.1": 4, "4": 4, auto: "auto" };
-
-/**
- * Credentials (`--username`/`--password`, else `MQTT_USERNAME`/`MQTT_PASSWORD`), TLS files (`--ca`,
- * `--cert`, `--key`, read here so a bad path is a usage error), `--insecure` and `--protocol`.
- */
-export function connectionOptions(flags: ConnectionFlags, io: CliIo): Partial<MqttCommunicatorOptions> {
-  const options: Partial<MqttCommunicatorOptions> = {};
-  const username = flags.username ?? (io.env.MQTT_USERNAME || undefined);
-  const password = flags.password ?? (io.env.MQTT_PASSWORD || undefined);
-  if (username !== undefined) options.username = username;
-  if (password !== undefined) options.password = password;
-  for (const flag of ["ca", "cert", "key"] as const) {
-    const path = flags[flag];
-    if (path === undefined) continue;
-    try {
-      options[flag] = readFileSync(resolve(io.cwd, path));
-    } catch (error) {
-      throw new UsageError(`--${flag}: cannot read ${JSON.stringify(path)}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
-    }
-  }
-  if (flags.insecure) options.rejectUnauthorized = false;
-  if (flags.protocol !== undefined) {
-    const protocol = PROTOCOLS[flags.protocol];
-    if (protocol === undefined) throw new UsageError(`--protocol must be 5, 3.1.1 or auto, got ${JSON.stringify(flags.protocol)}`);
-    options.protocolVersion = protocol;
-  }
-  return options;
 }
 
 /** The `<topic-prefix>` and `<method>` arguments, checked before anything is connected. */

@@ -6,7 +6,9 @@ import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { processIo, type CliIo } from "./cli-io.js";
-import { checkTarget, connectionOptions, parseMilliseconds, parseParams, resolveUrl, type ClientArgs } from "./client.js";
+import { checkTarget, parseMilliseconds, parseParams, resolveUrl, type ClientArgs } from "./client.js";
+import { connectionFlagOptions, connectionOptionsFromFlags } from "./connection-flags.js";
+import { ConfigurationError } from "../errors/errors.js";
 import { brokerCommand } from "./commands/broker.js";
 import { callCommand } from "./commands/call.js";
 import { notifyCommand } from "./commands/notify.js";
@@ -21,13 +23,7 @@ const OPTIONS = {
   url: { type: "string" },
   timeout: { type: "string" },
   "connect-timeout": { type: "string" },
-  username: { type: "string" },
-  password: { type: "string" },
-  ca: { type: "string" },
-  cert: { type: "string" },
-  key: { type: "string" },
-  insecure: { type: "boolean" },
-  protocol: { type: "string" },
+  ...connectionFlagOptions,
   host: { type: "string" },
   port: { type: "string" },
   help: { type: "boolean", short: "h" },
@@ -108,8 +104,18 @@ function clientArgs(command: string, rest: string[], values: Values, io: CliIo):
     params: parseParams(params),
     url: resolveUrl(values.url, io),
     connectTimeoutMs: parseMilliseconds("connect-timeout", values["connect-timeout"], DEFAULT_CONNECT_TIMEOUT_MS),
-    connection: connectionOptions(values, io),
+    connection: usage(() => connectionOptionsFromFlags(values, io.env, io.cwd)),
   };
+}
+
+/** A configuration problem in what the user typed is a usage error. */
+function usage<T>(read: () => T): T {
+  try {
+    return read();
+  } catch (error) {
+    if (error instanceof ConfigurationError) throw new UsageError(error.message);
+    throw error;
+  }
 }
 
 function parsePort(text: string | undefined): number {

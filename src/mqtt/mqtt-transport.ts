@@ -297,10 +297,16 @@ export class MqttTransport implements Transport {
     });
   }
 
+  /** mqtt.js's store of unacknowledged packets, when it is ours (connectOnce always gives it one). */
+  private get store(): PacketStore | undefined {
+    const store = this.client.outgoingStore;
+    return store instanceof PacketStore ? store : undefined;
+  }
+
   /** Withdraw publishes that were in flight at `REPLAY_LIMIT` lost connections in a row; their senders get an error. */
   private dropRepeatOffenders(): void {
-    const store = this.client.outgoingStore;
-    if (!(store instanceof PacketStore)) return;
+    const store = this.store;
+    if (store === undefined) return;
     for (const { messageId, topic } of store.strike(REPLAY_LIMIT)) {
       this.logger.warn(`Dropped a publish to ${topic}: it was in flight each time the last ${REPLAY_LIMIT} connections to ${this.where} were lost, so the broker is likely refusing it`);
       this.client.removeOutgoingMessage(messageId);
@@ -372,16 +378,19 @@ export class MqttTransport implements Transport {
     const options: IClientPublishOptions = { qos: this.options.qos };
     // The fields are mqtt.js's own property names; correlation data is a Buffer from the runtime or from mqtt.js.
     if (properties && this.supportsProperties) options.properties = properties as IClientPublishOptions["properties"];
-    const store = this.client.outgoingStore;
-    // mqtt.js gives a QoS 1 publish its packet id when it stores it, also while offline: note it on the ticket.
-    if (ticket && store instanceof PacketStore) options.cbStorePut = () => (ticket.packetId = store.lastPutId);
+    // mqtt.js gives a QoS 1 publish its packet id when it stores it, inside `publish`: the store notes it on
+    // the ticket. (Not through publish's `cbStorePut` option: a key mqtt.js's defaults lack costs a new
+    // hidden class per call on Node 20, see docs/performance.md.)
+    const store = ticket === undefined ? undefined : this.store;
     return new Promise((resolve, reject) => {
+      if (store) store.expecting = ticket;
       this.client.publish(topic, payload, options, (error) => {
         // Acknowledged (or failed): the id is mqtt.js's to reuse from now on.
         if (ticket) ticket.packetId = undefined;
         if (error) reject(this.publishError(topic, error));
         else resolve();
       });
+      if (store) store.expecting = undefined;
     });
   }
 

@@ -1,6 +1,7 @@
 import { Readable } from "node:stream";
 import type { IStore } from "mqtt";
 import { SequenceMap } from "../communicator/sequence-map.js";
+import type { PublishTicket } from "../communicator/transport.js";
 
 type Packet = Parameters<IStore["put"]>[0];
 type PacketCallback = Parameters<IStore["get"]>[1];
@@ -16,13 +17,19 @@ type PacketCallback = Parameters<IStore["get"]>[1];
 export class PacketStore implements IStore {
   private readonly packets = new SequenceMap<number, Packet>((messageId) => messageId);
 
-  /** The packet id of the packet stored last: mqtt.js's `cbStorePut` runs right after `put`, so it can tell which id a publish got. */
-  lastPutId: number | undefined;
+  /**
+   * Set by the transport around a `publish` call: mqtt.js stores a QoS 1 publish synchronously inside
+   * `publish` (also while offline), so the packet put then is that publish's, and its id goes on the ticket.
+   */
+  expecting: PublishTicket | undefined;
 
   put(packet: Packet, cb: () => void): this {
     // mqtt.js puts only packets with an id here (publishes at QoS 1 and 2, PUBRELs).
     if (packet.messageId !== undefined) this.packets.set(packet.messageId, packet);
-    this.lastPutId = packet.messageId;
+    if (this.expecting !== undefined && packet.cmd === "publish") {
+      this.expecting.packetId = packet.messageId;
+      this.expecting = undefined;
+    }
     cb?.();
     return this;
   }
