@@ -228,9 +228,11 @@ export class Dispatcher {
     const deadline = message.messageExpiryInterval === undefined ? undefined : Date.now() + message.messageExpiryInterval * 1000;
     if (this.runningRequests >= this.deps.maxConcurrentHandlers) {
       this.waiting.push(() => {
-        // Waited past the caller's deadline: nobody waits for the answer, so the handler does not run.
+        // Waited past the caller's deadline: nobody waits for the answer, so the handler does not run. The
+        // error answer, which the caller drops as late, settles duplicates waiting in the dedup cache.
         if (deadline !== undefined && Date.now() >= deadline && this.accepting) {
           this.deps.warnings.warn(EXPIRED, () => `${this.deps.name}: did not run ${request.method} ${describe(request.id)}: its deadline passed while it waited for a free handler`);
+          reply(encodeError(request.id, { code: ErrorCode.InternalError, message: `Internal error: the deadline of ${request.method} passed before a handler was free` }));
           return;
         }
         this.runRequest(request, message, handler, deadline, reply);
