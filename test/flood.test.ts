@@ -3,7 +3,7 @@
  * maxConcurrentHandlers handlers and reads no more until one is free, so the rest wait at the broker:
  * its memory stays flat, and every call ends, answered or timed out, none hanging.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MqttCommunicator, RequestTimeoutError } from "mqtt-contracts";
 import { Children, type Child } from "./helpers/child-process.js";
 import { startMosquitto, type Mosquitto } from "./helpers/mosquitto.js";
@@ -31,7 +31,6 @@ describe("a flood of slow requests on Mosquitto", { timeout: 120_000 }, () => {
     server = children.startTs("test/fixtures/flood/server.ts", [mosquitto.url]);
     await server.waitForStdout(/^ready$/m, 60_000);
   }, 120_000);
-  afterEach(() => undefined);
   afterAll(async () => {
     await children.killAll();
     await mosquitto?.close();
@@ -42,6 +41,37 @@ describe("a flood of slow requests on Mosquitto", { timeout: 120_000 }, () => {
     return JSON.parse(lines.at(-1)!) as Figures;
   };
   const peakRss = (): number => Math.max(...server.stdout.trim().split("\n").filter((line) => line.startsWith("{")).map((line) => (JSON.parse(line) as Figures).rss));
+
+  it("does not run a request whose MQTT 5 deadline passed while it waited for a free handler", async () => {
+    const ran: string[] = [];
+    let finishFirst: () => void = () => undefined;
+    const service = new MqttCommunicator({ agentName: "narrow", options: { url: mosquitto.url, maxConcurrentHandlers: 1 }, logger: recordingLogger() });
+    service.registerHandler("work", async ({ name }: { name: string }) => {
+      ran.push(name);
+      if (name === "first") await new Promise<void>((resolve) => (finishFirst = resolve));
+      return { name };
+    });
+    const caller = new MqttCommunicator({ agentName: "narrow_caller", serviceUrls: { narrow: "narrow" }, options: { url: mosquitto.url }, logger: recordingLogger() });
+    await service.start();
+    await caller.start();
+    try {
+      const first = caller.sendRequest("narrow", "work", { name: "first" }, { timeoutMs: 30_000 });
+      // A 1 s deadline (the Message Expiry Interval), read while "first" holds the only handler.
+      const late = caller.sendRequest("narrow", "work", { name: "late" }, { timeoutMs: 1_000 });
+      await expect(late).rejects.toBeInstanceOf(RequestTimeoutError);
+      // The server knows the deadline in whole seconds of Message Expiry, counted from when it read the
+      // request: let it pass there too (up to ~1 s after the caller's own timeout), then free the handler.
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+      finishFirst();
+      await expect(first).resolves.toEqual({ name: "first" });
+      // A call after them runs: the gate opened again once "late" was dropped.
+      await expect(caller.sendRequest("narrow", "work", { name: "after" }, { timeoutMs: 10_000 })).resolves.toEqual({ name: "after" });
+      expect(ran).toEqual(["first", "after"]);
+    } finally {
+      await caller.stop();
+      await service.stop();
+    }
+  });
 
   it(`answers or times out each of ${REQUESTS} requests, runs at most 1024 handlers at once, and keeps the server within 64 MiB of idle`, async () => {
     await server.waitForStdout(/^\{.*\n\{.*\n\{/m, 10_000); // a few idle samples
