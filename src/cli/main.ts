@@ -32,7 +32,7 @@ const OPTIONS = {
 type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true; strict: true }>>["values"];
 
 /** The flags each command accepts, besides `--help`. */
-const CONNECTION_FLAGS = ["url", "connect-timeout", "username", "password", "ca", "cert", "key", "insecure", "protocol"] as const;
+const CONNECTION_FLAGS: readonly (keyof typeof OPTIONS)[] = ["url", "connect-timeout", ...(Object.keys(connectionFlagOptions) as (keyof typeof connectionFlagOptions)[])];
 const FLAGS: Record<string, readonly (keyof typeof OPTIONS)[]> = {
   call: [...CONNECTION_FLAGS, "timeout"],
   notify: CONNECTION_FLAGS,

@@ -136,8 +136,6 @@ export abstract class BaseCommunicator implements Communicator {
       maxTopicLevels: positiveInteger("maxTopicLevels", settings.maxTopicLevels ?? DEFAULT_MAX_TOPIC_LEVELS),
       warnings: this.warnings,
       dedup: settings.dedup === false ? undefined : new DedupCache(settings.dedup ?? {}),
-      // No limit until start() knows the transport can hold back what it reads (see Transport.setInboundGate).
-      maxConcurrentHandlers: Number.POSITIVE_INFINITY,
       name: this.agentName,
     });
   }

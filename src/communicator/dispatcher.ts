@@ -34,11 +34,6 @@ export interface DispatcherDeps {
   warnings: WarningLimiter;
   /** Requests taken recently, so a redelivered duplicate does not run again; undefined when turned off. */
   dedup: DedupCache | undefined;
-  /**
-   * At most this many request handlers run at once (those that return a promise; a plain value is
-   * answered at once). Requests beyond wait, and `inboundGate` tells the transport to stop reading.
-   */
-  maxConcurrentHandlers: number;
   /** Names this service in logs. */
   name: string;
 }
@@ -64,6 +59,12 @@ export class Dispatcher {
   /** Request handlers running now (promise-returning ones). */
   private runningRequests = 0;
   /**
+   * At most this many request handlers run at once (those that return a promise; a plain value is
+   * answered at once). Requests beyond wait, and `inboundGate` tells the transport to stop reading.
+   * No limit until `limitConcurrency`: only a transport that can hold back what it reads gets one.
+   */
+  private maxConcurrentHandlers = Number.POSITIVE_INFINITY;
+  /**
    * Requests read while `maxConcurrentHandlers` were running. The transport stops reading as soon as one
    * waits here (`inboundGate`), so this holds what one read delivered: one request, or one batch.
    */
@@ -86,7 +87,7 @@ export class Dispatcher {
 
   /** Set the limit of concurrent request handlers (the transport can hold back what it reads). */
   limitConcurrency(max: number): void {
-    this.deps.maxConcurrentHandlers = max;
+    this.maxConcurrentHandlers = max;
   }
 
   /**
@@ -102,7 +103,7 @@ export class Dispatcher {
   /** Stop taking calls, wait up to `graceMs` for running handlers, then abort the rest. */
   async drain(graceMs: number): Promise<void> {
     this.accepting = false;
-    // Requests still waiting for a handler are answered as refused (startRequest sees !accepting).
+    // Requests still waiting for a handler are answered as refused (runRequest sees !accepting).
     for (const start of this.waiting.splice(0)) start();
     this.openGate();
     if (this.running.size > 0) {
@@ -226,7 +227,7 @@ export class Dispatcher {
       return;
     }
     const deadline = message.messageExpiryInterval === undefined ? undefined : Date.now() + message.messageExpiryInterval * 1000;
-    if (this.runningRequests >= this.deps.maxConcurrentHandlers) {
+    if (this.runningRequests >= this.maxConcurrentHandlers) {
       this.waiting.push(() => {
         // Waited past the caller's deadline: nobody waits for the answer, so the handler does not run. The
         // error answer, which the caller drops as late, settles duplicates waiting in the dedup cache.
@@ -280,7 +281,7 @@ export class Dispatcher {
 
   /** Start waiting requests while handlers are free; once none waits, let the transport read again. */
   private startWaiting(): void {
-    while (this.waiting.length > 0 && this.runningRequests < this.deps.maxConcurrentHandlers) this.waiting.shift()!();
+    while (this.waiting.length > 0 && this.runningRequests < this.maxConcurrentHandlers) this.waiting.shift()!();
     if (this.waiting.length === 0) this.openGate();
   }
 
