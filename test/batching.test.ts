@@ -210,7 +210,7 @@ describe.each(brokers)("auto-batching on %s", (_name, start) => {
       { method: "echo", params: [1, 2] },
       { method: "echo", params: { n: 2 } },
     ]);
-    for (const entry of batch) expect(entry).toEqual({ jsonrpc: "2.0", id: expect.any(String), method: entry.method, params: entry.params, response_topic: client.responseTopic });
+    for (const entry of batch) expect(entry).toEqual({ jsonrpc: "2.0", id: expect.any(String), method: entry.method, params: entry.params, response_topic: client.responseTopic, deadline: expect.any(Number) });
     const ids = batch.map((entry) => entry.id);
     expect(new Set(ids).size).toBe(6);
 

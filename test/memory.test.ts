@@ -50,7 +50,7 @@ describe("the memory communicator", () => {
     await client.sendRequest("svc", "add", { a: 1, b: 1 });
     expect(wire.map((message) => message.topic)).toEqual(["svc/request/add", client.responseTopic]);
     const [request, response] = wire.map((message) => JSON.parse(Buffer.from(message.payload).toString("utf8")) as Record<string, unknown>);
-    expect(request).toEqual({ jsonrpc: "2.0", id: expect.any(String), method: "add", params: { a: 1, b: 1 }, response_topic: client.responseTopic });
+    expect(request).toEqual({ jsonrpc: "2.0", id: expect.any(String), method: "add", params: { a: 1, b: 1 }, response_topic: client.responseTopic, deadline: expect.any(Number) });
     expect(response).toEqual({ jsonrpc: "2.0", id: request!.id, result: { sum: 2 } });
     // As over MQTT 5, the request carries its deadline as a Message Expiry Interval, and nothing else.
     expect(wire[0]).toMatchObject({ messageExpiryInterval: 30 });

@@ -23,6 +23,8 @@ export const DEFAULT_MAX_PAYLOAD_BYTES = 1024 * 1024;
 export const DEFAULT_MAX_CONCURRENT_HANDLERS = 1024;
 /** Default time `stop()` gives running handlers to answer. */
 export const DEFAULT_STOP_GRACE_MS = 5_000;
+/** Default `clockSkewToleranceMs`. */
+export const DEFAULT_CLOCK_SKEW_TOLERANCE_MS = 1_000;
 
 /** Settings every transport-backed communicator shares, after its own options were validated. */
 export interface BaseCommunicatorSettings {
@@ -41,13 +43,22 @@ export interface BaseCommunicatorSettings {
    */
   batching?: Record<string, true | BatchSettings> | undefined;
   /**
-   * Send each request's timeout with it, as an MQTT 5 Message Expiry Interval (whole seconds,
-   * rounded up): the broker drops a request nobody took in time, and the server aborts the
-   * handler's `context.signal` at the caller's deadline. Default true. Turning it off saves the one
-   * property a request carries (measured on Mosquitto: ~14 µs per request one way, ~9 % of
-   * throughput at 64 in flight); handlers then see no deadline. No effect over MQTT 3.1.1.
+   * Send each request's deadline with it, twice: as the payload's `deadline` (milliseconds since the
+   * epoch, on every protocol version) and, over MQTT 5, as the Message Expiry Interval (whole
+   * seconds, rounded up), so the broker drops a request nobody took in time. A server does not start
+   * a handler whose deadline has passed, and aborts the handler's `context.signal` at it. Default
+   * true. Turning it off saves the property (measured on Mosquitto: ~14 µs per request one way, ~9 %
+   * of throughput at 64 in flight) and the payload member; servers then see no deadline.
    */
   requestExpiry?: boolean | undefined;
+  /**
+   * How far a caller's clock may run behind this server's before valid requests are refused as
+   * expired. A payload `deadline` is the caller's clock; this server acts on it only once its own
+   * clock is past `deadline + clockSkewToleranceMs`. Default 1 000 ms, for hosts synchronised by NTP;
+   * raise it for hosts whose clocks drift further, or set `Infinity` to ignore payload deadlines. The MQTT 5 Message Expiry Interval needs no
+   * allowance: the broker counts it down.
+   */
+  clockSkewToleranceMs?: number | undefined;
   /**
    * Response topics with more levels than this are never published to: a broker disconnects a client
    * that publishes to a topic deeper than its limit. Default 200, Mosquitto's limit.
@@ -136,6 +147,8 @@ export abstract class BaseCommunicator implements Communicator {
       maxTopicLevels: positiveInteger("maxTopicLevels", settings.maxTopicLevels ?? DEFAULT_MAX_TOPIC_LEVELS),
       warnings: this.warnings,
       dedup: settings.dedup === false ? undefined : new DedupCache(settings.dedup ?? {}),
+      // Infinity ignores payload deadlines (those of callers whose clocks cannot be trusted).
+      clockSkewToleranceMs: settings.clockSkewToleranceMs === Number.POSITIVE_INFINITY ? Number.POSITIVE_INFINITY : nonNegative("clockSkewToleranceMs", settings.clockSkewToleranceMs ?? DEFAULT_CLOCK_SKEW_TOLERANCE_MS),
       name: this.agentName,
     });
   }
@@ -218,7 +231,7 @@ export abstract class BaseCommunicator implements Communicator {
       throw new ConfigurationError(`timeoutMs must be a positive number of milliseconds up to 2^31-1, got ${describe(timeoutMs)}`, { target: targetService });
     }
     const id = this.pending.nextId();
-    const payload = this.encode(targetService, () => encodeRequest(id, method, params, this.responseTopic));
+    const payload = this.encode(targetService, () => encodeRequest(id, method, params, this.responseTopic, this.requestExpiry ? Date.now() + timeoutMs : undefined));
     const result = this.pending.add(id, { target: targetService, method, timeoutMs, signal: options.signal });
     if (!this.pending.has(id)) return result as Promise<R>; // the signal was already aborted: publish nothing
     const batcher = this.batchers.get(targetService);

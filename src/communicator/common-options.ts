@@ -32,25 +32,30 @@ export const commonOptionsShape = () => ({
    */
   batching: z.record(z.string(), z.union([z.literal(true), batchSettings()])).optional(),
   /**
-   * Send each request's timeout as its MQTT 5 Message Expiry Interval, so the broker drops stale
-   * requests and handlers see the caller's deadline. Default true; `false` saves the property's cost.
+   * Send each request's deadline with it (payload `deadline`, and the MQTT 5 Message Expiry Interval),
+   * so servers do not start stale requests and handlers see the caller's deadline. Default true.
    */
   requestExpiry: z.boolean().default(true),
+  /**
+   * How far a caller's clock may run behind this server's before its requests count as expired. Default
+   * 1 000 ms; `Infinity` ignores the deadline in request payloads.
+   */
+  clockSkewToleranceMs: z.union([z.number().min(0), z.custom<number>((value) => value === Number.POSITIVE_INFINITY)]).optional(),
   /**
    * Response topics with more levels are never published to (a broker disconnects a client that
    * publishes deeper than its limit). Default 200, Mosquitto's limit.
    */
   maxTopicLevels: z.number().int().min(1).max(65_535).optional(),
   /**
-   * At-most-once execution: a duplicate request (same response topic and id, as a broker may redeliver)
-   * within the window gets the first one's answer and does not run again. `false` turns it off.
-   * Default `{ maxEntries: 10000, windowMs: 60000 }`.
-   */
-  /**
    * At most this many request handlers run at once; beyond it the communicator stops reading, so more
    * requests wait at the broker. Default 1024.
    */
   maxConcurrentHandlers: z.number().int().min(1).max(1_000_000).optional(),
+  /**
+   * At-most-once execution: a duplicate request (same response topic and id, as a broker may redeliver)
+   * within the window gets the first one's answer and does not run again. `false` turns it off.
+   * Default `{ maxEntries: 10000, windowMs: 60000 }`.
+   */
   dedup: z
     .union([
       z.literal(false),

@@ -34,6 +34,8 @@ export interface DispatcherDeps {
   warnings: WarningLimiter;
   /** Requests taken recently, so a redelivered duplicate does not run again; undefined when turned off. */
   dedup: DedupCache | undefined;
+  /** A payload `deadline` (the caller's clock) counts as passed only this long after it, by ours. */
+  clockSkewToleranceMs: number;
   /** Names this service in logs. */
   name: string;
 }
@@ -42,7 +44,7 @@ export interface DispatcherDeps {
 const DROPPED = "dropped requests and notifications that could not be served";
 const HANDLER_THREW = "handlers that threw";
 const NO_HANDLER = "notifications with no handler";
-const EXPIRED = "requests whose deadline passed before a handler was free";
+const EXPIRED = "requests whose deadline passed before they could run";
 
 /**
  * The server side of the RPC core: decodes requests and notifications from the network, runs
@@ -226,14 +228,16 @@ export class Dispatcher {
       reply(encodeError(request.id, { code: ErrorCode.MethodNotFound, message: `Method not found: ${request.method}` }));
       return;
     }
-    const deadline = message.messageExpiryInterval === undefined ? undefined : Date.now() + message.messageExpiryInterval * 1000;
+    const deadline = this.deadlineOf(request, message);
+    if (deadline !== undefined && Date.now() >= deadline) {
+      // It waited at the broker (or in a queue before it) past the caller's deadline.
+      this.expire(request, deadline, "before it arrived", reply);
+      return;
+    }
     if (this.runningRequests >= this.maxConcurrentHandlers) {
       this.waiting.push(() => {
-        // Waited past the caller's deadline: nobody waits for the answer, so the handler does not run. The
-        // error answer, which the caller drops as late, settles duplicates waiting in the dedup cache.
         if (deadline !== undefined && Date.now() >= deadline && this.accepting) {
-          this.deps.warnings.warn(EXPIRED, () => `${this.deps.name}: did not run ${request.method} ${describe(request.id)}: its deadline passed while it waited for a free handler`);
-          reply(encodeError(request.id, { code: ErrorCode.InternalError, message: `Internal error: the deadline of ${request.method} passed before a handler was free` }));
+          this.expire(request, deadline, "while it waited for a free handler", reply);
           return;
         }
         this.runRequest(request, message, handler, deadline, reply);
@@ -241,6 +245,30 @@ export class Dispatcher {
       return;
     }
     this.runRequest(request, message, handler, deadline, reply);
+  }
+
+  /**
+   * When the caller gives up, by this host's clock, if the request says: the MQTT 5 Message Expiry
+   * Interval (counted down by the broker, so it needs no allowance), and the payload's `deadline`
+   * (the caller's clock) plus the skew allowance. The earlier of the two.
+   */
+  private deadlineOf(request: RequestMessage, message: InboundMessage): number | undefined {
+    const expiry = message.messageExpiryInterval === undefined ? undefined : Date.now() + message.messageExpiryInterval * 1000;
+    if (request.deadline === undefined) return expiry;
+    const stated = request.deadline + this.deps.clockSkewToleranceMs;
+    return expiry === undefined ? stated : Math.min(expiry, stated);
+  }
+
+  /**
+   * The caller's deadline has passed: nobody waits for the answer, so the handler does not run. The error
+   * answer, which a caller that gave up drops as late, settles duplicates waiting in the dedup cache, and
+   * tells a caller whose clock is behind ours why its request was refused.
+   */
+  private expire(request: RequestMessage, deadline: number, when: string, reply: (body: string) => unknown): void {
+    const late = Date.now() - deadline;
+    const skew = request.deadline === undefined ? "" : `; if the caller's clock runs behind this server's by more than clockSkewToleranceMs (${this.deps.clockSkewToleranceMs} ms), raise that option`;
+    this.deps.warnings.warn(EXPIRED, () => `${this.deps.name}: did not run ${request.method} ${describe(request.id)}: its deadline passed ${when}, ${late} ms ago${skew}`);
+    reply(encodeError(request.id, { code: ErrorCode.InternalError, message: `Internal error: the deadline of ${request.method} passed ${when} (${late} ms ago by the server's clock)${skew}` }));
   }
 
   private runRequest(request: RequestMessage, message: InboundMessage, handler: Handler<any, any>, deadline: number | undefined, reply: (body: string) => unknown): void {

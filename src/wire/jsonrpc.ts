@@ -13,6 +13,11 @@ export interface RequestMessage {
   params: Params;
   /** Where the response goes. MQTT 5's Response Topic property takes precedence when present. */
   response_topic?: string;
+  /**
+   * When the caller gives up, in milliseconds since the Unix epoch by the caller's clock. A server does
+   * not start the handler after it (allowing for clock skew), on any broker and protocol version.
+   */
+  deadline?: number;
 }
 
 export interface NotificationMessage {
@@ -25,8 +30,8 @@ export type ResponseMessage =
   | { jsonrpc: "2.0"; id: RequestId | null; result: unknown }
   | { jsonrpc: "2.0"; id: RequestId | null; error: WireError };
 
-export function encodeRequest(id: RequestId, method: string, params: unknown, responseTopic: string): string {
-  return JSON.stringify({ jsonrpc: "2.0", id, method, params, response_topic: responseTopic });
+export function encodeRequest(id: RequestId, method: string, params: unknown, responseTopic: string, deadline?: number): string {
+  return JSON.stringify({ jsonrpc: "2.0", id, method, params, response_topic: responseTopic, deadline });
 }
 
 export function encodeNotification(method: string, params: unknown): string {
@@ -89,8 +94,13 @@ export function decodeInbound(value: unknown, expect: "request" | "notification"
     // Not a usable topic: the dispatcher answers via the MQTT 5 property if there is one, or drops it naming this value.
     return invalid(id, ErrorCode.InvalidRequest, `Invalid Request: "response_topic" must be a string, got ${describe(responseTopic)}`, responseTopic);
   }
+  const deadline = value.deadline;
+  if (deadline !== undefined && !(typeof deadline === "number" && Number.isFinite(deadline))) {
+    return invalid(id, ErrorCode.InvalidRequest, `Invalid Request: "deadline" must be a number of milliseconds since the Unix epoch, got ${describe(deadline)}`, responseTopic);
+  }
   const message: RequestMessage = { jsonrpc: "2.0", id: id!, method: value.method, params };
   if (responseTopic !== undefined) message.response_topic = responseTopic;
+  if (deadline !== undefined) message.deadline = deadline;
   return { kind: "request", message };
 }
 
