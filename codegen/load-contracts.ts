@@ -3,7 +3,7 @@ import { join, relative, resolve } from "node:path";
 import type { AnySchema, ServiceContract } from "../src/contract/define-service.js";
 import { asZodSchema, isServiceContract } from "../src/contract/define-service.js";
 import { isZod4 } from "../src/contract/schema.js";
-import { toJsonSchema } from "./json-schema.js";
+import { toJsonSchema } from "../src/contract/json-schema.js";
 import type { ContractModel, JsonSchema, SchemaModel, ServiceModel } from "./model.js";
 import { typeCheckSettings } from "./compiler-options.js";
 import { toPosix } from "./import-path.js";

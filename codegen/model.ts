@@ -4,7 +4,8 @@
  */
 
 /** A JSON Schema (draft-07), without `$schema`. */
-export type JsonSchema = Record<string, unknown>;
+export type { JsonSchema } from "../src/contract/json-schema.js";
+import type { JsonSchema } from "../src/contract/json-schema.js";
 
 export interface SchemaModel {
   /** Which Zod the schema was written with; decides the JSON Schema path. */

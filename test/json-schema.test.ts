@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import * as z3 from "zod/v3";
 import { zodToJsonSchema } from "zod-to-json-schema";
-import { toJsonSchema } from "../codegen/json-schema.js";
+import { toJsonSchema } from "../src/contract/json-schema.js";
 import type { JsonSchema } from "../codegen/model.js";
 
 /** The same params, once in Zod 4 and once in `zod/v3`: every feature the wire schema has to carry. */

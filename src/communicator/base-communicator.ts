@@ -12,8 +12,12 @@ import { DedupCache, type DedupSettings } from "./dedup-cache.js";
 import { Dispatcher } from "./dispatcher.js";
 import { RequestBatcher, type BatchSettings, type QueuedRequest } from "./request-batcher.js";
 import { PendingRequests } from "./pending-requests.js";
-import type { InboundMessage, MessageSink, Transport } from "./transport.js";
-import type { Communicator, CommunicatorInit, Handler, RequestOptions } from "./types.js";
+import type { InboundMessage, LastWill, MessageSink, Transport } from "./transport.js";
+import type { Communicator, CommunicatorInit, Handler, HandlerOptions, RequestOptions } from "./types.js";
+import { HandlerCatalog } from "../instances/handler-catalog.js";
+import { DEFAULT_SHARE_PROBE_MS, Presence } from "../instances/presence.js";
+import { ServiceStats } from "../instances/stats.js";
+import { packageVersion } from "../package-info.js";
 
 /** Default `timeoutMs` of a request. */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
@@ -77,6 +81,22 @@ export interface BaseCommunicatorSettings {
    * through the same communicator and wait for them count too: keep it above what those can tie up.
    */
   maxConcurrentHandlers?: number | undefined;
+  /**
+   * Instances of a service that share one `sharedGroup` share its requests: each request runs on one live
+   * instance. On brokers that deliver `$share` subscriptions (Mosquitto, EMQX, HiveMQ) the broker picks the
+   * instance; elsewhere (aedes, NATS, RabbitMQ) callers spread their calls over the instances' own topics,
+   * and requests from peers that know nothing of instances run on one instance chosen by a hash. Default:
+   * no group, every instance runs every request.
+   */
+  sharedGroup?: string | undefined;
+  /**
+   * How a `sharedGroup` shares requests: `"auto"` (default) checks at `start()` whether the broker
+   * delivers `$share` subscriptions; `"shared"` or `"instances"` skip that check. Every instance of a
+   * group must end up with the same routing.
+   */
+  sharedRouting?: "auto" | "shared" | "instances" | undefined;
+  /** How long the `$share` check at `start()` waits, in ms. Default 2 000. */
+  shareProbeMs?: number | undefined;
 }
 
 type State = "idle" | "starting" | "started" | "stopping" | "stopped";
@@ -110,6 +130,13 @@ export abstract class BaseCommunicator implements Communicator {
   private readonly maxConcurrentHandlers: number;
   /** Warnings about bad input from the network, rate-limited per kind. */
   private readonly warnings: WarningLimiter;
+  /** What the handlers are, for `rpc.discover` and the discovery record. */
+  private readonly catalog: HandlerCatalog;
+  /** This instance among the others: record, group routing, and the instances of its targets. */
+  private readonly presence: Presence;
+  private readonly stats: ServiceStats;
+  private startedAt = 0;
+  private warnedDuplicates: Set<string> | undefined;
   private state: State = "idle";
   private transport: Transport | undefined;
   private stopping: Promise<void> | undefined;
@@ -140,6 +167,25 @@ export abstract class BaseCommunicator implements Communicator {
       if (!(batcher.maxWaitMs >= 0 && batcher.maxWaitMs <= 60_000)) throw new ConfigurationError(`batching.${service}.maxWaitMs must be between 0 and 60000, got ${describe(batcher.maxWaitMs)}`);
       this.batchers.set(service, batcher);
     }
+    const library = `mqtt-contracts@${packageVersion()}`;
+    this.catalog = new HandlerCatalog(this.agentName, library);
+    this.stats = new ServiceStats(this.clientId, () => this.startedAt);
+    const group = settings.sharedGroup;
+    if (group !== undefined) assertGroup(group);
+    this.presence = new Presence({
+      agentName: this.agentName,
+      prefix: this.topicPrefix,
+      clientId: this.clientId,
+      group,
+      routing: settings.sharedRouting ?? "auto",
+      probeMs: positive("shareProbeMs", settings.shareProbeMs ?? DEFAULT_SHARE_PROBE_MS),
+      targets: Object.values(this.serviceUrls),
+      keepaliveSeconds: () => this.keepaliveSeconds(),
+      library,
+      logger: this.logger,
+      warnings: this.warnings,
+      describe: () => this.catalog.summary(),
+    });
     this.dispatcher = new Dispatcher({
       publish: (topic, payload, properties) => this.requireTransport(topic).publish(topic, payload, properties),
       logger: this.logger,
@@ -150,7 +196,27 @@ export abstract class BaseCommunicator implements Communicator {
       // Infinity ignores payload deadlines (those of callers whose clocks cannot be trusted).
       clockSkewToleranceMs: settings.clockSkewToleranceMs === Number.POSITIVE_INFINITY ? Number.POSITIVE_INFINITY : nonNegative("clockSkewToleranceMs", settings.clockSkewToleranceMs ?? DEFAULT_CLOCK_SKEW_TOLERANCE_MS),
       name: this.agentName,
+      stats: this.stats,
+      builtins: new Map<string, Handler<any, any>>([
+        ["rpc.discover", () => this.catalog.openRpc()],
+        ["rpc.stats", () => this.stats.snapshot()],
+      ]),
     });
+  }
+
+  /** The MQTT Last Will this communicator's connection should carry: it clears the discovery record. */
+  protected lastWill(): LastWill {
+    return this.presence.will();
+  }
+
+  /** The connection's keepalive, in seconds, for the discovery record; 0 when the transport has none. */
+  protected keepaliveSeconds(): number {
+    return 0;
+  }
+
+  /** How requests reach this instance: `single` (no group), `shared` (`$share`) or `instances`. Known once started. */
+  get routing(): "single" | "shared" | "instances" {
+    return this.presence.routing;
   }
 
   /** Connect the transport. Called once by `start()`; `sink` receives every inbound message. */
@@ -169,8 +235,18 @@ export abstract class BaseCommunicator implements Communicator {
         this.dispatcher.limitConcurrency(this.maxConcurrentHandlers);
         this.transport.setInboundGate(() => this.dispatcher.inboundGate());
       }
-      await this.transport.subscribe([this.responseTopic, requestFilter(this.topicPrefix), notificationFilter(this.topicPrefix)]);
+      this.startedAt = Date.now();
+      const transport = this.transport;
+      const requestFilters = await this.presence.open(transport);
+      await transport.subscribe([this.responseTopic, ...requestFilters, notificationFilter(this.topicPrefix)]);
       if (this.state !== "starting") throw new CommunicationError(`${this.agentName} was stopped while starting`);
+      // Servers announce themselves; a communicator with no handlers only calls, and stays unlisted.
+      if (this.catalog.size > 0 || this.presence.routing !== "single") {
+        await this.presence.announce(transport);
+        transport.onReconnect?.(() => {
+          this.presence.announce(transport).catch((error: unknown) => this.logger.warn(`${this.agentName}: could not publish its discovery record again: ${(error as Error).message}`));
+        });
+      }
       this.state = "started";
     } catch (error) {
       if (this.state === "starting") this.state = "stopped";
@@ -191,6 +267,8 @@ export abstract class BaseCommunicator implements Communicator {
 
   private async stopStarted(): Promise<void> {
     this.state = "stopping";
+    // First the record: callers stop choosing this instance while it drains.
+    if (this.transport) await this.presence.withdraw(this.transport).catch(() => undefined);
     this.pending.rejectAll(
       (target, method) => new CommunicationError(`Request ${method} to ${target} was cancelled: ${this.agentName} stopped`, { target }),
     );
@@ -204,12 +282,15 @@ export abstract class BaseCommunicator implements Communicator {
     }
   }
 
-  registerHandler<P = Params, R = unknown>(method: string, handler: Handler<P, R>): () => void {
+  registerHandler<P = Params, R = unknown>(method: string, handler: Handler<P, R>, options?: HandlerOptions): () => void {
     assertName("method", method);
     if (typeof handler !== "function") throw new ConfigurationError(`Handler for ${method} must be a function, got ${typeof handler}`);
     this.dispatcher.handlers.set(method, handler);
+    this.catalog.set(method, options);
     return () => {
-      if (this.dispatcher.handlers.get(method) === handler) this.dispatcher.handlers.delete(method);
+      if (this.dispatcher.handlers.get(method) !== handler) return;
+      this.dispatcher.handlers.delete(method);
+      this.catalog.delete(method);
     };
   }
 
@@ -239,7 +320,7 @@ export abstract class BaseCommunicator implements Communicator {
       batcher.add({ id, body: payload, timeoutMs });
       return result as Promise<R>;
     }
-    this.publishRequest(transport, targetService, requestTopic(prefix, method), { id, body: payload, timeoutMs });
+    this.publishRequest(transport, targetService, this.requestTopicOf(prefix, method), { id, body: payload, timeoutMs });
     return result as Promise<R>;
   }
 
@@ -264,7 +345,7 @@ export abstract class BaseCommunicator implements Communicator {
     if (entries.length === 0 || transport === undefined) return;
     if (entries.length === 1) {
       const entry = entries[0]!;
-      this.publishRequest(transport, target, requestTopic(prefix, this.pending.describe(entry.id)!.method), entry);
+      this.publishRequest(transport, target, this.requestTopicOf(prefix, this.pending.describe(entry.id)!.method), entry);
       return;
     }
     const properties = this.requestExpiry && transport.supportsProperties
@@ -288,6 +369,17 @@ export abstract class BaseCommunicator implements Communicator {
     }
   }
 
+  /**
+   * Where a request for `method` goes: one instance's own topic when the target is an `instances` group,
+   * else `P/request/<method>`. A method with a `.` (`rpc.discover`) goes without the method level: NATS
+   * refuses `.` in topic levels, and the payload names the method anyway.
+   */
+  private requestTopicOf(prefix: string, method: string): string {
+    const instance = this.presence.instanceFor(prefix);
+    if (method.includes(".")) return instance ?? requestBatchTopic(prefix);
+    return instance === undefined ? requestTopic(prefix, method) : `${instance}/${method}`;
+  }
+
   /** Check a method name once; later calls with the same name skip the work. */
   private checkMethodName(method: string): void {
     if (this.checkedMethods.has(method)) return;
@@ -306,6 +398,19 @@ export abstract class BaseCommunicator implements Communicator {
       );
     }
     return prefix;
+  }
+
+  /** A second answer to one request: warn once per target, naming the likely cause. */
+  private warnDuplicate(target: string, method: string): void {
+    const warned = (this.warnedDuplicates ??= new Set());
+    if (warned.has(target) || warned.size >= 1_000) return;
+    warned.add(target);
+    const prefix = this.serviceUrls[target] ?? target;
+    const instances = this.presence.directory.instances(prefix);
+    const seen = instances.length > 0 ? ` (instances seen: ${instances.map((record) => `${record.instance}${record.group === null ? "" : ` in group ${record.group}`}`).join(", ")})` : "";
+    this.logger.warn(
+      `${this.agentName}: a second answer came to one ${method} request to ${target}: more than one instance serves ${prefix}${seen}, so each request runs on all of them. Give them the same sharedGroup, or stop the extra ones`,
+    );
   }
 
   private requireStarted(target: string): Transport {
@@ -346,10 +451,22 @@ export abstract class BaseCommunicator implements Communicator {
     this.transport?.holdWrites?.();
     const kind = classifyTopic(this.topicPrefix, message.topic);
     if (kind === undefined) {
-      this.logger.debug(`${this.agentName}: ignored a message on unexpected topic ${message.topic}`);
+      if (this.presence.isInstanceRequest(message.topic)) this.dispatcher.dispatch("request", message);
+      else if (!this.presence.consume(message)) this.logger.debug(`${this.agentName}: ignored a message on unexpected topic ${message.topic}`);
       return;
     }
+    // Every member of an `instances` group receives what is published to the plain topics: one takes it.
+    if (kind === "request" ? this.presence.routing === "instances" : this.catalog.deliveredToOne.size > 0 && this.deliveredToOne(message.topic)) {
+      if (!this.presence.owns(message.payload)) return;
+    }
     this.dispatcher.dispatch(kind, message);
+  }
+
+  /** Whether a notification on `topic` goes to one instance of this service's group only. */
+  private deliveredToOne(topic: string): boolean {
+    if (this.presence.routing === "single") return false;
+    const method = topic.slice(notificationTopic(this.topicPrefix, "").length);
+    return this.catalog.deliveredToOne.has(method);
   }
 
   private onResponse(message: InboundMessage): void {
@@ -376,24 +493,33 @@ export abstract class BaseCommunicator implements Communicator {
   private settle(value: unknown): void {
     const response = decodeResponse(value);
     if (response.id === null || !this.pending.has(response.id)) {
-      this.logger.debug(`${this.agentName}: dropped a late or unknown response ${describe(response.id)}`);
+      const answered = response.id === null ? undefined : this.pending.answeredBefore(response.id);
+      if (answered !== undefined) this.warnDuplicate(answered.target, answered.method);
+      else this.logger.debug(`${this.agentName}: dropped a late or unknown response ${describe(response.id)}`);
       return;
     }
     const sent = this.pending.describe(response.id)!;
     switch (response.kind) {
       case "result":
-        this.pending.resolve(response.id, response.result);
+        this.pending.settleAnswer(response.id, "resolve", response.result);
         return;
       case "error":
-        this.pending.reject(response.id, errorFromWire(response.error, sent));
+        this.pending.settleAnswer(response.id, "reject", errorFromWire(response.error, sent));
         return;
       case "malformed":
-        this.pending.reject(
+        this.pending.settleAnswer(
           response.id,
+          "reject",
           new CommunicationError(`Malformed response to ${sent.method} from ${sent.target}: ${response.reason}`, { target: sent.target }),
         );
     }
   }
+}
+
+/** Why `group` cannot name a `sharedGroup`: it becomes one level of `$share/<group>/...`. */
+function assertGroup(group: unknown): asserts group is string {
+  assertName("sharedGroup", group);
+  if ((group as string).includes("/")) throw new ConfigurationError(`sharedGroup must be one topic level, without "/", got ${JSON.stringify(group)}`);
 }
 
 /** The kind of rate-limited warning for responses that cannot be read. */

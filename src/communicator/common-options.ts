@@ -52,6 +52,20 @@ export const commonOptionsShape = () => ({
    */
   maxConcurrentHandlers: z.number().int().min(1).max(1_000_000).optional(),
   /**
+   * Instances with the same `sharedGroup` share the requests of their prefix: each runs on one live
+   * instance. One topic level. Default: none, every instance runs every request.
+   */
+  sharedGroup: z
+    .string()
+    .refine((group) => nameProblem(group) === undefined && !group.includes("/"), {
+      error: (issue) => `sharedGroup ${JSON.stringify(issue.input)} ${nameProblem(issue.input) ?? 'must be one topic level, without "/"'}`,
+    })
+    .optional(),
+  /** `"auto"` (default) checks at start whether the broker delivers `$share`; `"shared"` or `"instances"` skip the check. */
+  sharedRouting: z.enum(["auto", "shared", "instances"]).optional(),
+  /** How long the `$share` check waits, in ms. Default 2 000. */
+  shareProbeMs: z.number().int().min(1).max(60_000).optional(),
+  /**
    * At-most-once execution: a duplicate request (same response topic and id, as a broker may redeliver)
    * within the window gets the first one's answer and does not run again. `false` turns it off.
    * Default `{ maxEntries: 10000, windowMs: 60000 }`.

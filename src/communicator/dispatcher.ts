@@ -13,6 +13,7 @@ import { ResponseCoalescer } from "./response-coalescer.js";
 import { SequenceMap } from "./sequence-map.js";
 import type { InboundMessage, PublishProperties } from "./transport.js";
 import type { Handler } from "./types.js";
+import type { ServiceStats } from "../instances/stats.js";
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return typeof (value as { then?: unknown } | null)?.then === "function";
@@ -38,6 +39,10 @@ export interface DispatcherDeps {
   clockSkewToleranceMs: number;
   /** Names this service in logs. */
   name: string;
+  /** Where finished requests are counted, per method (only methods with a registered handler). */
+  stats?: ServiceStats | undefined;
+  /** Methods every server answers unless a handler of its own takes the name (`rpc.discover`, `rpc.stats`). */
+  builtins?: ReadonlyMap<string, Handler<any, any>> | undefined;
 }
 
 /** Kinds of rate-limited warning: what a flood of bad input repeats. */
@@ -223,7 +228,7 @@ export class Dispatcher {
       reply(encodeError(request.id, { code: ErrorCode.InternalError, message: `Service ${this.deps.name} is stopping` }));
       return;
     }
-    const handler = this.handlers.get(request.method);
+    const handler = this.handlers.get(request.method) ?? this.deps.builtins?.get(request.method);
     if (handler === undefined) {
       reply(encodeError(request.id, { code: ErrorCode.MethodNotFound, message: `Method not found: ${request.method}` }));
       return;
@@ -277,31 +282,41 @@ export class Dispatcher {
       return;
     }
     const call = new HandlerCall(request.id, request.method, message.topic, deadline);
+    // Counted only for handlers of the service's own (a flood of unknown names costs nothing there).
+    const stats = this.deps.stats !== undefined && this.handlers.has(request.method) ? this.deps.stats : undefined;
+    const began = stats === undefined ? 0 : performance.now();
     let result: unknown;
     try {
       result = handler(request.params, call);
     } catch (error) {
       call.dispose();
       reply(this.encodeFailure(request, error));
+      stats?.record(request.method, performance.now() - began, true);
       return;
     }
     if (!isThenable(result)) {
       call.dispose();
       reply(this.encodeSuccess(request, result));
+      stats?.record(request.method, performance.now() - began, false);
       return;
     }
     const started = ++this.started;
     this.runningRequests++;
+    let failed = false;
     const done = Promise.resolve(result)
       .then(
         (value) => this.encodeSuccess(request, value),
-        (error: unknown) => this.encodeFailure(request, error),
+        (error: unknown) => {
+          failed = true;
+          return this.encodeFailure(request, error);
+        },
       )
       .then((body) => {
         call.dispose();
         this.running.delete(started);
         this.runningRequests--;
         reply(body);
+        stats?.record(request.method, performance.now() - began, failed);
         this.startWaiting();
       });
     this.running.set(started, { call, done });

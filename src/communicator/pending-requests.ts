@@ -28,9 +28,19 @@ export interface PendingCall {
  * timer and abort listener. Ids are `<prefix><sequence number>`, kept in a `SequenceMap` (see
  * there why not in a `Map`).
  */
+/** How many answered requests are remembered, so that a second answer to one of them is noticed. */
+const ANSWERED_SLOTS = 1024;
+
 export class PendingRequests {
   private readonly entries: SequenceMap<string, Pending>;
   private sequence = 0;
+  /**
+   * The last answered requests, by sequence number modulo `ANSWERED_SLOTS`: the number, and the entry's
+   * target and method (strings every call already holds, so remembering them allocates nothing).
+   */
+  private readonly answeredSequence = new Int32Array(ANSWERED_SLOTS).fill(-1);
+  private readonly answeredTarget: string[] = new Array<string>(ANSWERED_SLOTS).fill("");
+  private readonly answeredMethod: string[] = new Array<string>(ANSWERED_SLOTS).fill("");
 
   /**
    * `idPrefix` starts every id this hands out, and must not end in a digit. `giveUp` is called with the
@@ -114,6 +124,28 @@ export class PendingRequests {
     const entry = this.settle(id);
     entry?.resolve(result);
     return entry !== undefined;
+  }
+
+  /** Settle `id` with the answer that came for it, a result or an error; a second answer will be noticed. */
+  settleAnswer(id: RequestId, outcome: "resolve" | "reject", value: unknown): boolean {
+    const entry = this.settle(id);
+    if (entry === undefined) return false;
+    const sequence = digitsAfter(entry.id, this.idPrefix.length);
+    const slot = sequence & (ANSWERED_SLOTS - 1);
+    this.answeredSequence[slot] = sequence;
+    this.answeredTarget[slot] = entry.target;
+    this.answeredMethod[slot] = entry.method;
+    if (outcome === "resolve") entry.resolve(value);
+    else entry.reject(value);
+    return true;
+  }
+
+  /** The call `id` was, if it was one of ours answered recently: an answer now is a second one. */
+  answeredBefore(id: RequestId): { target: string; method: string } | undefined {
+    if (typeof id !== "string" || !id.startsWith(this.idPrefix)) return undefined;
+    const sequence = digitsAfter(id, this.idPrefix.length);
+    const slot = sequence & (ANSWERED_SLOTS - 1);
+    return this.answeredSequence[slot] === sequence ? { target: this.answeredTarget[slot]!, method: this.answeredMethod[slot]! } : undefined;
   }
 
   /** Settle `id` with an error. Returns false if nothing was waiting for it. */

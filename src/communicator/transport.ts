@@ -50,6 +50,26 @@ export interface Transport {
   setInboundGate?(gate: () => Promise<void> | undefined): void;
   /** Disconnect, flushing what is in flight. */
   close(): Promise<void>;
+  /**
+   * Optional, for discovery records: publish a message the broker keeps for later subscribers (an
+   * empty payload clears it). Without it, a communicator publishes no record and sees no instances.
+   */
+  publishRetained?(topic: string, payload: string): Promise<void>;
+  /** Optional: drop subscriptions made with `subscribe`. */
+  unsubscribe?(filters: readonly string[]): Promise<void>;
+  /** Optional: call `listener` after each reconnect (the broker may have lost retained messages). */
+  onReconnect?(listener: () => void): void;
+  /** The protocol in use, for the discovery record: "5", "3.1.1", or the transport's own name. */
+  readonly protocol?: string;
+  /** What the broker said of `$share` subscriptions when it accepted the connection (MQTT 5), if anything. */
+  readonly sharedSubscriptionAvailable?: boolean | undefined;
+}
+
+/** A message the broker publishes for a client that disappears without disconnecting (MQTT Last Will). */
+export interface LastWill {
+  topic: string;
+  payload: string;
+  retain: boolean;
 }
 
 /** Where a transport keeps what identifies a publish it may be asked to withdraw. Opaque to the RPC core. */

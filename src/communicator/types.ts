@@ -1,3 +1,4 @@
+import type { ErrorContract, SchemaLike } from "../contract/define-service.js";
 import type { Logger } from "../logger.js";
 import type { Params, RequestId } from "../wire/jsonrpc.js";
 
@@ -17,10 +18,32 @@ export interface HandlerContext {
   /** The topic the message arrived on. */
   readonly topic: string;
   /**
-   * Fires when the caller's deadline has passed (known over MQTT 5 from the Message Expiry
-   * Interval, and in memory) or when the communicator stops.
+   * Fires when the caller's deadline has passed (known from the request's `deadline` and, over MQTT 5,
+   * its Message Expiry Interval) or when the communicator stops.
    */
   readonly signal: AbortSignal;
+}
+
+/**
+ * What a handler serves, for `rpc.discover`, the discovery record and instance groups. `registerService`
+ * fills it from the contract; a bare `registerHandler` may leave it out.
+ */
+export interface HandlerOptions {
+  /** A method answers requests; a notification is never answered. Unknown when left out. */
+  kind?: "method" | "notification";
+  /** The contract (service) the handler belongs to. */
+  service?: string;
+  /** The contract's version, for the OpenRPC document. */
+  version?: string;
+  description?: string;
+  params?: SchemaLike;
+  result?: SchemaLike;
+  errors?: Record<string, ErrorContract>;
+  /**
+   * Notifications in a `sharedGroup`: `"all"` (default) runs the handler on every instance of the group,
+   * `"one"` on one instance only.
+   */
+  delivery?: "all" | "one";
 }
 
 /** A request or notification handler. Its return value is the JSON-RPC result. */
@@ -55,8 +78,11 @@ export interface Communicator {
    * or it was written (QoS 0); during a broker outage it waits for the reconnect or `stop()`.
    */
   sendNotification(targetService: string, method: string, params?: Params): Promise<void>;
-  /** Serve `method`, for requests and notifications alike. Returns a function that unregisters it. */
-  registerHandler<P = Params, R = unknown>(method: string, handler: Handler<P, R>): () => void;
+  /**
+   * Serve `method`, for requests and notifications alike. Returns a function that unregisters it.
+   * `options` describe it for `rpc.discover` and instance groups; communicators may ignore them.
+   */
+  registerHandler<P = Params, R = unknown>(method: string, handler: Handler<P, R>, options?: HandlerOptions): () => void;
 }
 
 /** A communicator class, as registered in the plugin registry. */

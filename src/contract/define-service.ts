@@ -40,6 +40,11 @@ export interface MethodContract {
 export interface NotificationContract {
   description?: string;
   params: ParamsLike;
+  /**
+   * In a `sharedGroup` of servers: `"all"` (default) runs the handler on every instance, `"one"` on one
+   * instance only, as for requests.
+   */
+  delivery?: "all" | "one";
 }
 
 export interface ServiceDefinition {

@@ -1,8 +1,8 @@
-import type { Communicator, HandlerContext } from "../communicator/types.js";
+import type { Communicator, HandlerContext, HandlerOptions } from "../communicator/types.js";
 import { ErrorCode } from "../errors/codes.js";
 import { RpcError, ValidationError } from "../errors/errors.js";
 import type { Logger } from "../logger.js";
-import { asZodSchema, type ServiceContract } from "./define-service.js";
+import { asZodSchema, type MethodContract, type NotificationContract, type ServiceContract } from "./define-service.js";
 import { encodeSchema, parseSchema, summarizeIssues } from "./schema.js";
 
 type AnyHandler = (params: any, context: HandlerContext) => unknown;
@@ -45,7 +45,7 @@ export function registerService(communicator: Communicator, contract: ServiceCon
         // A synchronous handler is answered synchronously: no promise hop per call.
         const result = handler(parsed.data, context);
         return typeof (result as { then?: unknown } | null)?.then === "function" ? (result as PromiseLike<unknown>).then(checkResult) : checkResult(result);
-      }),
+      }, describeHandler(contract, "method", spec)),
     );
   }
   for (const [notification, spec] of Object.entries(contract.notifications ?? {})) {
@@ -58,10 +58,20 @@ export function registerService(communicator: Communicator, contract: ServiceCon
           return;
         }
         await handler(parsed.data, context);
-      }),
+      }, { ...describeHandler(contract, "notification", spec), delivery: spec.delivery ?? "all" }),
     );
   }
   return () => unregister.forEach((fn) => fn());
+}
+
+/** What `rpc.discover` and the discovery record say of one handler. */
+function describeHandler(contract: ServiceContract, kind: "method" | "notification", spec: MethodContract | NotificationContract): HandlerOptions {
+  const options: HandlerOptions = { kind, service: contract.name, params: spec.params };
+  if (contract.version !== undefined) options.version = contract.version;
+  if (spec.description !== undefined) options.description = spec.description;
+  if ("result" in spec) options.result = spec.result;
+  if ("errors" in spec && spec.errors !== undefined) options.errors = spec.errors;
+  return options;
 }
 
 function requireHandler(contract: ServiceContract, handlers: object, name: string): AnyHandler {

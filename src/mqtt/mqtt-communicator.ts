@@ -33,8 +33,12 @@ export class MqttCommunicator extends BaseCommunicator {
     return this.mqtt?.protocolVersion;
   }
 
+  protected override keepaliveSeconds(): number {
+    return this.mqttOptions.keepalive;
+  }
+
   protected override async openTransport(sink: MessageSink): Promise<Transport> {
-    this.mqtt = await connectMqttTransport(this.mqttOptions, this.clientId, sink, this.logger);
+    this.mqtt = await connectMqttTransport(this.mqttOptions, this.clientId, sink, this.logger, this.lastWill());
     return this.mqtt;
   }
 }

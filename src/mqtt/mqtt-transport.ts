@@ -1,7 +1,7 @@
-import mqtt, { type IClientOptions, type IClientPublishOptions, type MqttClient } from "mqtt";
+import mqtt, { type IClientOptions, type IClientPublishOptions, type IConnackPacket, type MqttClient } from "mqtt";
 import { CommunicationError } from "../errors/errors.js";
 import type { Logger } from "../logger.js";
-import type { MessageSink, PublishProperties, PublishTicket, Transport } from "../communicator/transport.js";
+import type { LastWill, MessageSink, PublishProperties, PublishTicket, Transport } from "../communicator/transport.js";
 import type { ResolvedMqttOptions } from "./mqtt-options.js";
 import { PacketStore } from "./packet-store.js";
 
@@ -110,14 +110,16 @@ export function describeBroker(options: ResolvedMqttOptions): string {
 function noLog(): void {}
 
 /** Connect and return a transport; with `protocolVersion: "auto"`, fall back to 3.1.1 when MQTT 5 is refused. */
-export async function connectMqttTransport(options: ResolvedMqttOptions, clientId: string, sink: MessageSink, logger: Logger): Promise<MqttTransport> {
+export async function connectMqttTransport(options: ResolvedMqttOptions, clientId: string, sink: MessageSink, logger: Logger, will?: LastWill): Promise<MqttTransport> {
   const versions: (4 | 5)[] = options.protocolVersion === "auto" ? [5, 4] : [options.protocolVersion];
   const deadline = Date.now() + options.connectTimeoutMs;
   for (const version of versions) {
     const canFallBack = version === 5 && versions.length > 1;
     try {
-      const client = await connectOnce(options, clientId, version, deadline, canFallBack);
-      return new MqttTransport(client, options, sink, logger);
+      const { client, connack } = await connectOnce(options, clientId, version, deadline, canFallBack, will);
+      const transport = new MqttTransport(client, options, sink, logger);
+      transport.sharedSubscriptionAvailable = connack.properties?.sharedSubscriptionAvailable;
+      return transport;
     } catch (error) {
       const code = (error as { code?: unknown }).code;
       if (canFallBack && typeof code === "number" && PROTOCOL_REFUSED.has(code)) {
@@ -144,7 +146,7 @@ const MQTT5_ANSWER_MS = 3_000;
 /** The broker took the MQTT 5 CONNECT and closed the socket or stayed silent: worth a 3.1.1 attempt. */
 class NoMqtt5Answer extends Error {}
 
-function connectOnce(options: ResolvedMqttOptions, clientId: string, protocolVersion: 4 | 5, deadline: number, canFallBack = false): Promise<MqttClient> {
+function connectOnce(options: ResolvedMqttOptions, clientId: string, protocolVersion: 4 | 5, deadline: number, canFallBack: boolean, will: LastWill | undefined): Promise<{ client: MqttClient; connack: IConnackPacket }> {
   const where = describeBroker(options);
   const timeoutMs = Math.max(1, deadline - Date.now());
   const clientOptions: IClientOptions = {
@@ -160,6 +162,7 @@ function connectOnce(options: ResolvedMqttOptions, clientId: string, protocolVer
     // acknowledgement received, a clearInterval and a setInterval per QoS 1 message.
     reschedulePings: false,
   };
+  if (will !== undefined) clientOptions.will = { topic: will.topic, payload: Buffer.from(will.payload), retain: will.retain, qos: options.qos };
   if (protocolVersion === 5) {
     // The broker never sends a packet larger than this: payloads over maxPayloadBytes are dropped there,
     // never read into memory here. The allowance covers the largest topic and the properties.
@@ -218,9 +221,9 @@ function connectOnce(options: ResolvedMqttOptions, clientId: string, protocolVer
       client.end(true);
       reject(error);
     };
-    const onConnect = () => {
+    const onConnect = (connack: IConnackPacket) => {
       cleanup();
-      resolve(client);
+      resolve({ client, connack });
     };
     const onError = (error: Error & { code?: unknown }) => {
       lastError = error;
@@ -258,6 +261,7 @@ function disableNagle(client: MqttClient): void {
 /** mqtt.js behind the `Transport` interface. mqtt.js reconnects and resubscribes by itself. */
 export class MqttTransport implements Transport {
   readonly supportsProperties: boolean;
+  sharedSubscriptionAvailable: boolean | undefined;
   private readonly where: string;
   private closed = false;
   private corked = false;
@@ -346,6 +350,27 @@ export class MqttTransport implements Transport {
   /** The MQTT protocol version in use: 5 or 4 (3.1.1). */
   get protocolVersion(): number {
     return this.client.options.protocolVersion ?? 4;
+  }
+
+  get protocol(): string {
+    return this.protocolVersion === 5 ? "5" : "3.1.1";
+  }
+
+  publishRetained(topic: string, payload: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.client.publish(topic, payload, { qos: this.options.qos, retain: true }, (error) => (error ? reject(this.publishError(topic, error)) : resolve()));
+    });
+  }
+
+  async unsubscribe(filters: readonly string[]): Promise<void> {
+    await this.client.unsubscribeAsync([...filters]);
+  }
+
+  onReconnect(listener: () => void): void {
+    // The first CONNACK came before this transport existed: every "connect" from now on is a reconnect.
+    this.client.on("connect", () => {
+      if (!this.closed) listener();
+    });
   }
 
   async subscribe(filters: readonly string[]): Promise<void> {

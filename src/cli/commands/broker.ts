@@ -1,25 +1,47 @@
 import { startBroker } from "../../broker/embedded-broker.js";
-import { CommunicationError } from "../../errors/errors.js";
+import { CommunicationError, ConfigurationError } from "../../errors/errors.js";
 import type { CliIo } from "../cli-io.js";
 import { ExitCode } from "../exit-codes.js";
 
 export interface BrokerArgs {
   host: string;
   port: number;
+  /** `redis://[[user]:password@]host[:port][/db]`: join the other embedded brokers of this Redis. */
+  redis?: string;
 }
 
 /** `mqtt-contracts broker`: the embedded broker until SIGINT or SIGTERM. */
 export async function brokerCommand(args: BrokerArgs, io: CliIo): Promise<ExitCode> {
   let broker;
+  // While Redis is down its connections retry several times a second: print each new reason once.
+  let lastRedisError: string | undefined;
   try {
-    broker = await startBroker({ host: args.host, port: args.port });
+    broker = await startBroker({
+      host: args.host,
+      port: args.port,
+      ...(args.redis === undefined
+        ? {}
+        : {
+            redis: args.redis,
+            onRedisError: (error) => {
+              if (error.message === lastRedisError) return;
+              lastRedisError = error.message;
+              io.err(`mqtt-contracts: ${error.message} (reconnecting)`);
+            },
+          }),
+    });
   } catch (error) {
+    if (error instanceof ConfigurationError) {
+      io.err(`mqtt-contracts: ${error.message}`);
+      return ExitCode.Usage;
+    }
     if (!(error instanceof CommunicationError)) throw error;
     io.err(`mqtt-contracts: ${error.message}`);
     return ExitCode.Unavailable;
   }
   const stop = io.waitForStop(); // listening before the URL is printed: whoever reads it may signal at once
-  io.out(`mqtt-contracts broker listening on ${broker.url} (MQTT 3.1.1); Ctrl-C to stop`);
+  const joined = broker.redis === undefined ? "" : `, joined through Redis ${broker.redis}`;
+  io.out(`mqtt-contracts broker listening on ${broker.url} (MQTT 3.1.1${joined}); Ctrl-C to stop`);
   const signal = await stop;
   io.out(`${signal} received; stopping the broker`);
   await broker.close();

@@ -1,10 +1,10 @@
 import { existsSync, readFileSync } from "node:fs";
 import { cp, mkdir, readdir, readFile, rename, writeFile } from "node:fs/promises";
-import { basename, dirname, join, relative, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { basename, join, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import type { CliIo } from "../cli-io.js";
 import { ExitCode } from "../exit-codes.js";
+import { packageRoot } from "../../package-info.js";
 
 export const INIT_USAGE = `Usage: mqtt-contracts init [<dir>] [--dependency <spec>]
 
@@ -126,14 +126,3 @@ function packageName(folder: string): string {
   return name || "my-agents";
 }
 
-/** The folder of this package (the one with its package.json), from dist/ or from the sources. */
-function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const manifest = join(dir, "package.json");
-    if (existsSync(manifest) && (JSON.parse(readFileSync(manifest, "utf8")) as { name?: string }).name === "mqtt-contracts") return dir;
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error("mqtt-contracts init: cannot find the mqtt-contracts package folder");
-    dir = parent;
-  }
-}

@@ -1,8 +1,10 @@
 import { z } from "zod";
 import { zodToJsonSchema } from "zod-to-json-schema";
-import type { AnySchema } from "../src/contract/define-service.js";
-import { isZod4 } from "../src/contract/schema.js";
-import type { JsonSchema } from "./model.js";
+import type { AnySchema } from "./define-service.js";
+import { isZod4 } from "./schema.js";
+
+/** A JSON Schema document, as plain JSON. */
+export type JsonSchema = Record<string, unknown>;
 
 /**
  * The JSON Schema (draft-07) of a schema's wire form (its input side). Zod 4 schemas go through

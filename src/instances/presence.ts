@@ -1,0 +1,234 @@
+/**
+ * One communicator's place among the instances of its services: it announces itself with a retained
+ * record (cleared by its Last Will), decides how a `sharedGroup` shares requests on this broker, watches
+ * the records of its own prefix and of its targets, and says which instance a call goes to.
+ */
+import { randomBytes } from "node:crypto";
+import type { Logger } from "../logger.js";
+import type { WarningLimiter } from "../log/warning-limiter.js";
+import type { InboundMessage, LastWill, Transport } from "../communicator/transport.js";
+import { requestFilter } from "../wire/topics.js";
+import { InstanceDirectory } from "./directory.js";
+import {
+  decodeRecord,
+  instanceProbeTopic,
+  instanceRecordFilter,
+  instanceRequestBase,
+  instanceTopic,
+  parseRecordTopic,
+  RECORD_KIND,
+  type InstanceRecord,
+  type Routing,
+} from "./record.js";
+
+/** How long `start()` waits for its `$share` probe to come back before it decides the broker does not deliver them. */
+export const DEFAULT_SHARE_PROBE_MS = 2_000;
+
+export interface PresenceDeps {
+  agentName: string;
+  prefix: string;
+  clientId: string;
+  /** `sharedGroup`, if any. */
+  group: string | undefined;
+  /** `sharedRouting`: decide by a probe (`auto`), or take it as given. */
+  routing: "auto" | "shared" | "instances";
+  probeMs: number;
+  /** The prefixes of the services this communicator calls. */
+  targets: readonly string[];
+  keepaliveSeconds: () => number;
+  library: string;
+  logger: Logger;
+  warnings: WarningLimiter;
+  /** What the record says the instance serves; read when it is announced. */
+  describe(): { methods: string[]; notifications: string[]; handlers: string[]; schemaDigest: string };
+}
+
+const BAD_RECORDS = "discovery records that could not be read";
+const MAX_WARNED_PEERS = 100;
+
+export class Presence {
+  readonly directory = new InstanceDirectory();
+  /** How requests reach this instance; decided by `open`. */
+  routing: Routing = "single";
+  private readonly instanceRequests: string;
+  private readonly recordTopic: string;
+  private probe: { topic: string; nonce: string; arrived: () => void } | undefined;
+  private readonly warnedPeers = new Set<string>();
+  private startedAt = 0;
+  private announced = false;
+
+  constructor(private readonly deps: PresenceDeps) {
+    this.instanceRequests = instanceRequestBase(deps.prefix, deps.clientId);
+    this.recordTopic = instanceTopic(deps.prefix, deps.clientId);
+  }
+
+  /** Cleared by the broker when this instance disappears without `stop()`. */
+  will(): LastWill {
+    return { topic: this.recordTopic, payload: "", retain: true };
+  }
+
+  /**
+   * Watch the records of this prefix and the targets, decide the routing, and return the filters that
+   * bring this instance its requests: the shared or plain request filter, and its own request topic.
+   */
+  async open(transport: Transport): Promise<string[]> {
+    this.startedAt = Date.now();
+    const watched = [...new Set([this.deps.prefix, ...this.deps.targets])];
+    if (transport.publishRetained) {
+      try {
+        await transport.subscribe(watched.map(instanceRecordFilter));
+      } catch (error) {
+        // Discovery is an addition: a broker ACL without it still leaves a working service.
+        this.deps.logger.warn(`${this.deps.agentName}: sees no discovery records (${(error as Error).message}); allow it to subscribe to P/instance/+ for the prefixes it serves and calls`);
+      }
+    }
+    this.routing = this.deps.group === undefined ? "single" : await this.decideRouting(transport, this.deps.group);
+    const requests = this.routing === "shared" ? `$share/${this.deps.group}/${requestFilter(this.deps.prefix)}` : requestFilter(this.deps.prefix);
+    return [requests, `${this.instanceRequests}/#`];
+  }
+
+  private async decideRouting(transport: Transport, group: string): Promise<Routing> {
+    if (this.deps.routing !== "auto") return this.deps.routing;
+    if (transport.sharedSubscriptionAvailable === false) {
+      this.deps.logger.info(`${this.deps.agentName}: the broker says it has no shared subscriptions; group ${group} spreads requests over instance topics`);
+      return "instances";
+    }
+    // A group of our own, so the probe comes back to us and to nobody else; it also fences the retained
+    // records subscribed above, which a broker delivers before what is published after.
+    const topic = instanceProbeTopic(this.deps.prefix, this.deps.clientId);
+    const filter = `$share/${group}-probe-${randomBytes(3).toString("hex")}/${topic}`;
+    const nonce = randomBytes(8).toString("hex");
+    let timer: NodeJS.Timeout | undefined;
+    const arrived = new Promise<boolean>((resolve) => {
+      this.probe = { topic, nonce, arrived: () => resolve(true) };
+      timer = setTimeout(() => resolve(false), this.deps.probeMs);
+    });
+    try {
+      await transport.subscribe([filter]);
+      await transport.publish(topic, nonce);
+      const delivered = await arrived;
+      if (!delivered) this.deps.logger.info(`${this.deps.agentName}: the broker granted a $share subscription but delivered nothing within ${this.deps.probeMs} ms; group ${group} spreads requests over instance topics`);
+      return delivered ? "shared" : "instances";
+    } catch (error) {
+      this.deps.logger.info(`${this.deps.agentName}: the broker refused a $share subscription (${(error as Error).message}); group ${group} spreads requests over instance topics`);
+      return "instances";
+    } finally {
+      clearTimeout(timer);
+      this.probe = undefined;
+      await transport.unsubscribe?.([filter]).catch(() => undefined);
+    }
+  }
+
+  /** Publish (or, after a reconnect, publish again) this instance's retained record. */
+  async announce(transport: Transport): Promise<void> {
+    if (!transport.publishRetained) return;
+    const served = this.deps.describe();
+    const record: InstanceRecord = {
+      kind: RECORD_KIND,
+      agent: this.deps.agentName,
+      prefix: this.deps.prefix,
+      instance: this.deps.clientId,
+      group: this.deps.group ?? null,
+      routing: this.routing,
+      ...served,
+      library: this.deps.library,
+      protocol: transport.protocol ?? "unknown",
+      startedAt: this.startedAt,
+      keepaliveSeconds: this.deps.keepaliveSeconds(),
+    };
+    this.announced = true;
+    try {
+      await transport.publishRetained(this.recordTopic, JSON.stringify(record));
+    } catch (error) {
+      this.deps.logger.warn(`${this.deps.agentName}: could not publish its discovery record (${(error as Error).message}); it is not listed, and callers of a group do not choose it. Allow it to publish to ${this.recordTopic}`);
+    }
+  }
+
+  /** Clear the record (on `stop()`): callers stop choosing this instance. */
+  async withdraw(transport: Transport): Promise<void> {
+    if (!this.announced || !transport.publishRetained) return;
+    this.announced = false;
+    await transport.publishRetained(this.recordTopic, "");
+  }
+
+  /** Whether `topic` is this instance's own request topic (`P/instance/<id>/request[/<method>]`). */
+  isInstanceRequest(topic: string): boolean {
+    return topic.startsWith(this.instanceRequests) && (topic.length === this.instanceRequests.length || topic.charCodeAt(this.instanceRequests.length) === 47);
+  }
+
+  /** Take a record or probe message; false when `message` is neither. */
+  consume(message: InboundMessage): boolean {
+    const probe = this.probe;
+    if (probe !== undefined && message.topic === probe.topic) {
+      if (Buffer.from(message.payload).toString() === probe.nonce) probe.arrived();
+      return true;
+    }
+    const where = parseRecordTopic(message.topic);
+    if (where === undefined) return false;
+    const record = decodeRecord(message.topic, message.payload);
+    if (typeof record === "string") {
+      this.deps.warnings.warn(BAD_RECORDS, () => `${this.deps.agentName}: ignored a discovery record on ${message.topic}: ${record}`);
+      return true;
+    }
+    this.directory.update(where.prefix, where.instance, record);
+    if (record !== undefined && where.prefix === this.deps.prefix && where.instance !== this.deps.clientId) this.checkPeer(record);
+    return true;
+  }
+
+  /** Another instance on our prefix: say so when the two would both run every request. */
+  private checkPeer(peer: InstanceRecord): void {
+    const group = this.deps.group;
+    if (group !== undefined && peer.group === group) {
+      if (peer.routing !== this.routing && this.warnedPeers.size < MAX_WARNED_PEERS && !this.warnedPeers.has(peer.instance)) {
+        this.warnedPeers.add(peer.instance);
+        this.deps.logger.warn(
+          `${this.deps.agentName}: instance ${peer.instance} of group ${group} routes requests as "${peer.routing}", this one as "${this.routing}": requests may run on both. Set the same sharedRouting on every instance`,
+        );
+      }
+      return;
+    }
+    if (this.warnedPeers.size >= MAX_WARNED_PEERS || this.warnedPeers.has(peer.instance)) return;
+    this.warnedPeers.add(peer.instance);
+    const theirs = peer.group === null ? "no sharedGroup" : `sharedGroup ${peer.group}`;
+    const ours = group === undefined ? "none" : group;
+    this.deps.logger.warn(
+      `${this.deps.agentName}: instance ${peer.instance} (agent ${peer.agent}) also serves ${this.deps.prefix}, with ${theirs} (this one: ${ours}): every request to ${this.deps.prefix} runs on both. Give every instance the same sharedGroup to share the work`,
+    );
+  }
+
+  /** The members of this instance's group that share plain-topic requests by hash, sorted; this one included. */
+  private members(): string[] {
+    const group = this.deps.group;
+    const ids = this.directory
+      .instances(this.deps.prefix)
+      .filter((record) => record.group === group && record.routing === this.routing)
+      .map((record) => record.instance);
+    if (!ids.includes(this.deps.clientId)) ids.push(this.deps.clientId);
+    return ids.sort();
+  }
+
+  /**
+   * In a group, whether this instance takes a message every member received (a request on the plain
+   * topic under `instances` routing, a notification delivered to one instance): the member a hash of the
+   * payload picks. Every member hashes the same bytes, so exactly one runs it while they agree on who
+   * the members are.
+   */
+  owns(payload: Uint8Array): boolean {
+    const members = this.members();
+    if (members.length === 1) return true;
+    return members[fnv1a(payload) % members.length] === this.deps.clientId;
+  }
+
+  /** The instance topic base a call to `prefix` goes to, or undefined for the plain request topic. */
+  instanceFor(prefix: string): string | undefined {
+    const instance = this.directory.pick(prefix);
+    return instance === undefined ? undefined : instanceRequestBase(prefix, instance);
+  }
+}
+
+/** 32-bit FNV-1a of the bytes, as an unsigned number. */
+function fnv1a(bytes: Uint8Array): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < bytes.length; i++) hash = Math.imul(hash ^ bytes[i]!, 0x01000193);
+  return hash >>> 0;
+}
