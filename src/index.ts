@@ -23,6 +23,9 @@ export { ContractError } from "./contract/contract-error.js";
 // The CLI's connection flags, for agents that take the same command line
 export { connectionFlagOptions, connectionOptionsFromFlags } from "./cli/connection-flags.js";
 
+// Discovery: the services and instances on a broker
+export { discover } from "./instances/discover.js";
+
 // Embedded broker
 export { startBroker } from "./broker/embedded-broker.js";
 
@@ -53,13 +56,17 @@ export type { AgentDeps } from "./agent/base-agent.js";
 export type { AgentConfig, AgentConfigInput } from "./agent/agent-config.js";
 export type { BaseCommunicatorSettings } from "./communicator/base-communicator.js";
 export type { BatchSettings } from "./communicator/request-batcher.js";
-export type { Communicator, CommunicatorClass, CommunicatorInit, Handler, HandlerContext, RequestOptions } from "./communicator/types.js";
+export type { Communicator, CommunicatorClass, CommunicatorInit, Handler, HandlerContext, HandlerOptions, RequestOptions } from "./communicator/types.js";
 export type { InboundMessage, MessageSink, PublishProperties, Transport } from "./communicator/transport.js";
 export type { MqttCommunicatorOptions } from "./mqtt/mqtt-options.js";
 export type { MemoryCommunicatorOptions } from "./memory/memory-communicator.js";
 export type { CommunicatorSource } from "./plugins/registry.js";
 export type { CommunicatorManifest, DiscoveredCommunicator, DiscoverOptions } from "./plugins/discovery.js";
 export type { EmbeddedBroker, StartBrokerOptions } from "./broker/embedded-broker.js";
+export type { DiscoverOptions as DiscoverServicesOptions, DiscoveredService } from "./instances/discover.js";
+export type { InstanceRecord, Routing } from "./instances/record.js";
+export type { OpenRpcDocument, OpenRpcMethod, ContentDescriptor } from "./instances/openrpc.js";
+export type { StatsSnapshot } from "./instances/stats.js";
 export type { ConnectionFlags } from "./cli/connection-flags.js";
 export type { CommunicationErrorOptions } from "./errors/errors.js";
 export type { WireError } from "./errors/wire.js";

@@ -1,5 +1,5 @@
 /**
- * The `mqtt-contracts` command line: `call`, `notify`, `broker`, `codegen` and `init`. See `USAGE` for
+ * The `mqtt-contracts` command line: `call`, `notify`, `ls`, `describe`, `stats`, `broker`, `codegen` and `init`. See `USAGE` for
  * flags and exit codes. Only this file's entry point touches `process.exit`.
  */
 import { realpathSync } from "node:fs";
@@ -12,6 +12,10 @@ import { ConfigurationError } from "../errors/errors.js";
 import { brokerCommand } from "./commands/broker.js";
 import { callCommand } from "./commands/call.js";
 import { notifyCommand } from "./commands/notify.js";
+import { describeCommand } from "./commands/describe.js";
+import { lsCommand, type BrokerArgs } from "./commands/ls.js";
+import type { ServiceArgs } from "./commands/service-call.js";
+import { statsCommand } from "./commands/stats.js";
 import { ExitCode } from "./exit-codes.js";
 import { SHORT_USAGE, USAGE, UsageError } from "./usage.js";
 
@@ -24,6 +28,7 @@ const OPTIONS = {
   timeout: { type: "string" },
   "connect-timeout": { type: "string" },
   ...connectionFlagOptions,
+  json: { type: "boolean" },
   host: { type: "string" },
   port: { type: "string" },
   help: { type: "boolean", short: "h" },
@@ -36,6 +41,9 @@ const CONNECTION_FLAGS: readonly (keyof typeof OPTIONS)[] = ["url", "connect-tim
 const FLAGS: Record<string, readonly (keyof typeof OPTIONS)[]> = {
   call: [...CONNECTION_FLAGS, "timeout"],
   notify: CONNECTION_FLAGS,
+  ls: [...CONNECTION_FLAGS, "json"],
+  describe: [...CONNECTION_FLAGS, "timeout", "json"],
+  stats: [...CONNECTION_FLAGS, "timeout", "json"],
   broker: ["host", "port"],
 };
 
@@ -87,6 +95,19 @@ async function dispatch(argv: readonly string[], io: CliIo): Promise<number> {
       return callCommand({ ...clientArgs(command, rest, values, io), timeoutMs: parseMilliseconds("timeout", values.timeout, DEFAULT_CALL_TIMEOUT_MS) }, io);
     case "notify":
       return notifyCommand(clientArgs(command, rest, values, io), io);
+    case "ls":
+      if (rest.length > 0) throw new UsageError(`ls takes no arguments, got ${rest.map((arg) => JSON.stringify(arg)).join(" ")}`);
+      return lsCommand(brokerArgs(values, io), io);
+    case "describe": {
+      const [prefix, method, ...extra] = rest;
+      if (prefix === undefined || extra.length > 0) throw new UsageError("describe needs <topic-prefix> and takes at most a <method> after it");
+      return describeCommand({ ...serviceArgs(prefix, values, io), method }, io);
+    }
+    case "stats": {
+      const [prefix, ...extra] = rest;
+      if (prefix === undefined || extra.length > 0) throw new UsageError("stats needs exactly one <topic-prefix>");
+      return statsCommand(serviceArgs(prefix, values, io), io);
+    }
     default:
       if (rest.length > 0) throw new UsageError(`broker takes no arguments, got ${rest.map((arg) => JSON.stringify(arg)).join(" ")}`);
       return brokerCommand({ host: values.host ?? "127.0.0.1", port: parsePort(values.port) }, io);
@@ -106,6 +127,20 @@ function clientArgs(command: string, rest: string[], values: Values, io: CliIo):
     connectTimeoutMs: parseMilliseconds("connect-timeout", values["connect-timeout"], DEFAULT_CONNECT_TIMEOUT_MS),
     connection: usage(() => connectionOptionsFromFlags(values, io.env, io.cwd)),
   };
+}
+
+function brokerArgs(values: Values, io: CliIo): BrokerArgs {
+  return {
+    url: resolveUrl(values.url, io),
+    connectTimeoutMs: parseMilliseconds("connect-timeout", values["connect-timeout"], DEFAULT_CONNECT_TIMEOUT_MS),
+    connection: usage(() => connectionOptionsFromFlags(values, io.env, io.cwd)),
+    json: values.json ?? false,
+  };
+}
+
+function serviceArgs(prefix: string, values: Values, io: CliIo): ServiceArgs {
+  checkTarget(prefix, "rpc.discover");
+  return { ...brokerArgs(values, io), prefix, timeoutMs: parseMilliseconds("timeout", values.timeout, DEFAULT_CALL_TIMEOUT_MS) };
 }
 
 /** A configuration problem in what the user typed is a usage error. */

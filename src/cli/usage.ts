@@ -3,15 +3,21 @@ export const USAGE = `Usage: mqtt-contracts <command> [options]
 Commands:
   call <topic-prefix> <method> [<json params>]    Call a method; print its JSON result on stdout
   notify <topic-prefix> <method> [<json params>]  Publish a notification (no answer comes back)
+  ls                                              List the services on the broker and their instances
+  describe <topic-prefix> [<method>]              Show a service's methods and notifications, with
+                                                  params and results (from its rpc.discover)
+  stats <topic-prefix>                            Calls, errors and latency per method and instance
   broker                                          Run an embedded MQTT broker until SIGINT/SIGTERM
   codegen [--check] [--contracts <dir>] [--out <dir>] [--watch]
                                                   Generate typed clients and handlers from contracts
   init [<dir>] [--dependency <spec>]              Start a new project: a contract and two agents
 
-Options of call and notify:
+Options of call, notify, ls, describe and stats:
   --url <url>              Broker URL (default: $MQTT_URL, else mqtt://localhost:1883)
   --connect-timeout <ms>   How long to wait for the broker (default 10000)
-  --timeout <ms>           call only: how long to wait for the response (default 10000)
+  --timeout <ms>           call, describe, stats: how long to wait for an answer (default 10000)
+  --json                   ls, describe, stats: print the raw JSON (discovery records, the OpenRPC
+                           document, rpc.stats answers)
   --username <name>        Broker user name (default: $MQTT_USERNAME)
   --password <password>    Broker password (default: $MQTT_PASSWORD, which, unlike the flag,
                            does not show in the process list)
@@ -47,6 +53,9 @@ Environment:
 export const SHORT_USAGE = `Usage:
   mqtt-contracts call <topic-prefix> <method> [<json params>] [--url <url>] [--timeout <ms>] [connection options]
   mqtt-contracts notify <topic-prefix> <method> [<json params>] [--url <url>] [connection options]
+  mqtt-contracts ls [--json] [--url <url>] [connection options]
+  mqtt-contracts describe <topic-prefix> [<method>] [--json] [--url <url>] [connection options]
+  mqtt-contracts stats <topic-prefix> [--json] [--url <url>] [connection options]
   mqtt-contracts broker [--host <host>] [--port <port>]
   mqtt-contracts codegen [--check] [--contracts <dir>] [--out <dir>] [--watch]
   mqtt-contracts init [<dir>] [--dependency <spec>]

@@ -17,6 +17,7 @@ import type { Communicator, CommunicatorInit, Handler, HandlerOptions, RequestOp
 import { HandlerCatalog } from "../instances/handler-catalog.js";
 import { DEFAULT_SHARE_PROBE_MS, Presence } from "../instances/presence.js";
 import { ServiceStats } from "../instances/stats.js";
+import type { InstanceRecord } from "../instances/record.js";
 import { packageVersion } from "../package-info.js";
 
 /** Default `timeoutMs` of a request. */
@@ -212,6 +213,14 @@ export abstract class BaseCommunicator implements Communicator {
   /** The connection's keepalive, in seconds, for the discovery record; 0 when the transport has none. */
   protected keepaliveSeconds(): number {
     return 0;
+  }
+
+  /**
+   * The live instances of a prefix as this communicator sees them, from their discovery records: its own
+   * prefix by default, or one of its targets' (a `serviceUrls` value). Empty before `start()`.
+   */
+  liveInstances(prefix: string = this.topicPrefix): InstanceRecord[] {
+    return this.presence.directory.instances(prefix);
   }
 
   /** How requests reach this instance: `single` (no group), `shared` (`$share`) or `instances`. Known once started. */

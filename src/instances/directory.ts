@@ -22,9 +22,9 @@ export class InstanceDirectory {
     return previous;
   }
 
-  /** The live instances of `prefix`. */
+  /** The live instances of `prefix`, by instance id. */
   instances(prefix: string): InstanceRecord[] {
-    return [...(this.byPrefix.get(prefix)?.values() ?? [])];
+    return [...(this.byPrefix.get(prefix)?.values() ?? [])].sort((a, b) => (a.instance < b.instance ? -1 : a.instance > b.instance ? 1 : 0));
   }
 
   /**
@@ -47,7 +47,7 @@ export class InstanceDirectory {
       this.spread.delete(prefix);
       return;
     }
-    const ids = records.map((record) => record.instance).sort();
+    const ids = records.map((record) => record.instance);
     const previous = this.spread.get(prefix);
     this.spread.set(prefix, { ids, next: previous?.next ?? 0 });
   }
