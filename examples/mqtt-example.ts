@@ -5,10 +5,14 @@
  *   npm run example -- --url mqtt://host:1883  # against any broker
  *   npm run example -- --serve [--url …]     # serve until SIGINT/SIGTERM
  *   npm run example -- --url mqtts://host:8883 --ca ca.pem --username u   # MQTT_PASSWORD=… in the environment
+ *
+ * The configuration also comes from the standard variables (agentConfigFromEnv): AGENT_NAME,
+ * SERVICE_URLS, COMMUNICATOR_OPTIONS and MQTT_URL, e.g. two instances sharing the work:
+ *   COMMUNICATOR_OPTIONS='{"sharedGroup":"workers"}' npm run example -- --serve --url mqtt://localhost:1883
  */
 import { parseArgs } from "node:util";
 import { ExampleServiceClient, registerExampleService } from "../generated/index.js";
-import { BaseAgent, connectionFlagOptions, connectionOptionsFromFlags, startBroker, type EmbeddedBroker } from "mqtt-contracts";
+import { agentConfigFromEnv, BaseAgent, connectionFlagOptions, connectionOptionsFromFlags, startBroker, type EmbeddedBroker } from "mqtt-contracts";
 
 class MqttExampleAgent extends BaseAgent {
   readonly logged: string[] = [];
@@ -46,20 +50,24 @@ async function main(): Promise<number> {
     options: { url: { type: "string" }, serve: { type: "boolean", default: false }, ...connectionFlagOptions },
     strict: true,
   });
+  // AGENT_NAME, SERVICE_URLS, COMMUNICATOR_OPTIONS and MQTT_URL over these defaults; flags over both.
+  const config = agentConfigFromEnv({ name: "mqtt_example_agent", communicatorType: "mqtt", communicatorOptions: connectionOptionsFromFlags(values) });
+  const options = config.communicatorOptions as { url?: string; topicPrefix?: string };
+  if (values.url !== undefined) options.url = values.url;
   let broker: EmbeddedBroker | undefined;
-  const url = values.url ?? process.env.MQTT_URL ?? (broker = await startBroker()).url;
-  if (broker) console.log(`Embedded broker on ${broker.url}`);
-
-  const agent = new MqttExampleAgent({
-    name: "mqtt_example_agent",
-    communicatorType: "mqtt",
-    communicatorOptions: { ...connectionOptionsFromFlags(values), url },
-    serviceUrls: { test_agent: "mqtt_example_agent" },
-  });
+  if (options.url === undefined) {
+    broker = await startBroker();
+    options.url = broker.url;
+    console.log(`Embedded broker on ${broker.url}`);
+  }
+  const url = options.url;
+  const prefix = options.topicPrefix ?? config.name;
+  // The Python example calls itself through serviceUrls.test_agent; so does this one, unless told otherwise.
+  const agent = new MqttExampleAgent({ ...config, serviceUrls: { test_agent: prefix, ...config.serviceUrls } });
   await agent.start();
   try {
     if (values.serve) {
-      console.log(`mqtt_example_agent serving on ${url} (topic prefix mqtt_example_agent); Ctrl-C to stop`);
+      console.log(`${config.name} serving on ${url} (topic prefix ${prefix}); Ctrl-C to stop`);
       const signal = await new Promise<string>((resolve) => {
         process.once("SIGINT", () => resolve("SIGINT"));
         process.once("SIGTERM", () => resolve("SIGTERM"));
@@ -72,7 +80,7 @@ async function main(): Promise<number> {
     await agent.stop();
     await broker?.close();
   }
-  console.log("mqtt_example_agent stopped cleanly");
+  console.log(`${config.name} stopped cleanly`);
   return 0;
 }
 

@@ -276,7 +276,8 @@ export abstract class BaseCommunicator implements Communicator {
 
   private async stopStarted(): Promise<void> {
     this.state = "stopping";
-    // First the record: callers stop choosing this instance while it drains.
+    // First the record: callers stop choosing this instance while it drains. (Also for a communicator
+    // that only calls: it stops watching its targets' records.)
     if (this.transport) await this.presence.withdraw(this.transport).catch(() => undefined);
     this.pending.rejectAll(
       (target, method) => new CommunicationError(`Request ${method} to ${target} was cancelled: ${this.agentName} stopped`, { target }),

@@ -56,6 +56,8 @@ export class Presence {
   private readonly warnedPeers = new Set<string>();
   private startedAt = 0;
   private announced = false;
+  /** The record filters subscribed by `open`. */
+  private watching: string[] = [];
 
   constructor(private readonly deps: PresenceDeps) {
     this.instanceRequests = instanceRequestBase(deps.prefix, deps.clientId);
@@ -77,6 +79,7 @@ export class Presence {
     if (transport.publishRetained) {
       try {
         await transport.subscribe(watched.map(instanceRecordFilter));
+        this.watching = watched.map(instanceRecordFilter);
       } catch (error) {
         // Discovery is an addition: a broker ACL without it still leaves a working service.
         this.deps.logger.warn(`${this.deps.agentName}: sees no discovery records (${(error as Error).message}); allow it to subscribe to P/instance/+ for the prefixes it serves and calls`);
@@ -146,6 +149,9 @@ export class Presence {
 
   /** Clear the record (on `stop()`): callers stop choosing this instance. */
   async withdraw(transport: Transport): Promise<void> {
+    // Stop watching first: the broker would otherwise send our own clear back while we disconnect.
+    if (this.watching.length > 0) await transport.unsubscribe?.(this.watching).catch(() => undefined);
+    this.watching = [];
     if (!this.announced || !transport.publishRetained) return;
     this.announced = false;
     await transport.publishRetained(this.recordTopic, "");

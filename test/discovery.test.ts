@@ -1,0 +1,142 @@
+/**
+ * Discovery: every server's retained record, `discover()`, `rpc.discover` (OpenRPC, from the contract),
+ * `rpc.stats`, and the CLI's `ls`, `describe` and `stats`, run as separate processes as a user runs them.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { z } from "zod";
+import { defineService, discover, MqttCommunicator, registerService, startBroker, type EmbeddedBroker, type OpenRpcDocument, type StatsSnapshot } from "mqtt-contracts";
+import { Children } from "./helpers/child-process.js";
+import { recordingLogger } from "./helpers/recording-logger.js";
+
+const Calculator = defineService({
+  name: "Calculator",
+  version: "1.2.0",
+  methods: {
+    add: { description: "Add two numbers", params: z.object({ a: z.number(), b: z.number().optional() }), result: z.object({ sum: z.number() }) },
+    divide: {
+      params: z.object({ a: z.number(), b: z.number() }),
+      result: z.number(),
+      errors: { DivisionByZero: { code: 4000 } },
+    },
+  },
+  notifications: {
+    reset: { params: z.object({ reason: z.string() }) },
+  },
+});
+
+const CLI = "src/cli/main.ts";
+
+describe("discovery on the embedded broker", () => {
+  let broker: EmbeddedBroker;
+  let server: MqttCommunicator;
+  const children = new Children();
+  afterEach(() => children.killAll());
+
+  beforeAll(async () => {
+    broker = await startBroker();
+    server = new MqttCommunicator({ agentName: "calc", options: { url: broker.url, clientId: "calc-1" }, logger: recordingLogger() });
+    registerService(server, Calculator, {
+      add: ({ a, b }: { a: number; b?: number }) => ({ sum: a + (b ?? 0) }),
+      divide: ({ a, b }: { a: number; b: number }) => a / b,
+      reset: () => undefined,
+    });
+    server.registerHandler("raw", () => "untyped");
+    await server.start();
+  });
+
+  afterAll(async () => {
+    await server.stop();
+    await broker.close();
+  });
+
+  it("publishes a retained record that discover() reads", async () => {
+    const services = await discover({ connection: { url: broker.url } });
+    expect(services).toHaveLength(1);
+    const [calc] = services;
+    expect(calc).toMatchObject({ prefix: "calc", agents: ["calc"], methods: ["add", "divide"], notifications: ["reset"], handlers: ["raw"] });
+    expect(calc!.instances).toHaveLength(1);
+    expect(calc!.instances[0]).toMatchObject({ instance: "calc-1", group: null, routing: "single", protocol: "3.1.1", keepaliveSeconds: 60 });
+    expect(calc!.instances[0]!.library).toMatch(/^mqtt-contracts@\d+\.\d+\.\d+/);
+    expect(calc!.instances[0]!.schemaDigest).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it("answers rpc.discover with an OpenRPC document that matches the contract", async () => {
+    const caller = new MqttCommunicator({ agentName: "asker", serviceUrls: { calc: "calc" }, options: { url: broker.url }, logger: recordingLogger() });
+    await caller.start();
+    try {
+      const document = await caller.sendRequest<OpenRpcDocument>("calc", "rpc.discover");
+      expect(document.openrpc).toBe("1.3.2");
+      expect(document.info).toMatchObject({ title: "calc", version: "1.2.0" });
+      expect(document.methods.map((method) => method.name)).toEqual(["add", "divide", "raw", "reset"]);
+      const [add, divide, raw, reset] = document.methods;
+      expect(add).toEqual({
+        name: "add",
+        description: "Add two numbers",
+        "x-service": "Calculator",
+        paramStructure: "by-name",
+        params: [
+          { name: "a", required: true, schema: { type: "number" } },
+          { name: "b", required: false, schema: { type: "number" } },
+        ],
+        result: { name: "result", schema: { type: "object", properties: { sum: { type: "number" } }, required: ["sum"] } },
+      });
+      expect(divide!.errors).toEqual([{ code: 4000, message: "DivisionByZero" }]);
+      expect(divide!.result!.schema).toEqual({ type: "number" });
+      expect(raw).toMatchObject({ name: "raw", "x-unchecked": true });
+      expect(reset).toMatchObject({ name: "reset", "x-notification": true, params: [{ name: "reason", required: true, schema: { type: "string" } }] });
+      expect(reset!.result).toBeUndefined();
+    } finally {
+      await caller.stop();
+    }
+  });
+
+  it("counts calls, errors and latency per method in rpc.stats", async () => {
+    const caller = new MqttCommunicator({ agentName: "counter", serviceUrls: { calc: "calc" }, options: { url: broker.url }, logger: recordingLogger() });
+    await caller.start();
+    try {
+      const before = await caller.sendRequest<StatsSnapshot>("calc", "rpc.stats");
+      for (let i = 0; i < 10; i++) await caller.sendRequest("calc", "add", { a: i, b: 1 });
+      await expect(caller.sendRequest("calc", "add", { a: "x" })).rejects.toThrow(/Invalid params/);
+      const after = await caller.sendRequest<StatsSnapshot>("calc", "rpc.stats");
+      const calls = (snapshot: StatsSnapshot) => snapshot.methods.add?.calls ?? 0;
+      const errors = (snapshot: StatsSnapshot) => snapshot.methods.add?.errors ?? 0;
+      expect(calls(after) - calls(before)).toBe(11);
+      expect(errors(after) - errors(before)).toBe(1);
+      expect(after.instance).toBe("calc-1");
+      expect(after.methods.add!.p99Ms).toBeGreaterThanOrEqual(after.methods.add!.p50Ms);
+      expect(after.methods["rpc.stats"]).toBeUndefined(); // built-ins are not counted
+    } finally {
+      await caller.stop();
+    }
+  });
+
+  it("mqtt-contracts ls lists the service and its instance", async () => {
+    const run = await children.startTs(CLI, ["ls", "--url", broker.url]).exit();
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^PREFIX\s+AGENT\s+METHODS\s+NOTIFICATIONS\s+INSTANCES\s+ROUTING\ncalc\s+calc\s+3\s+1\s+1\s+no group\n/);
+    expect(run.stdout).toMatch(/\ncalc\s+calc-1\s+\d+(s|m \d\ds)\s+MQTT 3\.1\.1\s+mqtt-contracts@/);
+    const json = await children.startTs(CLI, ["ls", "--json", "--url", broker.url]).exit();
+    expect(JSON.parse(json.stdout)[0]).toMatchObject({ prefix: "calc", instances: [{ instance: "calc-1" }] });
+  });
+
+  it("mqtt-contracts describe shows methods with params and results, and --json the OpenRPC form", async () => {
+    const run = await children.startTs(CLI, ["describe", "calc", "--url", broker.url]).exit();
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain("calc on calc (version 1.2.0, mqtt-contracts@");
+    expect(run.stdout).toContain("method add (Calculator)\n  Add two numbers\n  params: { a: number; b?: number }\n  result: { sum: number }");
+    expect(run.stdout).toContain("method divide (Calculator)\n  params: { a: number; b: number }\n  result: number\n  error 4000: DivisionByZero");
+    expect(run.stdout).toContain("notification reset (Calculator)\n  params: { reason: string }");
+    const one = await children.startTs(CLI, ["describe", "calc", "divide", "--json", "--url", broker.url]).exit();
+    expect(JSON.parse(one.stdout)).toMatchObject({ name: "divide", errors: [{ code: 4000 }] });
+    const missing = await children.startTs(CLI, ["describe", "calc", "nope", "--url", broker.url]).exit();
+    expect(missing).toMatchObject({ code: 1 });
+    expect(missing.stderr).toContain('calc has no method or notification "nope"; it has: add, divide, raw, reset');
+  });
+
+  it("mqtt-contracts stats shows calls, errors and latency per instance and method", async () => {
+    const run = await children.startTs(CLI, ["stats", "calc", "--url", broker.url]).exit();
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^INSTANCE\s+UPTIME\s+METHOD\s+CALLS\s+ERRORS\s+AVG MS\s+P50 MS\s+P99 MS\n/);
+    expect(run.stdout).toMatch(/\ncalc-1\s+\S+\s+add\s+\d+\s+1\s+[\d.]+\s+[\d.]+\s+[\d.]+/);
+  });
+});
