@@ -68,12 +68,18 @@ export const commonOptionsShape = () => ({
   /**
    * At-most-once execution: a duplicate request (same response topic and id, as a broker may redeliver)
    * within the window gets the first one's answer and does not run again. `false` turns it off.
-   * Default `{ maxEntries: 10000, windowMs: 60000 }`.
+   * Default `{ maxEntries: 10000, windowMs: 60000, maxAnswerBytes: 1048576 }`.
    */
   dedup: z
     .union([
       z.literal(false),
-      z.object({ maxEntries: z.number().int().min(1).max(10_000_000).optional(), windowMs: z.number().int().min(0).max(86_400_000).optional() }).strict(),
+      z
+        .object({
+          maxEntries: z.number().int().min(1).max(10_000_000).optional(),
+          windowMs: z.number().int().min(0).max(86_400_000).optional(),
+          maxAnswerBytes: z.number().int().min(1024).max(1024 * 1024 * 1024).optional(),
+        })
+        .strict(),
     ])
     .optional(),
 });

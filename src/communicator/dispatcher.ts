@@ -7,7 +7,7 @@ import { responseTopicProblem } from "../wire/names.js";
 import type { TopicKind } from "../wire/topics.js";
 import { parseJson, utf8 } from "../wire/payload.js";
 import type { WarningLimiter } from "../log/warning-limiter.js";
-import { dedupKey, type DedupCache } from "./dedup-cache.js";
+import type { DedupCache } from "./dedup-cache.js";
 import { HandlerCall } from "./handler-call.js";
 import { ResponseCoalescer } from "./response-coalescer.js";
 import { SequenceMap } from "./sequence-map.js";
@@ -50,6 +50,7 @@ const DROPPED = "dropped requests and notifications that could not be served";
 const HANDLER_THREW = "handlers that threw";
 const NO_HANDLER = "notifications with no handler";
 const EXPIRED = "requests whose deadline passed before they could run";
+const DUPLICATES = "duplicates of requests whose answers are no longer kept";
 
 /**
  * The server side of the RPC core: decodes requests and notifications from the network, runs
@@ -217,10 +218,10 @@ export class Dispatcher {
     const dedup = this.deps.dedup;
     if (dedup !== undefined) {
       // At most once per response topic and id: a duplicate gets the first one's answer instead of a run.
-      const key = dedupKey(responseTopic, request.id);
-      if (!dedup.begin(key, send, Date.now())) return;
+      const ticket = dedup.begin(responseTopic, request.id, send, Date.now(), () => this.forgotten(request, send));
+      if (ticket < 0) return;
       reply = (body) => {
-        dedup.done(key, body, Date.now());
+        dedup.done(ticket, body, Date.now());
         return send(body);
       };
     }
@@ -250,6 +251,12 @@ export class Dispatcher {
       return;
     }
     this.runRequest(request, message, handler, deadline, reply);
+  }
+
+  /** A duplicate of a request that already ran, whose answer the dedup cache no longer holds: it does not run again. */
+  private forgotten(request: RequestMessage, send: (body: string) => unknown): void {
+    this.deps.warnings.warn(DUPLICATES, () => `${this.deps.name}: did not run ${request.method} ${describe(request.id)} again: it is a duplicate of a request already answered, whose answer is no longer kept`);
+    send(encodeError(request.id, { code: ErrorCode.InternalError, message: `Internal error: ${request.method} ${describe(request.id)} already ran; its answer is no longer kept (raise dedup.maxAnswerBytes)` }));
   }
 
   /**

@@ -58,6 +58,10 @@ export class Presence {
   private announced = false;
   /** The record filters subscribed by `open`. */
   private watching: string[] = [];
+  /** The request filter the group shares, until this instance leaves it. */
+  private groupRequests: string | undefined;
+  /** Set by `withdraw`: this instance no longer takes a share of the group's requests. */
+  private leaving = false;
 
   constructor(private readonly deps: PresenceDeps) {
     this.instanceRequests = instanceRequestBase(deps.prefix, deps.clientId);
@@ -87,6 +91,7 @@ export class Presence {
     }
     this.routing = this.deps.group === undefined ? "single" : await this.decideRouting(transport, this.deps.group);
     const requests = this.routing === "shared" ? `$share/${this.deps.group}/${requestFilter(this.deps.prefix)}` : requestFilter(this.deps.prefix);
+    this.groupRequests = requests;
     return [requests, `${this.instanceRequests}/#`];
   }
 
@@ -152,9 +157,18 @@ export class Presence {
     // Stop watching first: the broker would otherwise send our own clear back while we disconnect.
     if (this.watching.length > 0) await transport.unsubscribe?.(this.watching).catch(() => undefined);
     this.watching = [];
-    if (!this.announced || !transport.publishRetained) return;
-    this.announced = false;
-    await transport.publishRetained(this.recordTopic, "");
+    if (this.announced && transport.publishRetained) {
+      this.announced = false;
+      await transport.publishRetained(this.recordTopic, "");
+    }
+    if (this.routing !== "single" && this.groupRequests !== undefined) {
+      // Leave the group: from now on the others take every request (a stopping instance would only answer
+      // "stopping"). Requests already addressed to this instance's own topic still get that answer.
+      this.leaving = true;
+      const filter = this.groupRequests;
+      this.groupRequests = undefined;
+      await transport.unsubscribe?.([filter]).catch(() => undefined);
+    }
   }
 
   /** Whether `topic` is this instance's own request topic (`P/instance/<id>/request[/<method>]`). */
@@ -220,6 +234,7 @@ export class Presence {
    * the members are.
    */
   owns(payload: Uint8Array): boolean {
+    if (this.leaving) return false;
     const members = this.members();
     if (members.length === 1) return true;
     return members[fnv1a(payload) % members.length] === this.deps.clientId;
