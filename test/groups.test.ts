@@ -6,7 +6,8 @@
  */
 import type { MqttClient } from "mqtt";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { discover, MqttCommunicator, startBroker } from "mqtt-contracts";
+import { z } from "zod";
+import { defineService, discover, MqttCommunicator, registerService, startBroker } from "mqtt-contracts";
 import { brokers, type TestBroker } from "./helpers/brokers.js";
 import { Children } from "./helpers/child-process.js";
 import { inbox, type Inbox } from "./helpers/inbox.js";
@@ -100,6 +101,42 @@ describe.each(brokers)("instance groups on %s", (name, start) => {
     const two = await runRound("two");
     console.log(`${name}, 2 instances: runs per instance ${JSON.stringify(Object.fromEntries(two))}`);
     expect([...two.keys()].sort()).toEqual(["grp-1", "grp-2"]);
+  });
+
+  it("delivers a notification to every instance, or to one when its contract says delivery: \"one\"", async () => {
+    const Events = defineService({
+      name: "Events",
+      notifications: {
+        broadcast: { params: z.object({ n: z.number() }) },
+        job: { params: z.object({ n: z.number() }), delivery: "one" },
+      },
+    });
+    const handled: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const server = new MqttCommunicator({ agentName: "grp", options: broker.options({ sharedGroup: "workers", clientId: `ev-${i}`, shareProbeMs: 1_000 }), logger: recordingLogger() });
+      registerService(server, Events, {
+        broadcast: ({ n }: { n: number }) => void handled.push(`broadcast ${n} on ev-${i}`),
+        job: ({ n }: { n: number }) => void handled.push(`job ${n} on ev-${i}`),
+      });
+      await server.start();
+      servers.push(server);
+    }
+    await client.start();
+    await membersSettle(2);
+    for (let n = 0; n < 20; n++) {
+      await client.sendNotification("grp", "broadcast", { n });
+      await client.sendNotification("grp", "job", { n });
+    }
+    // A last broadcast, published after them all on the same connection: once both instances handled it,
+    // each has seen every job before it.
+    await client.sendNotification("grp", "broadcast", { n: 99 });
+    await vi.waitFor(() => expect(handled.filter((line) => line.startsWith("broadcast 99 "))).toHaveLength(2), { timeout: 10_000, interval: 20 });
+    for (let n = 0; n < 20; n++) {
+      expect(handled.filter((line) => line.startsWith(`broadcast ${n} `)).sort()).toEqual([`broadcast ${n} on ev-0`, `broadcast ${n} on ev-1`]);
+      expect(handled.filter((line) => line.startsWith(`job ${n} `))).toHaveLength(1);
+    }
+    const jobsOn = new Set(handled.filter((line) => line.startsWith("job")).map((line) => line.split(" on ")[1]));
+    expect(jobsOn.size).toBe(2); // shared between the two
   });
 
   it("warns when instances on one prefix have no group, and the caller warns once of a second answer", async () => {
