@@ -11,6 +11,7 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { startMosquitto, type Mosquitto } from "../test/helpers/mosquitto.js";
+import { startNatsCluster, type NatsCluster } from "../test/helpers/nats-cluster.js";
 import { throughputChart } from "./lib/chart.js";
 import { buildBenchProcesses, compiledProcess } from "./lib/build.js";
 import { BenchChild, repoRoot } from "./lib/child.js";
@@ -36,6 +37,7 @@ const log = (message: string) => console.error(`[bench] ${message}`);
 /** Everything running that must not outlive the bench. */
 const live = new Set<BenchChild>();
 let mosquitto: Mosquitto | undefined;
+let nats: NatsCluster | undefined;
 
 async function startChild(name: string, script: string, args: readonly string[], execArgv: readonly string[] = []): Promise<BenchChild> {
   const child = await BenchChild.start(name, compiledProcess(script), args, { readyTimeoutMs: START_TIMEOUT_MS, execArgv });
@@ -60,6 +62,20 @@ async function startBrokerOf(kind: BrokerKind, settings: BenchSettings): Promise
       target: { broker: kind, url: `mqtt://127.0.0.1:${port}`, host: "127.0.0.1", port, protocolVersion: 4, qos: 1, tcpNoDelay },
       pid: child.pid,
       stop: async () => void (await child.stop(STOP_TIMEOUT_MS).catch(() => undefined)),
+    };
+  }
+  if (kind === "nats" || kind === "nats-cross") {
+    const cluster = await startNatsCluster({ nodes: 3 });
+    nats = cluster;
+    const [client, server] = cluster.nodes;
+    const url = new URL(client!.mqttUrl);
+    return {
+      target: { broker: kind, url: client!.mqttUrl, host: url.hostname, port: Number(url.port), protocolVersion: 4, qos: 1, tcpNoDelay, ...(kind === "nats-cross" ? { serverUrl: server!.mqttUrl } : {}) },
+      pid: client!.pid,
+      stop: async () => {
+        nats = undefined;
+        await cluster.close();
+      },
     };
   }
   const started = await startMosquitto();
@@ -138,6 +154,8 @@ async function cleanUp(): Promise<void> {
   await Promise.all([...live].map((child) => child.exited));
   await mosquitto?.close().catch(() => undefined);
   mosquitto = undefined;
+  await nats?.close().catch(() => undefined);
+  nats = undefined;
 }
 
 async function main(): Promise<void> {

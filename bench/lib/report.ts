@@ -12,6 +12,8 @@ export const HEADLINE_LEVEL = 64;
 const BROKER_TITLES: Record<BrokerKind, string> = {
   aedes: "aedes (the embedded broker, `startBroker()` in its own process; MQTT 3.1.1)",
   mosquitto: "Mosquitto (started by the bench on a free port: `set_tcp_nodelay true`, `persistence false`; MQTT 5)",
+  nats: "NATS, a 3-node cluster with JetStream and MQTT started by the bench; client and server on node 1 (MQTT 3.1.1; the broker CPU is node 1's)",
+  "nats-cross": "NATS, the same 3-node cluster; client on node 1, server on node 2 (MQTT 3.1.1; the broker CPU is node 1's)",
 };
 
 const mib = (kib: number) => kib / 1024;

@@ -28,20 +28,23 @@ export interface BenchSettings {
   outName: string;
 }
 
-const BROKERS: BrokerKind[] = ["aedes", "mosquitto"];
+/** Every broker the bench can run on, in report order; a run without --brokers uses the first two. */
+const ALL_BROKERS: BrokerKind[] = ["aedes", "mosquitto", "nats", "nats-cross"];
+const DEFAULT_BROKERS: BrokerKind[] = ["aedes", "mosquitto"];
 
 const USAGE = `usage: npm run bench -- [--quick] [--reps N] [--systems a,b] [--brokers aedes,mosquitto] [--cpu-prof] [--stock-sockets]
   --quick          1 repetition, short periods: under a minute for everything
   --reps N         repetitions (default 3, 1 with --quick); the report shows medians
   --systems a,b    only these: ${SYSTEMS.map((system) => system.id).join(", ")}
                    (with --systems or --brokers the report goes to latest-partial.*, not latest.*)
-  --brokers a,b    only these: aedes, mosquitto
+  --brokers a,b    only these: aedes, mosquitto (the default), nats (a 3-node NATS cluster started by the
+                   bench, client and server on one node), nats-cross (the same, on two nodes)
   --cpu-prof       write CPU profiles of the mqtt-contracts clients and servers to bench/results/profiles/
   --stock-sockets  leave Nagle's algorithm on where Moleculer and NestJS leave it (by default the bench
                    turns it off on their sockets, as mqtt-contracts and the baseline do on their own)`;
 
-function list<T extends string>(flag: string, value: string | undefined, known: readonly T[]): T[] {
-  if (value === undefined) return [...known];
+function list<T extends string>(flag: string, value: string | undefined, known: readonly T[], defaults: readonly T[] = known): T[] {
+  if (value === undefined) return [...defaults];
   const picked = value.split(",").map((item) => item.trim()).filter(Boolean);
   const unknown = picked.filter((item) => !known.includes(item as T));
   if (unknown.length > 0 || picked.length === 0) throw new Error(`--${flag}: unknown ${unknown.join(", ") || "(empty)"}; known: ${known.join(", ")}\n${USAGE}`);
@@ -75,7 +78,7 @@ export function parseSettings(argv: readonly string[]): BenchSettings {
   const reps = values.reps === undefined ? (quick ? 1 : 3) : Number(values.reps);
   if (!(Number.isInteger(reps) && reps >= 1)) throw new Error(`--reps must be a positive integer, got ${values.reps}`);
   const systems = list("systems", values.systems, SYSTEMS.map((system) => system.id));
-  const brokers = list("brokers", values.brokers, BROKERS);
+  const brokers = list("brokers", values.brokers, ALL_BROKERS, DEFAULT_BROKERS);
   const stockSockets = values["stock-sockets"];
   const common = { reps, systems, brokers, cpuProf: values["cpu-prof"], stockSockets, levels: [1, 16, 64, 256] };
   // A run of some systems or brokers only must not replace the full report the README shows.

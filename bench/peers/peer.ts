@@ -18,9 +18,11 @@ export interface BrokerTarget {
    * written a few ticks after the request's PUBACK waits ~40 ms for the broker's delayed ACK.
    */
   readonly tcpNoDelay: boolean;
+  /** Where servers connect, when not to `url`: another node of a clustered broker (`nats-cross`). */
+  readonly serverUrl?: string;
 }
 
-export type BrokerKind = "aedes" | "mosquitto";
+export type BrokerKind = "aedes" | "mosquitto" | "nats" | "nats-cross";
 
 export interface EchoServer {
   close(): Promise<void>;

@@ -54,6 +54,14 @@ export const SYSTEMS: readonly SystemInfo[] = [
     profiled: true,
     load: async () => (await import("./mqtt-contracts.js")).mqttContractsPeer("no-dedup"),
   },
+  ...[1, 2, 4].map(
+    (instances): SystemInfo => ({
+      id: `mqtt-contracts-group-${instances}`,
+      description: `the same as mqtt-contracts, with ${instances} server instance${instances === 1 ? "" : "s"} of one \`sharedGroup\` in the server process (one per worker thread): \`$share\` where the broker delivers it, instance topics elsewhere`,
+      profiled: true,
+      load: async () => (await import("./mqtt-contracts.js")).mqttContractsPeer(`group-${instances}`),
+    }),
+  ),
   {
     id: "moleculer",
     description: "Moleculer 0.14 service brokers, MQTT transporter, JSON serializer, params validated on the server",
