@@ -28,6 +28,13 @@ describe("snippets that run", () => {
   const children = new Children();
   afterEach(() => children.killAll());
 
+  it("examples/snippets/shared-group.ts spreads calls over the two instances of a group and stops cleanly", async () => {
+    const run = await children.startTs("examples/snippets/shared-group.ts", []).exit();
+    expect(run.stdout).toBe("jobs-1 routes requests as instances\njobs-2 routes requests as instances\njobs-1 jobs-1 jobs-2 jobs-2\n");
+    expect(run.stderr).toBe("");
+    expect(run.code).toBe(0);
+  });
+
   it("examples/snippets/embedded-broker.ts starts a broker on a free port, prints its URL and closes it", async () => {
     const run = await children.startTs("examples/snippets/embedded-broker.ts", []).exit();
     expect(run.stdout).toMatch(/^mqtt:\/\/127\.0\.0\.1:\d+\n$/);

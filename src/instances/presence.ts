@@ -60,6 +60,8 @@ export class Presence {
   private watching: string[] = [];
   /** The request filter the group shares, until this instance leaves it. */
   private groupRequests: string | undefined;
+  /** Whether `open` has decided the routing (until then, peers are not compared with it). */
+  private decided = false;
   /** Set by `withdraw`: this instance no longer takes a share of the group's requests. */
   private leaving = false;
 
@@ -90,6 +92,9 @@ export class Presence {
       }
     }
     this.routing = this.deps.group === undefined ? "single" : await this.decideRouting(transport, this.deps.group);
+    this.decided = true;
+    // Records that came while the routing was being decided are checked now.
+    for (const record of this.directory.instances(this.deps.prefix)) if (record.instance !== this.deps.clientId) this.checkPeer(record);
     const requests = this.routing === "shared" ? `$share/${this.deps.group}/${requestFilter(this.deps.prefix)}` : requestFilter(this.deps.prefix);
     this.groupRequests = requests;
     return [requests, `${this.instanceRequests}/#`];
@@ -191,7 +196,7 @@ export class Presence {
       return true;
     }
     this.directory.update(where.prefix, where.instance, record);
-    if (record !== undefined && where.prefix === this.deps.prefix && where.instance !== this.deps.clientId) this.checkPeer(record);
+    if (record !== undefined && this.decided && where.prefix === this.deps.prefix && where.instance !== this.deps.clientId) this.checkPeer(record);
     return true;
   }
 
