@@ -54,15 +54,15 @@ async function startGroup(target: BrokerTarget, instances: number): Promise<Echo
   };
 }
 
-export function mqttContractsPeer(variant: "plain" | "batched" | "no-expiry" | "no-dedup" | `group-${number}`): PeerSystem {
+export function mqttContractsPeer(variant: "plain" | "batched" | "no-expiry" | "no-dedup" | "qos0" | `group-${number}`): PeerSystem {
   return {
     async startServer(target: BrokerTarget): Promise<EchoServer> {
       if (variant.startsWith("group-")) return startGroup(target, Number(variant.slice("group-".length)));
-      return startEchoInstance(target, variant === "no-dedup" ? { dedup: false } : {});
+      return startEchoInstance(target, variant === "no-dedup" ? { dedup: false } : variant === "qos0" ? { qos: 0 } : {});
     },
 
     async startClient(target: BrokerTarget): Promise<EchoClient> {
-      const extra = variant === "batched" ? { batching: { [SERVICE]: { maxBatchSize: 64 } } } : variant === "no-expiry" ? { requestExpiry: false } : {};
+      const extra = variant === "batched" ? { batching: { [SERVICE]: { maxBatchSize: 64 } } } : variant === "no-expiry" ? { requestExpiry: false } : variant === "qos0" ? { qos: 0 as const } : {};
       const communicator = new MqttCommunicator({ agentName: "bench_client", serviceUrls: { [SERVICE]: SERVER_PREFIX }, options: options(target, extra) });
       await communicator.start();
       if (variant.startsWith("group-")) {

@@ -54,6 +54,12 @@ export const SYSTEMS: readonly SystemInfo[] = [
     profiled: true,
     load: async () => (await import("./mqtt-contracts.js")).mqttContractsPeer("no-dedup"),
   },
+  {
+    id: "mqtt-contracts-qos0",
+    description: "the same as mqtt-contracts, with `qos: 0` on client and server: no PUBACKs, and on NATS no JetStream (a request or answer lost on the way is lost)",
+    profiled: true,
+    load: async () => (await import("./mqtt-contracts.js")).mqttContractsPeer("qos0"),
+  },
   ...[1, 2, 4].map(
     (instances): SystemInfo => ({
       id: `mqtt-contracts-group-${instances}`,
