@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import {
   CommunicationError,
   MemoryBus,
@@ -15,9 +15,12 @@ import { failure } from "./helpers/failures.js";
 /** The number of requests still waiting for an answer, read from the communicator's private state. */
 const pendingCount = (communicator: MemoryCommunicator) => (communicator as unknown as { pending: { size: number } }).pending.size;
 
+/** Requests, responses and notifications: not the discovery records servers retain at `<prefix>/instance/<id>`. */
+const isTraffic = (topic: string) => !/\/instance\/[^/]+$/.test(topic);
+
 describe("the memory communicator", () => {
   let bus: MemoryBus;
-  /** Every message on the bus, as a broker's `#` subscriber would see it. */
+  /** Every message on the bus, as a broker's `#` subscriber would see it, but for discovery records (`<prefix>/instance/<id>`). */
   let wire: InboundMessage[];
   let server: MemoryCommunicator;
   let client: MemoryCommunicator;
@@ -28,7 +31,7 @@ describe("the memory communicator", () => {
     // Its own array: a late delivery on the previous test's bus must not land in this test's.
     const seen: InboundMessage[] = [];
     wire = seen;
-    bus.subscribe(["#"], (message) => seen.push(message));
+    bus.subscribe(["#"], (message) => isTraffic(message.topic) && seen.push(message));
     serverLog = recordingLogger();
     server = new MemoryCommunicator({ agentName: "svc", options: { bus, stopGraceMs: 50 }, logger: serverLog });
     client = new MemoryCommunicator({ agentName: "caller", serviceUrls: { svc: "svc" }, options: { bus }, logger: recordingLogger() });
@@ -198,7 +201,7 @@ describe("the memory communicator", () => {
   it("lets two buses carry the same names without hearing each other", async () => {
     const otherBus = new MemoryBus();
     const otherWire: InboundMessage[] = [];
-    otherBus.subscribe(["#"], (message) => otherWire.push(message));
+    otherBus.subscribe(["#"], (message) => isTraffic(message.topic) && otherWire.push(message));
     const otherServer = new MemoryCommunicator({ agentName: "svc", options: { bus: otherBus }, logger: recordingLogger() });
     const otherClient = new MemoryCommunicator({ agentName: "caller", serviceUrls: { svc: "svc" }, options: { bus: otherBus }, logger: recordingLogger() });
     otherServer.registerHandler("add", () => "the other bus");
@@ -228,10 +231,36 @@ describe("the memory communicator", () => {
   });
 });
 
+describe("groups and discovery on the memory bus", () => {
+  it("spreads calls over the instances of a group at once (no $share probe) and forgets a stopped one", async () => {
+    const bus = new MemoryBus();
+    const servers = ["w-1", "w-2"].map((clientId) => {
+      const server = new MemoryCommunicator({ agentName: "work", options: { bus, clientId, sharedGroup: "g" }, logger: recordingLogger() });
+      server.registerHandler("who", () => clientId);
+      return server;
+    });
+    const client = new MemoryCommunicator({ agentName: "caller", serviceUrls: { work: "work" }, options: { bus }, logger: recordingLogger() });
+    const began = performance.now();
+    for (const server of servers) await server.start();
+    // With a $share probe each start would wait its 2 s shareProbeMs: two would take 4 s.
+    expect(performance.now() - began).toBeLessThan(4_000);
+    await client.start();
+    expect(servers.map((server) => server.routing)).toEqual(["instances", "instances"]);
+    await vi.waitFor(() => expect(client.liveInstances("work").map((record) => record.instance)).toEqual(["w-1", "w-2"]), { timeout: 5_000, interval: 5 });
+    const answers = await Promise.all([1, 2, 3, 4].map(() => client.sendRequest<string>("work", "who")));
+    expect(answers.sort()).toEqual(["w-1", "w-1", "w-2", "w-2"]);
+    await servers[0]!.stop();
+    await vi.waitFor(() => expect(client.liveInstances("work").map((record) => record.instance)).toEqual(["w-2"]), { timeout: 5_000, interval: 5 });
+    expect(await Promise.all([1, 2, 3].map(() => client.sendRequest<string>("work", "who")))).toEqual(["w-2", "w-2", "w-2"]);
+    await client.stop();
+    await servers[1]!.stop();
+  });
+});
+
 describe("MemoryBus.default", () => {
   it("is the bus of communicators given none", async () => {
     const seen: string[] = [];
-    const unsubscribe = MemoryBus.default.subscribe(["default-bus-svc/#"], (message) => seen.push(message.topic));
+    const unsubscribe = MemoryBus.default.subscribe(["default-bus-svc/#"], (message) => isTraffic(message.topic) && seen.push(message.topic));
     const server = new MemoryCommunicator({ agentName: "default-bus-svc", logger: recordingLogger() });
     const client = new MemoryCommunicator({ agentName: "default-bus-caller", serviceUrls: { svc: "default-bus-svc" }, logger: recordingLogger() });
     server.registerHandler("ping", () => "pong");

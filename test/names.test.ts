@@ -219,7 +219,7 @@ describe("nothing is published for a bad target", () => {
       await expect(client.sendNotification("ghost", "ping")).rejects.toBeInstanceOf(ServiceNotFoundError);
       await expect(client.sendRequest("svc", "ping+")).rejects.toBeInstanceOf(ConfigurationError);
       await expect(client.sendRequest("svc", "ping")).resolves.toBe("pong");
-      expect(seen.map((message) => message.topic)).toEqual(["svc/request/ping", client.responseTopic]);
+      expect(seen.map((message) => message.topic).filter((topic) => !topic.startsWith("svc/instance/"))).toEqual(["svc/request/ping", client.responseTopic]);
     } finally {
       await client.stop();
       await server.stop();

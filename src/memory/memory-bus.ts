@@ -14,14 +14,26 @@ interface Subscription {
 export class MemoryBus {
   static readonly default = new MemoryBus();
   private readonly subscriptions = new Set<Subscription>();
+  /** Retained messages by topic, as a broker keeps them (discovery records). */
+  private readonly retained = new Map<string, string>();
 
-  /** Subscribe `sink` to `filters`; returns a function that removes the subscriptions. */
+  /** Subscribe `sink` to `filters`, delivering the retained messages they match; returns a function that removes the subscriptions. */
   subscribe(filters: readonly string[], sink: MessageSink): () => void {
     const added = filters.map((filter) => ({ filter, sink }));
     for (const subscription of added) this.subscriptions.add(subscription);
+    for (const [topic, payload] of this.retained) {
+      if (filters.some((filter) => topicMatches(filter, topic))) setImmediate(sink, { topic, payload: Buffer.from(payload, "utf8") });
+    }
     return () => {
       for (const subscription of added) this.subscriptions.delete(subscription);
     };
+  }
+
+  /** Publish, and keep the message for later subscribers; an empty payload clears what was kept. */
+  publishRetained(topic: string, payload: string): void {
+    if (payload === "") this.retained.delete(topic);
+    else this.retained.set(topic, payload);
+    this.publish(topic, payload);
   }
 
   publish(topic: string, payload: string, properties: PublishProperties = {}): void {

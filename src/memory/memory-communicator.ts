@@ -34,22 +34,33 @@ export class MemoryCommunicator extends BaseCommunicator {
 
   protected override async openTransport(sink: MessageSink): Promise<Transport> {
     const bus = this.bus;
-    let unsubscribe: (() => void) | undefined;
+    const subscriptions = new Map<string, () => void>();
     return {
       supportsProperties: true,
+      protocol: "memory",
+      // The bus has no $share: groups spread requests over instance topics at once, with no probe.
+      sharedSubscriptionAvailable: false,
       async subscribe(filters) {
-        const previous = unsubscribe;
-        const next = bus.subscribe(filters, sink);
-        unsubscribe = () => {
-          previous?.();
-          next();
-        };
+        for (const filter of filters) {
+          subscriptions.get(filter)?.();
+          subscriptions.set(filter, bus.subscribe([filter], sink));
+        }
+      },
+      async unsubscribe(filters) {
+        for (const filter of filters) {
+          subscriptions.get(filter)?.();
+          subscriptions.delete(filter);
+        }
       },
       async publish(topic, payload, properties) {
         bus.publish(topic, payload, properties);
       },
+      async publishRetained(topic, payload) {
+        bus.publishRetained(topic, payload);
+      },
       async close() {
-        unsubscribe?.();
+        for (const unsubscribe of subscriptions.values()) unsubscribe();
+        subscriptions.clear();
       },
     };
   }
