@@ -1,0 +1,80 @@
+/**
+ * A group on a real clustered broker: a 3-node NATS cluster (JetStream and MQTT), which grants `$share`
+ * subscriptions and delivers nothing on them. Two instances on nodes 2 and 3 share the work of requests
+ * published on node 1, by our client and by a raw MQTT peer, each run exactly once.
+ */
+import mqtt, { type MqttClient } from "mqtt";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { discover, MqttCommunicator, type MqttCommunicatorOptions } from "mqtt-contracts";
+import { inbox } from "./helpers/inbox.js";
+import { startNatsCluster, type NatsCluster } from "./helpers/nats-cluster.js";
+import { recordingLogger } from "./helpers/recording-logger.js";
+
+const CALLS = 60;
+
+describe("a group across the nodes of a NATS cluster", () => {
+  let cluster: NatsCluster;
+  beforeAll(async () => {
+    cluster = await startNatsCluster({ nodes: 3 });
+  }, 150_000);
+  afterAll(async () => {
+    await cluster?.close();
+  }, 60_000);
+
+  // NATS creates a replicated JetStream consumer for each QoS 1 subscription: a start takes seconds.
+  const on = (node: number, extra: MqttCommunicatorOptions = {}): MqttCommunicatorOptions => ({ url: cluster.nodes[node - 1]!.mqttUrl, connectTimeoutMs: 60_000, ...extra });
+
+  it("runs each request exactly once on instances on nodes 2 and 3, for our client and a raw peer on node 1", { timeout: 180_000 }, async () => {
+    const runs = new Map<string, string[]>();
+    const servers = [2, 3].map((node) => {
+      const clientId = `grp-n${node}`;
+      const server = new MqttCommunicator({ agentName: "grp", options: on(node, { sharedGroup: "workers", clientId }), logger: recordingLogger() });
+      server.registerHandler("work", ({ key }: { key: string }) => {
+        runs.set(key, [...(runs.get(key) ?? []), clientId]);
+        return { key, instance: clientId };
+      });
+      return server;
+    });
+    const client = new MqttCommunicator({ agentName: "caller", serviceUrls: { grp: "grp" }, options: on(1), logger: recordingLogger() });
+    let peer: MqttClient | undefined;
+    try {
+      for (const server of servers) await server.start();
+      await client.start();
+      // NATS grants $share and delivers nothing: the probe sends the group to instance topics.
+      expect(servers.map((server) => server.routing)).toEqual(["instances", "instances"]);
+      await vi.waitFor(
+        () => {
+          expect(client.liveInstances("grp")).toHaveLength(2);
+          for (const server of servers) expect(server.liveInstances()).toHaveLength(2);
+        },
+        { timeout: 30_000, interval: 50 },
+      );
+      expect((await discover({ connection: on(1) }))[0]!.instances.map((record) => record.instance)).toEqual(["grp-n2", "grp-n3"]);
+
+      const results = await Promise.all(Array.from({ length: CALLS }, (_, n) => client.sendRequest<{ key: string }>("grp", "work", { key: `c${n}` }, { timeoutMs: 60_000 })));
+      expect(results.map((result) => result.key)).toEqual(Array.from({ length: CALLS }, (_, n) => `c${n}`));
+
+      peer = await mqtt.connectAsync(cluster.nodes[0]!.mqttUrl, { protocolVersion: 4, reconnectPeriod: 0, connectTimeout: 30_000 }, false);
+      const seen = inbox(peer);
+      await peer.subscribeAsync("raw/reply/#", { qos: 1 });
+      for (let n = 0; n < CALLS; n++) {
+        await peer.publishAsync("grp/request/work", JSON.stringify({ jsonrpc: "2.0", id: n, method: "work", params: { key: `r${n}` }, response_topic: `raw/reply/${n}` }), { qos: 1 });
+      }
+      for (let n = 0; n < CALLS; n++) expect(await seen.jsonOn(`raw/reply/${n}`, 60_000)).toMatchObject({ id: n, result: { key: `r${n}` } });
+      // A last call after every answer: what a second instance would still run has run by then.
+      await client.sendRequest("grp", "work", { key: "fence" }, { timeoutMs: 60_000 });
+      for (let n = 0; n < CALLS; n++) {
+        expect(runs.get(`c${n}`), `call ${n}`).toHaveLength(1);
+        expect(runs.get(`r${n}`), `raw request ${n}`).toHaveLength(1);
+        expect(seen.on(`raw/reply/${n}`)).toHaveLength(1);
+      }
+      const perInstance = new Set([...runs.values()].map((instances) => instances[0]));
+      expect(perInstance).toEqual(new Set(["grp-n2", "grp-n3"]));
+      seen.dispose();
+    } finally {
+      await peer?.endAsync(true);
+      await client.stop();
+      for (const server of servers) await server.stop();
+    }
+  });
+});
