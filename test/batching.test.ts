@@ -17,7 +17,7 @@ import {
   type Params,
 } from "mqtt-contracts";
 import { brokers, type TestBroker } from "./helpers/brokers.js";
-import { inbox, type Inbox, type ReceivedMessage } from "./helpers/inbox.js";
+import { inbox, isDiscoveryTopic, type Inbox, type ReceivedMessage } from "./helpers/inbox.js";
 import { recordingLogger } from "./helpers/recording-logger.js";
 
 type Entry = Record<string, unknown>;
@@ -315,7 +315,7 @@ describe.each(brokers)("auto-batching on %s", (_name, start) => {
     await raw.publishAsync("svc/notification/x", JSON.stringify([note(3), note(4, { id: 9, response_topic: "batch/reply/n" })]), { qos: 1 });
     await peerFence();
     expect(notes).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }, { n: 4 }]);
-    expect(seen.messages.map((m) => m.topic).filter((topic) => !topic.startsWith("svc/instance/"))).toEqual(["svc/request", "svc/notification/x", "svc/request", `fence/${serial}`]);
+    expect(seen.messages.map((m) => m.topic).filter((topic) => !isDiscoveryTopic(topic))).toEqual(["svc/request", "svc/notification/x", "svc/request", `fence/${serial}`]);
     expect(serverLog.lines.filter((line) => line.level !== "debug")).toEqual([]);
   });
 
@@ -458,7 +458,7 @@ describe.each(brokers)("auto-batching on %s", (_name, start) => {
     expect(await answerEntries("batch/reply/dup", 3)).toHaveLength(3);
     expect(await answerEntries("batch/reply/b", 2)).toHaveLength(2);
     expect(await answerEntries("batch/reply/c", 1)).toHaveLength(1);
-    expect(seen.messages.filter((m) => !m.topic.startsWith("svc/") && !m.topic.startsWith("batch/reply/") && !m.topic.startsWith("fence/"))).toEqual([]);
+    expect(seen.messages.filter((m) => !m.topic.startsWith("svc/") && !m.topic.startsWith("batch/reply/") && !m.topic.startsWith("fence/") && !isDiscoveryTopic(m.topic))).toEqual([]);
     expect(serverLog.lines.filter((line) => line.level !== "debug").map((line) => `${line.level}: ${line.message}`)).toMatchInlineSnapshot(`
       [
         "warn: svc: dropped a request on svc/request: Invalid Request: empty batch (it has no response topic)",
@@ -639,7 +639,7 @@ describe("auto-batching on the memory communicator", () => {
       timeout: 2_000,
       interval: 10,
     });
-    const parsed = wire.map((m) => ({ topic: m.topic, body: JSON.parse(Buffer.from(m.payload).toString("utf8")) as unknown }));
+    const parsed = wire.filter((m) => !isDiscoveryTopic(m.topic)).map((m) => ({ topic: m.topic, body: JSON.parse(Buffer.from(m.payload).toString("utf8")) as unknown }));
     const requests = parsed.filter((m) => m.topic.startsWith("svc/request"));
     expect(requests.map((m) => (Array.isArray(m.body) ? { topic: m.topic, methods: (m.body as Entry[]).map((entry) => entry.method) } : { topic: m.topic }))).toEqual([
       { topic: "svc/request", methods: ["echo", "fail", "missing"] },

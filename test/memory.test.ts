@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { isDiscoveryTopic } from "./helpers/inbox.js";
 import {
   CommunicationError,
   MemoryBus,
@@ -15,8 +16,8 @@ import { failure } from "./helpers/failures.js";
 /** The number of requests still waiting for an answer, read from the communicator's private state. */
 const pendingCount = (communicator: MemoryCommunicator) => (communicator as unknown as { pending: { size: number } }).pending.size;
 
-/** Requests, responses and notifications: not the discovery records servers retain at `<prefix>/instance/<id>`. */
-const isTraffic = (topic: string) => !/\/instance\/[^/]+$/.test(topic);
+/** Requests, responses and notifications: not discovery. */
+const isTraffic = (topic: string) => !isDiscoveryTopic(topic);
 
 describe("the memory communicator", () => {
   let bus: MemoryBus;

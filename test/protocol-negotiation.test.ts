@@ -2,7 +2,7 @@
  * `protocolVersion: "auto"` against a broker that does not speak MQTT 5 and says so only by closing the
  * socket: RabbitMQ 3.x with its MQTT plugin, a node started by the test on free ports.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { MqttCommunicator } from "mqtt-contracts";
 import { Children } from "./helpers/child-process.js";
 import { startRabbitMq, type RabbitMq } from "./helpers/rabbitmq.js";
@@ -49,6 +49,32 @@ describe("protocolVersion auto against RabbitMQ's MQTT plugin (3.1.1 only)", { t
   it("the CLI calls through it with its default --protocol auto", async () => {
     const run = await children.startTs("src/cli/main.ts", ["call", "rabbit_svc", "add", '{"a":20,"b":22}', "--url", rabbit.mqttUrl]).exit(60_000);
     expect(run).toMatchObject({ code: 0, stdout: '{"sum":42}\n' });
+  });
+
+  it("carries a group there on instance topics: RabbitMQ grants $share and delivers nothing", async () => {
+    const runs: string[] = [];
+    const members = ["rgrp-1", "rgrp-2"].map((clientId) => {
+      const member = new MqttCommunicator({ agentName: "rgrp", options: { url: rabbit.mqttUrl, connectTimeoutMs: 30_000, sharedGroup: "workers", clientId }, logger: recordingLogger() });
+      member.registerHandler("work", ({ n }: { n: number }) => {
+        runs.push(`${n}@${clientId}`);
+        return clientId;
+      });
+      return member;
+    });
+    const caller = new MqttCommunicator({ agentName: "rgrp_caller", serviceUrls: { rgrp: "rgrp" }, options: { url: rabbit.mqttUrl, connectTimeoutMs: 30_000 }, logger: recordingLogger() });
+    try {
+      for (const member of members) await member.start();
+      expect(members.map((member) => member.routing)).toEqual(["instances", "instances"]);
+      await caller.start();
+      await vi.waitFor(() => expect(caller.liveInstances("rgrp")).toHaveLength(2), { timeout: 15_000, interval: 20 });
+      const answers = await Promise.all(Array.from({ length: 40 }, (_, n) => caller.sendRequest<string>("rgrp", "work", { n }, { timeoutMs: 20_000 })));
+      expect(new Set(answers)).toEqual(new Set(["rgrp-1", "rgrp-2"]));
+      await caller.sendRequest("rgrp", "work", { n: 99 }, { timeoutMs: 20_000 }); // after every answer
+      for (let n = 0; n < 40; n++) expect(runs.filter((run) => run.startsWith(`${n}@`)), `request ${n}`).toHaveLength(1);
+    } finally {
+      await caller.stop();
+      for (const member of members) await member.stop();
+    }
   });
 
   it("the example runs against it", async () => {

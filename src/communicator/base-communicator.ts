@@ -250,12 +250,14 @@ export abstract class BaseCommunicator implements Communicator {
       await transport.subscribe([this.responseTopic, ...requestFilters, notificationFilter(this.topicPrefix)]);
       if (this.state !== "starting") throw new CommunicationError(`${this.agentName} was stopped while starting`);
       // Servers announce themselves; a communicator with no handlers only calls, and stays unlisted.
-      if (this.catalog.size > 0 || this.presence.routing !== "single") {
+      const serves = this.catalog.size > 0 || this.presence.routing !== "single";
+      if (serves) {
         await this.presence.announce(transport);
         transport.onReconnect?.(() => {
           this.presence.announce(transport).catch((error: unknown) => this.logger.warn(`${this.agentName}: could not publish its discovery record again: ${(error as Error).message}`));
         });
       }
+      await this.presence.query(transport, serves);
       this.state = "started";
     } catch (error) {
       if (this.state === "starting") this.state = "stopped";
@@ -462,7 +464,7 @@ export abstract class BaseCommunicator implements Communicator {
     const kind = classifyTopic(this.topicPrefix, message.topic);
     if (kind === undefined) {
       if (this.presence.isInstanceRequest(message.topic)) this.dispatcher.dispatch("request", message);
-      else if (!this.presence.consume(message)) this.logger.debug(`${this.agentName}: ignored a message on unexpected topic ${message.topic}`);
+      else if (!this.presence.consume(message, this.transport!)) this.logger.debug(`${this.agentName}: ignored a message on unexpected topic ${message.topic}`);
       return;
     }
     // Every member of an `instances` group receives what is published to the plain topics: one takes it.

@@ -11,6 +11,7 @@ import { requestFilter } from "../wire/topics.js";
 import { InstanceDirectory } from "./directory.js";
 import {
   decodeRecord,
+  discoverQueryTopic,
   instanceProbeTopic,
   instanceRecordFilter,
   instanceRequestBase,
@@ -44,6 +45,8 @@ export interface PresenceDeps {
 }
 
 const BAD_RECORDS = "discovery records that could not be read";
+/** An instance publishes its record again at most this often, however often it is asked. */
+const QUERY_INTERVAL_MS = 1_000;
 const MAX_WARNED_PEERS = 100;
 
 export class Presence {
@@ -60,6 +63,9 @@ export class Presence {
   private watching: string[] = [];
   /** The request filter the group shares, until this instance leaves it. */
   private groupRequests: string | undefined;
+  private readonly queryTopic: string;
+  private queryPending = false;
+  private lastAnnounced = 0;
   /** Whether `open` has decided the routing (until then, peers are not compared with it). */
   private decided = false;
   /** Set by `withdraw`: this instance no longer takes a share of the group's requests. */
@@ -68,6 +74,7 @@ export class Presence {
   constructor(private readonly deps: PresenceDeps) {
     this.instanceRequests = instanceRequestBase(deps.prefix, deps.clientId);
     this.recordTopic = instanceTopic(deps.prefix, deps.clientId);
+    this.queryTopic = discoverQueryTopic(deps.prefix);
   }
 
   /** Cleared by the broker when this instance disappears without `stop()`. */
@@ -97,7 +104,17 @@ export class Presence {
     for (const record of this.directory.instances(this.deps.prefix)) if (record.instance !== this.deps.clientId) this.checkPeer(record);
     const requests = this.routing === "shared" ? `$share/${this.deps.group}/${requestFilter(this.deps.prefix)}` : requestFilter(this.deps.prefix);
     this.groupRequests = requests;
-    return [requests, `${this.instanceRequests}/#`];
+    return [requests, `${this.instanceRequests}/#`, discoverQueryTopic(this.deps.prefix)];
+  }
+
+  /**
+   * Ask the instances of the watched prefixes to publish their records again (once subscribed): for
+   * brokers that do not deliver retained messages to wildcard subscriptions.
+   */
+  async query(transport: Transport, ownPrefix: boolean): Promise<void> {
+    if (this.watching.length === 0) return;
+    const prefixes = [...new Set([...(ownPrefix ? [this.deps.prefix] : []), ...this.deps.targets])];
+    await Promise.all(prefixes.map((prefix) => transport.publish(discoverQueryTopic(prefix), "").catch(() => undefined)));
   }
 
   private async decideRouting(transport: Transport, group: string): Promise<Routing> {
@@ -150,6 +167,7 @@ export class Presence {
       keepaliveSeconds: this.deps.keepaliveSeconds(),
     };
     this.announced = true;
+    this.lastAnnounced = Date.now();
     try {
       await transport.publishRetained(this.recordTopic, JSON.stringify(record));
     } catch (error) {
@@ -181,8 +199,26 @@ export class Presence {
     return topic.startsWith(this.instanceRequests) && (topic.length === this.instanceRequests.length || topic.charCodeAt(this.instanceRequests.length) === 47);
   }
 
-  /** Take a record or probe message; false when `message` is neither. */
-  consume(message: InboundMessage): boolean {
+  /**
+   * Someone asked for records (`P/discover`): publish ours again, at most once a second however often
+   * asked, so a flood of queries cannot make this instance flood the broker.
+   */
+  private answerQuery(transport: Transport): void {
+    if (!this.announced || this.queryPending) return;
+    const wait = Math.max(0, this.lastAnnounced + QUERY_INTERVAL_MS - Date.now());
+    this.queryPending = true;
+    setTimeout(() => {
+      this.queryPending = false;
+      if (this.announced) void this.announce(transport);
+    }, wait).unref();
+  }
+
+  /** Take a record, probe or discovery query; false when `message` is none of them. */
+  consume(message: InboundMessage, transport: Transport): boolean {
+    if (message.topic === this.queryTopic) {
+      this.answerQuery(transport);
+      return true;
+    }
     const probe = this.probe;
     if (probe !== undefined && message.topic === probe.topic) {
       if (Buffer.from(message.payload).toString() === probe.nonce) probe.arrived();

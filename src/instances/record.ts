@@ -71,6 +71,15 @@ export function instanceProbeTopic(prefix: string, instance: string): string {
   return `${prefix}/${LEVEL}/${instance}/probe`;
 }
 
+/**
+ * `P/discover`: where a communicator that starts watching `P` asks its instances to publish their records
+ * again. Brokers that keep retained messages but do not deliver them to wildcard subscriptions (RabbitMQ 3)
+ * would otherwise show a watcher only the instances that start after it.
+ */
+export function discoverQueryTopic(prefix: string): string {
+  return `${prefix}/discover`;
+}
+
 /** Filters that match the record of a prefix of 1 to `depth` levels: `+/instance/+`, `+/+/instance/+`, ... */
 export function anyRecordFilters(depth = 8): string[] {
   return Array.from({ length: depth }, (_, i) => `${"+/".repeat(i + 1)}${LEVEL}/+`);

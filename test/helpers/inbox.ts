@@ -78,3 +78,8 @@ export function inbox(client: MqttClient): Inbox {
     },
   };
 }
+
+/** Discovery traffic (records at `<prefix>/instance/<id>`, queries at `<prefix>/discover`), which tests of other traffic leave out. */
+export function isDiscoveryTopic(topic: string): boolean {
+  return /\/instance\/[^/]+$/.test(topic) || topic.endsWith("/discover");
+}
