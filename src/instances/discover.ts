@@ -9,7 +9,7 @@ import { safeLogger } from "../log/safe-logger.js";
 import { connectMqttTransport } from "../mqtt/mqtt-transport.js";
 import { mqttCommunicatorOptionsSchema, type MqttCommunicatorOptions } from "../mqtt/mqtt-options.js";
 import { assertPrefix } from "../wire/names.js";
-import { anyRecordFilters, decodeRecord, instanceRecordFilter, parseRecordTopic, type InstanceRecord } from "./record.js";
+import { anyRecordFilters, decodeRecord, discoverQueryTopic, instanceRecordFilter, parseRecordTopic, type InstanceRecord } from "./record.js";
 
 export interface DiscoverOptions {
   /** How to reach the broker: the `mqtt` communicator's options (`url`, credentials, TLS...). */
@@ -63,6 +63,9 @@ export async function discover(options: DiscoverOptions = {}): Promise<Discovere
   try {
     const filters = options.prefix !== undefined ? [instanceRecordFilter(options.prefix)] : anyRecordFilters(options.maxDepth ?? 8);
     await transport.subscribe(filters);
+    // Ask the prefix's instances to publish their records again, for brokers that keep retained messages
+    // but do not deliver them to wildcard subscriptions (RabbitMQ 3). Without a prefix there is no one to ask.
+    if (options.prefix !== undefined) await transport.publish(discoverQueryTopic(options.prefix), "");
     const waitMs = options.waitMs ?? 1_000;
     const quietMs = options.quietMs ?? 150;
     const subscribed = Date.now();
