@@ -117,6 +117,41 @@ describe("embedded brokers joined through Redis", () => {
   });
 });
 
+describe("mqtt-contracts broker --redis, as a user runs it", () => {
+  const children = new Children();
+  afterEach(() => children.killAll());
+
+  it("joins two broker processes through Redis: a call made through one reaches a service on the other, and a group spans both", async () => {
+    const redis = await startRedis();
+    try {
+      const brokers = [0, 1].map(() => children.startTs("src/cli/main.ts", ["broker", "--port", "0", "--redis", redis.url]));
+      const urls = await Promise.all(brokers.map(async (broker) => (await broker.waitForStdout(/listening on (mqtt:\/\/\S+) \(MQTT 3\.1\.1, joined through Redis/, 30_000))[1]!));
+      const members = urls.map((url, i) => {
+        const member = new MqttCommunicator({ agentName: "calc", options: { url, clientId: `calc-${i}`, sharedGroup: "workers", sharedRouting: "instances" }, logger: recordingLogger() });
+        member.registerHandler<{ a: number; b: number }>("add", ({ a, b }) => ({ sum: a + b, by: i }));
+        return member;
+      });
+      for (const member of members) await member.start();
+      try {
+        // The CLI's client connects to broker 0; the group has an instance on each broker.
+        for (let n = 0; n < 4; n++) {
+          const run = await children.startTs("src/cli/main.ts", ["call", "calc", "add", JSON.stringify({ a: n, b: 1 }), "--url", urls[0]!]).exit(60_000);
+          expect(run.code).toBe(0);
+          expect(JSON.parse(run.stdout)).toMatchObject({ sum: n + 1 });
+        }
+        const ls = await children.startTs("src/cli/main.ts", ["ls", "--url", urls[1]!]).exit(60_000);
+        expect(ls.stdout).toMatch(/\ncalc\s+calc-0\s/);
+        expect(ls.stdout).toMatch(/\ncalc\s+calc-1\s/);
+      } finally {
+        for (const member of members) await member.stop();
+      }
+    } finally {
+      await children.killAll();
+      await redis.close();
+    }
+  });
+});
+
 describe("closing brokers joined through Redis", () => {
   let redis: RedisServer;
   const children = new Children();

@@ -29,6 +29,7 @@ const OPTIONS = {
   "connect-timeout": { type: "string" },
   ...connectionFlagOptions,
   json: { type: "boolean" },
+  redis: { type: "string" },
   host: { type: "string" },
   port: { type: "string" },
   help: { type: "boolean", short: "h" },
@@ -44,7 +45,7 @@ const FLAGS: Record<string, readonly (keyof typeof OPTIONS)[]> = {
   ls: [...CONNECTION_FLAGS, "json"],
   describe: [...CONNECTION_FLAGS, "timeout", "json"],
   stats: [...CONNECTION_FLAGS, "timeout", "json"],
-  broker: ["host", "port"],
+  broker: ["host", "port", "redis"],
 };
 
 /** Run the CLI on `argv` (without `node` and the script) and return the exit code. Never rejects. */
@@ -110,7 +111,7 @@ async function dispatch(argv: readonly string[], io: CliIo): Promise<number> {
     }
     default:
       if (rest.length > 0) throw new UsageError(`broker takes no arguments, got ${rest.map((arg) => JSON.stringify(arg)).join(" ")}`);
-      return brokerCommand({ host: values.host ?? "127.0.0.1", port: parsePort(values.port) }, io);
+      return brokerCommand({ host: values.host ?? "127.0.0.1", port: parsePort(values.port), ...(values.redis === undefined ? {} : { redis: values.redis }) }, io);
   }
 }
 

@@ -29,6 +29,8 @@ Options of call, notify, ls, describe and stats:
 Options of broker:
   --host <host>            Interface to listen on (default 127.0.0.1)
   --port <port>            TCP port; 0 picks a free one (default 1883)
+  --redis <url>            Join the other embedded brokers of this Redis (redis://[:password@]host[:port][/db]):
+                           clients of any of them reach each other, as on one broker
 
   -h, --help               Show this help; mqtt-contracts codegen --help and init --help show theirs
 
@@ -56,7 +58,7 @@ export const SHORT_USAGE = `Usage:
   mqtt-contracts ls [--json] [--url <url>] [connection options]
   mqtt-contracts describe <topic-prefix> [<method>] [--json] [--url <url>] [connection options]
   mqtt-contracts stats <topic-prefix> [--json] [--url <url>] [connection options]
-  mqtt-contracts broker [--host <host>] [--port <port>]
+  mqtt-contracts broker [--host <host>] [--port <port>] [--redis <url>]
   mqtt-contracts codegen [--check] [--contracts <dir>] [--out <dir>] [--watch]
   mqtt-contracts init [<dir>] [--dependency <spec>]
 Run mqtt-contracts --help for details and exit codes.`;
