@@ -254,6 +254,7 @@ export abstract class BaseCommunicator implements Communicator {
       if (serves) {
         await this.presence.announce(transport);
         transport.onReconnect?.(() => {
+          if (this.state !== "started") return; // a stopping instance has cleared its record for good
           this.presence.announce(transport).catch((error: unknown) => this.logger.warn(`${this.agentName}: could not publish its discovery record again: ${(error as Error).message}`));
         });
       }
