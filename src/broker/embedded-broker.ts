@@ -1,5 +1,5 @@
 import type { EventEmitter } from "node:events";
-import { createServer, type AddressInfo, type Server } from "node:net";
+import { createServer, isIP, type AddressInfo, type Server } from "node:net";
 import type { Duplex } from "node:stream";
 import type { Aedes, AedesOptions } from "aedes";
 import { CommunicationError, ConfigurationError } from "../errors/errors.js";
@@ -224,7 +224,7 @@ async function joinRedis(target: RedisTarget, timeoutMs: number, onRedisError: (
     db: target.db,
     ...(target.username === undefined ? {} : { username: target.username }),
     ...(target.password === undefined ? {} : { password: target.password }),
-    ...(target.tls ? { tls: { servername: target.host } } : {}),
+    ...(target.tls ? { tls: isIP(target.host) === 0 ? { servername: target.host } : {} } : {}),
     // Any address family: `localhost` may be ::1 only; ioredis alone would look up IPv4 only.
     family: 0,
     connectTimeout: timeoutMs,
@@ -255,7 +255,7 @@ async function joinRedis(target: RedisTarget, timeoutMs: number, onRedisError: (
 
   try {
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => settle(() => reject(failure(new Error(`no connection within ${timeoutMs} ms`)))), timeoutMs);
+      const timer = setTimeout(() => settle(() => reject(failure(new Error(`no ready connection within ${timeoutMs} ms`)))), timeoutMs);
       const onReady = () => {
         if (connections.every((connection) => connection.status === "ready")) settle(resolve);
       };

@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { zodToJsonSchema } from "zod-to-json-schema";
+import { createRequire } from "node:module";
+import type { zodToJsonSchema as ZodToJsonSchema } from "zod-to-json-schema";
 import type { AnySchema } from "./define-service.js";
 import { isZod4 } from "./schema.js";
 
@@ -16,7 +17,17 @@ export function toJsonSchema(schema: AnySchema): JsonSchema {
     ? (z.toJSONSchema(schema, { io: "input", target: "draft-7", unrepresentable: "throw" }) as JsonSchema)
     : // "strict": only .strict() objects get additionalProperties false; zod/v3 strips unknown keys, it does not refuse them.
       // Recursive v3 schemas need $ref: "seen" points repeats back at their first occurrence.
-      (zodToJsonSchema(schema, { target: "jsonSchema7", $refStrategy: "seen", effectStrategy: "input", removeAdditionalStrategy: "strict" }) as JsonSchema);
+      (loadZodToJsonSchema()(schema, { target: "jsonSchema7", $refStrategy: "seen", effectStrategy: "input", removeAdditionalStrategy: "strict" }) as JsonSchema);
   delete json.$schema;
   return json;
+}
+
+let zodToJsonSchema: typeof ZodToJsonSchema | undefined;
+
+/**
+ * zod-to-json-schema, loaded on the first `zod/v3` schema: the runtime describes its contracts with this
+ * module (`rpc.discover`), and importing the runtime must not load what only v3 contracts need.
+ */
+function loadZodToJsonSchema(): typeof ZodToJsonSchema {
+  return (zodToJsonSchema ??= (createRequire(import.meta.url)("zod-to-json-schema") as { zodToJsonSchema: typeof ZodToJsonSchema }).zodToJsonSchema);
 }

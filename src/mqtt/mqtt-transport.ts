@@ -14,6 +14,9 @@ const CLOSE_FLUSH_MS = 2_000;
  */
 const REPLAY_LIMIT = 2;
 
+/** Waits before subscriptions refused with the unspecified reason 128 are tried again. */
+const SUBSCRIBE_RETRY_DELAYS_MS = [250, 1_000];
+
 /** CONNACK codes that mean the broker does not speak MQTT 5 (3.1.1 code 1, MQTT 5 reason 132). */
 const PROTOCOL_REFUSED = new Set([1, 132]);
 
@@ -376,7 +379,17 @@ export class MqttTransport implements Transport {
   async subscribe(filters: readonly string[]): Promise<void> {
     // One SUBSCRIBE per filter, all in flight together: on a refusal mqtt.js reports the reason code but
     // not which filter of a packet it was for, and the message must name it.
-    const outcomes = await Promise.all(filters.map((filter) => this.subscribeOne(filter)));
+    let outcomes = await Promise.all(filters.map((filter) => this.subscribeOne(filter)));
+    // An unspecified failure (128, the only one MQTT 3.1.1 has) may be passing: NATS answers 128 when the
+    // JetStream consumer behind a QoS 1 subscription could not be made in time, under load. Try those again
+    // twice before giving up; an ACL refusal then fails `start()` ~1.3 s later than it would.
+    for (const delay of SUBSCRIBE_RETRY_DELAYS_MS) {
+      const unspecified = outcomes.filter((outcome) => outcome.reasonCode === 128).map((outcome) => outcome.filter);
+      if (unspecified.length === 0) break;
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      const again = new Map((await Promise.all(unspecified.map((filter) => this.subscribeOne(filter)))).map((outcome) => [outcome.filter, outcome]));
+      outcomes = outcomes.map((outcome) => again.get(outcome.filter) ?? outcome);
+    }
     const refused = outcomes.filter((outcome) => outcome.reasonCode !== undefined);
     if (refused.length > 0) {
       const list = refused.map((outcome) => `${outcome.filter} (${reasonName(outcome.reasonCode!)})`).join(", ");

@@ -17,6 +17,8 @@ export interface NatsNode {
   readonly monitorUrl: string;
   /** The running server's process id; undefined while it is stopped. */
   readonly pid: number | undefined;
+  /** The end of what the server logged since it was (re)started, for failure messages. */
+  readonly log: string;
   /** Stop this node (SIGTERM; SIGKILL if it lingers). Its JetStream store stays, for `start()`. */
   stop(): Promise<void>;
   /** Start it again on the same ports, config and store; resolves once it serves MQTT in the cluster again. */
@@ -36,7 +38,13 @@ export interface NatsClusterOptions {
   nodes?: number;
   /** How long to wait for the cluster to be ready. Default 60 000 ms (JetStream elections are slower on a loaded machine). */
   timeoutMs?: number;
-  /** `mqtt { stream_replicas }`: replicas of the MQTT streams. Default: the server's (the cluster size, at most 3). */
+  /**
+   * `mqtt { stream_replicas }`: replicas of the MQTT streams (sessions, QoS 1 messages, retained
+   * messages). Default: the number of nodes, at most 3. Left to itself, nats-server 2.9 created them
+   * with 2 replicas in a fresh 3-node cluster; a 2-replica stream has no quorum while either of its
+   * nodes is down, so MQTT CONNECTs on the other nodes were refused ("JetStream system temporarily
+   * unavailable") until a stopped node was back.
+   */
   mqttStreamReplicas?: number;
 }
 
@@ -61,6 +69,7 @@ interface Ports {
 export async function startNatsCluster(options: NatsClusterOptions = {}): Promise<NatsCluster> {
   const count = options.nodes ?? 3;
   const timeoutMs = options.timeoutMs ?? 60_000;
+  const streamReplicas = options.mqttStreamReplicas ?? Math.min(count, 3);
   const began = Date.now();
   const dir = await mkdtemp(join(tmpdir(), "mqtt-contracts-nats-"));
   const ports: Ports[] = [];
@@ -82,7 +91,7 @@ export async function startNatsCluster(options: NatsClusterOptions = {}): Promis
           // Small limits: JetStream would otherwise reserve most of the disk and a quarter of the memory.
           `jetstream { store_dir: ${JSON.stringify(storeDir)}, max_memory_store: 64MB, max_file_store: 256MB }`,
           `cluster { name: ${CLUSTER_NAME}, listen: 127.0.0.1:${own.cluster}, routes: [${routes.join(", ")}] }`,
-          `mqtt { host: 127.0.0.1, port: ${own.mqtt}${options.mqttStreamReplicas === undefined ? "" : `, stream_replicas: ${options.mqttStreamReplicas}`} }`,
+          `mqtt { host: 127.0.0.1, port: ${own.mqtt}, stream_replicas: ${streamReplicas} }`,
           "",
         ].join("\n"),
       );
@@ -113,6 +122,9 @@ export async function startNatsCluster(options: NatsClusterOptions = {}): Promis
       get pid() {
         return server.pid;
       },
+      get log() {
+        return server.logTail;
+      },
       stop: () => server.stop(),
       async start() {
         server.spawn();
@@ -133,6 +145,10 @@ class NatsServer {
   private child: ChildProcess | undefined;
   private exited: Promise<void> = Promise.resolve();
   private log = "";
+
+  get logTail(): string {
+    return this.log;
+  }
 
   constructor(
     readonly name: string,
@@ -208,9 +224,10 @@ async function mqttRoundTrip(from: NatsServer, to: NatsServer, deadline: number)
     const publisher = from === to ? subscriber : await connectWhenReady(from, deadline);
     try {
       const arrived = new Promise<void>((resolve) => subscriber.on("message", (received) => received === topic && resolve()));
-      await within(subscriber.subscribeAsync(topic, { qos: 1 }), deadline, `subscribing on ${to.name}`);
-      await within(publisher.publishAsync(topic, "probe", { qos: 1 }), deadline, `publishing on ${from.name}`);
-      await within(arrived, deadline, `a QoS 1 message from ${from.name} to ${to.name}`);
+      const logs = () => (from === to ? to.describe() : `${from.describe()}\n${to.describe()}`);
+      await within(subscriber.subscribeAsync(topic, { qos: 1 }), deadline, () => `subscribing QoS 1 on ${to.name}. ${logs()}`);
+      await within(publisher.publishAsync(topic, "probe", { qos: 1 }), deadline, () => `publishing QoS 1 on ${from.name}. ${logs()}`);
+      await within(arrived, deadline, () => `a QoS 1 message from ${from.name} to ${to.name}. ${logs()}`);
     } finally {
       if (publisher !== subscriber) await publisher.endAsync(true);
     }
@@ -234,9 +251,9 @@ async function connectWhenReady(server: NatsServer, deadline: number): Promise<m
   }
 }
 
-async function within<T>(promise: Promise<T>, deadline: number, what: string): Promise<T> {
+async function within<T>(promise: Promise<T>, deadline: number, what: () => string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: not done in time`)), Math.max(deadline - Date.now(), 1))));
+  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`not done in time: ${what()}`)), Math.max(deadline - Date.now(), 1))));
   try {
     return await Promise.race([promise, late]);
   } finally {
