@@ -66,10 +66,19 @@ describe("a 3-node NATS cluster with MQTT", () => {
   const step = <T>(promise: Promise<T>, what: string) => within(promise, 30_000, what);
 
   async function raw(n: number, options: mqtt.IClientOptions = {}): Promise<MqttClient> {
-    // allowRetries false: a connection closed before its CONNACK rejects instead of waiting for ever.
-    const client = await step(mqtt.connectAsync(cluster.nodes[n - 1]!.mqttUrl, { protocolVersion: 4, reconnectPeriod: 0, connectTimeout: 30_000, ...options }, false), `connecting to n${n}`);
-    rawClients.push(client);
-    return client;
+    // Under load NATS refuses a CONNECT now and then while its JetStream requests time out ("JetStream system
+    // temporarily unavailable", CONNACK 3): what these tests check comes after the connect, so try again.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        // allowRetries false: a connection closed before its CONNACK rejects instead of waiting for ever.
+        const client = await step(mqtt.connectAsync(cluster.nodes[n - 1]!.mqttUrl, { protocolVersion: 4, reconnectPeriod: 0, connectTimeout: 30_000, ...options }, false), `connecting to n${n}`);
+        rawClients.push(client);
+        return client;
+      } catch (error) {
+        if (attempt >= 5) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 500 * attempt));
+      }
+    }
   }
 
   /**

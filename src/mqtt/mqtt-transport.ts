@@ -35,6 +35,9 @@ const CONNACK_REASONS: Record<number, string> = {
   138: "banned",
 };
 
+/** CONNACK refusals that may pass: the server is unavailable (3.1.1 code 3, MQTT 5 reason 136) or busy (137). */
+const TRANSIENT_CONNACK = new Set([3, 136, 137]);
+
 /** What to do about a CONNACK refusal. */
 const CONNACK_HINTS: Record<number, string> = {
   4: ": check the username and password",
@@ -230,6 +233,9 @@ function connectOnce(options: ResolvedMqttOptions, clientId: string, protocolVer
     };
     const onError = (error: Error & { code?: unknown }) => {
       lastError = error;
+      // "Server unavailable" or "busy" may pass (NATS says so while its JetStream is busy): mqtt.js tries
+      // again after reconnectPeriodMs, until the connect timeout.
+      if (typeof error.code === "number" && TRANSIENT_CONNACK.has(error.code)) return;
       if (typeof error.code === "number") {
         // A CONNACK refusal: retrying will not help.
         const reason = CONNACK_REASONS[error.code] ?? error.message;
