@@ -84,7 +84,8 @@ export class Presence {
 
   /**
    * Watch the records of this prefix and the targets, decide the routing, and return the filters that
-   * bring this instance its requests: the shared or plain request filter, and its own request topic.
+   * bring this instance its requests (the shared or plain request filter, and its own request topic) and
+   * the discovery queries for its prefix.
    */
   async open(transport: Transport): Promise<string[]> {
     this.startedAt = Date.now();
