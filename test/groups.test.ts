@@ -171,7 +171,7 @@ describe.each(tcpBrokers)("a killed or hung instance of a group on %s", (name, s
   const children = new Children();
   afterEach(() => children.killAll());
 
-  it("disappears from discover() (a hung one within ~1.5 keepalives), and calls go on with the rest", async () => {
+  it("disappears from discover() and ls (a hung one within ~1.5 keepalives), and calls go on with the rest", async () => {
     const broker = await start();
     const client = new MqttCommunicator({ agentName: "caller", serviceUrls: { grp: "grp" }, options: { url: broker.url }, logger: recordingLogger() });
     try {
@@ -188,6 +188,9 @@ describe.each(tcpBrokers)("a killed or hung instance of a group on %s", (name, s
       console.log(`${name}: the killed instance left the caller's view ${gone} ms after SIGKILL (keepalive 1 s)`);
       const listed = await discover({ connection: { url: broker.url } });
       expect(listed.map((service) => [service.prefix, service.instances.map((record) => record.instance)])).toEqual([["grp", ["grp-a", "grp-c"]]]);
+      const ls = await children.startTs("src/cli/main.ts", ["ls", "--url", broker.url]).exit(60_000);
+      expect(ls.stdout).toMatch(/^grp\s+grp\s+1\s+0\s+2\s+group workers/m);
+      expect(ls.stdout).not.toContain("grp-b");
 
       const answers = await Promise.all(Array.from({ length: 40 }, (_, n) => client.sendRequest<{ n: number; instance: string }>("grp", "work", { n }, { timeoutMs: 10_000 })));
       expect(answers.map((answer) => answer.n)).toEqual(Array.from({ length: 40 }, (_, n) => n));
