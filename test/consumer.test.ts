@@ -113,6 +113,19 @@ describe("a fresh project: npm init, npm install <tarball> zod typescript, a con
     expect(good.stdout).toBe('{"greeting":"Hello, Grace!","count":2}\n');
     expect(good.code).toBe(0);
 
+    // What runs on the broker, as the installed package sees it: its record, its contract, its counters.
+    const ls = await shell.run("npx", ["mqtt-contracts", "ls", "--url", url!]);
+    expect(ls.code).toBe(0);
+    expect(ls.stdout).toMatch(/^greeter\s+greeter\s+\d+\s+\d+\s+1\s+no group$/m);
+    expect(ls.stdout).toMatch(/mqtt-contracts@\d+\.\d+\.\d+/);
+    const describe = await shell.run("npx", ["mqtt-contracts", "describe", "greeter", "greet", "--url", url!]);
+    expect(describe.code).toBe(0);
+    expect(describe.stdout).toContain("method greet");
+    expect(describe.stdout).toMatch(/params: \{ name: string/);
+    const stats = await shell.run("npx", ["mqtt-contracts", "stats", "greeter", "--url", url!]);
+    expect(stats.code).toBe(0);
+    expect(stats.stdout).toMatch(/\sgreet\s+3\s+1\s/);
+
     server.process.kill("SIGTERM");
     const stopped = await server.exit(60_000);
     expect(stopped.stdout).toContain("server: caller waved\n");
