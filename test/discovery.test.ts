@@ -2,7 +2,8 @@
  * Discovery: every server's retained record, `discover()`, `rpc.discover` (OpenRPC, from the contract),
  * `rpc.stats`, and the CLI's `ls`, `describe` and `stats`, run as separate processes as a user runs them.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import mqtt from "mqtt";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { z } from "zod";
 import { defineService, discover, MqttCommunicator, registerService, startBroker, type EmbeddedBroker, type OpenRpcDocument, type StatsSnapshot } from "mqtt-contracts";
 import { Children } from "./helpers/child-process.js";
@@ -107,6 +108,46 @@ describe("discovery on the embedded broker", () => {
       expect(after.methods["rpc.stats"]).toBeUndefined(); // built-ins are not counted
     } finally {
       await caller.stop();
+    }
+  });
+
+  it("ignores hostile records, answers a flood of discovery queries with at most one record a second, and keeps serving", async () => {
+    const log = recordingLogger();
+    const watcher = new MqttCommunicator({ agentName: "watcher", serviceUrls: { calc: "calc" }, options: { url: broker.url }, logger: log });
+    const peer = await mqtt.connectAsync(broker.url, { protocolVersion: 4, reconnectPeriod: 0 });
+    try {
+      const records: string[] = [];
+      peer.on("message", (topic, payload) => topic === "calc/instance/calc-1" && records.push(payload.toString()));
+      await peer.subscribeAsync("calc/instance/calc-1", { qos: 1 });
+      const hostile: [string, string][] = [
+        ["calc/instance/evil-1", "not json"],
+        ["calc/instance/evil-2", JSON.stringify({ kind: "something else" })],
+        ["calc/instance/evil-3", JSON.stringify({ kind: "mqtt-contracts/instance", agent: "x", prefix: "other", instance: "evil-3" })],
+        ["calc/instance/evil-4", JSON.stringify({ kind: "mqtt-contracts/instance", agent: "x", prefix: "calc", instance: "evil-4", group: "a/b", routing: "single" })],
+        ["calc/instance/evil-5", JSON.stringify({ kind: "mqtt-contracts/instance", agent: "x\u001b[31m", prefix: "calc", instance: "evil-5", group: null, routing: "instances", methods: Array(20_000).fill("m") })],
+      ];
+      for (const [topic, payload] of hostile) await peer.publishAsync(topic, payload, { qos: 1, retain: true });
+      await watcher.start();
+      // Only the real instance is seen, by the watcher and by discover().
+      await vi.waitFor(() => expect(log.find("warn", /ignored a discovery record on calc\/instance\/evil-/)).toBeDefined(), { timeout: 5_000, interval: 20 });
+      expect(watcher.liveInstances("calc").map((record) => record.instance)).toEqual(["calc-1"]);
+      expect((await discover({ connection: { url: broker.url }, prefix: "calc" }))[0]!.instances.map((record) => record.instance)).toEqual(["calc-1"]);
+      expect(log.lines.some((line) => line.message.includes("\u001b"))).toBe(false); // escaped
+
+      // 200 queries in a burst: the record is published again about once a second, not 200 times.
+      const before = records.length;
+      const began = Date.now();
+      for (let i = 0; i < 200; i++) await peer.publishAsync("calc/discover", "x".repeat(i), { qos: 0 });
+      await vi.waitFor(() => expect(records.length).toBeGreaterThan(before), { timeout: 5_000, interval: 20 });
+      const elapsedSeconds = (Date.now() - began) / 1000;
+      expect(records.length - before).toBeLessThanOrEqual(Math.ceil(elapsedSeconds) + 2);
+      await expect(watcher.sendRequest("calc", "add", { a: 1, b: 2 })).resolves.toEqual({ sum: 3 });
+    } finally {
+      for (const [topic] of [["calc/instance/evil-1"], ["calc/instance/evil-2"], ["calc/instance/evil-3"], ["calc/instance/evil-4"], ["calc/instance/evil-5"]]) {
+        await peer.publishAsync(topic!, "", { qos: 1, retain: true });
+      }
+      await peer.endAsync(true);
+      await watcher.stop();
     }
   });
 
