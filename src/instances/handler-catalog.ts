@@ -18,20 +18,15 @@ export class HandlerCatalog {
 
   set(method: string, options: HandlerOptions | undefined): void {
     this.options.set(method, options);
-    if (options?.kind === "notification" && options.delivery === "one") this.deltaOne(method, true);
-    else this.deltaOne(method, false);
+    if (options?.kind === "notification" && options.delivery === "one") this.deliveredToOne.add(method);
+    else this.deliveredToOne.delete(method);
     this.document = undefined;
   }
 
   delete(method: string): void {
     this.options.delete(method);
-    this.deltaOne(method, false);
+    this.deliveredToOne.delete(method);
     this.document = undefined;
-  }
-
-  private deltaOne(method: string, one: boolean): void {
-    if (one) this.deliveredToOne.add(method);
-    else this.deliveredToOne.delete(method);
   }
 
   get size(): number {

@@ -66,6 +66,7 @@ export class Presence {
   private readonly queryTopic: string;
   private queryPending = false;
   private lastAnnounced = 0;
+  private memberIds: string[] | undefined;
   /** Whether `open` has decided the routing (until then, peers are not compared with it). */
   private decided = false;
   /** Set by `withdraw`: this instance no longer takes a share of the group's requests. */
@@ -101,6 +102,7 @@ export class Presence {
     }
     this.routing = this.deps.group === undefined ? "single" : await this.decideRouting(transport, this.deps.group);
     this.decided = true;
+    this.memberIds = undefined; // members share this instance's routing, now known
     // Records that came while the routing was being decided are checked now.
     for (const record of this.directory.instances(this.deps.prefix)) if (record.instance !== this.deps.clientId) this.checkPeer(record);
     const requests = this.routing === "shared" ? `$share/${this.deps.group}/${requestFilter(this.deps.prefix)}` : requestFilter(this.deps.prefix);
@@ -233,6 +235,7 @@ export class Presence {
       return true;
     }
     this.directory.update(where.prefix, where.instance, record);
+    if (where.prefix === this.deps.prefix) this.memberIds = undefined;
     if (record !== undefined && this.decided && where.prefix === this.deps.prefix && where.instance !== this.deps.clientId) this.checkPeer(record);
     return true;
   }
@@ -258,8 +261,15 @@ export class Presence {
     );
   }
 
-  /** The members of this instance's group that share plain-topic requests by hash, sorted; this one included. */
+  /**
+   * The members of this instance's group that share plain-topic requests by hash, sorted; this one included.
+   * Kept until a record of this prefix changes: `owns` asks for every such request.
+   */
   private members(): string[] {
+    return (this.memberIds ??= this.findMembers());
+  }
+
+  private findMembers(): string[] {
     const group = this.deps.group;
     const ids = this.directory
       .instances(this.deps.prefix)

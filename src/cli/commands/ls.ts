@@ -1,5 +1,6 @@
 import { discover, type DiscoveredService } from "../../instances/discover.js";
 import { createConsoleLogger } from "../../logger.js";
+import { redactUrl } from "../../log/redact.js";
 import type { MqttCommunicatorOptions } from "../../mqtt/mqtt-options.js";
 import type { CliIo } from "../cli-io.js";
 import { ExitCode } from "../exit-codes.js";
@@ -22,7 +23,7 @@ export async function findServices(args: BrokerArgs, io: CliIo, prefix?: string)
       logger: createConsoleLogger("mqtt-contracts", "error"),
     });
   } catch (error) {
-    io.err(`mqtt-contracts: cannot read the services on ${args.url.replace(/\/\/[^@/]*@/, "//")}: ${(error as Error).message}`);
+    io.err(`mqtt-contracts: cannot read the services on ${redactUrl(args.url)}: ${(error as Error).message}`);
     return ExitCode.Unavailable;
   }
 }
@@ -41,7 +42,7 @@ export async function lsCommand(args: BrokerArgs, io: CliIo): Promise<ExitCode> 
     return ExitCode.Ok;
   }
   if (services.length === 0) {
-    io.out(`No mqtt-contracts services on ${args.url.replace(/\/\/[^@/]*@/, "//")}.`);
+    io.out(`No mqtt-contracts services on ${redactUrl(args.url)}.`);
     return ExitCode.Ok;
   }
   const now = Date.now();
