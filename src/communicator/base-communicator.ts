@@ -12,6 +12,7 @@ import { DedupCache, type DedupSettings } from "./dedup-cache.js";
 import { Dispatcher } from "./dispatcher.js";
 import { RequestBatcher, type BatchSettings, type QueuedRequest } from "./request-batcher.js";
 import { PendingRequests } from "./pending-requests.js";
+import { OpenMasEndpoint, type OpenMasSettings } from "./openmas-endpoint.js";
 import type { InboundMessage, LastWill, MessageSink, Transport } from "./transport.js";
 import type { Communicator, CommunicatorInit, Handler, HandlerOptions, RequestOptions } from "./types.js";
 import { HandlerCatalog } from "../instances/handler-catalog.js";
@@ -32,7 +33,7 @@ export const DEFAULT_STOP_GRACE_MS = 5_000;
 export const DEFAULT_CLOCK_SKEW_TOLERANCE_MS = 1_000;
 
 /** Settings every transport-backed communicator shares, after its own options were validated. */
-export interface BaseCommunicatorSettings {
+export interface BaseCommunicatorSettings extends OpenMasSettings {
   /** The prefix this agent serves under. Default: the agent name. */
   topicPrefix?: string | undefined;
   /** Unique per instance; names the response topic. Default: `<agent name>-<random>`. */
@@ -121,8 +122,12 @@ export abstract class BaseCommunicator implements Communicator {
   private readonly pending = new PendingRequests(
     `${randomBytes(4).toString("hex")}-`,
     (ticket) => this.transport?.withdraw?.(ticket),
-    (target, method) =>
-      `: no response came. Is a service subscribed to ${requestTopic(this.serviceUrls[target] ?? target, method)}? A broker whose ACL denies this client the publish, or the subscription to ${this.responseTopic}, may drop the messages without an error (Mosquitto does over MQTT 3.1.1)`,
+    (target, method) => {
+      const openmas = this.openmas?.uses(target) ? this.openmas : undefined;
+      const sentTo = openmas ? openmas.requestTopic(target, method) : requestTopic(this.serviceUrls[target] ?? target, method);
+      const answers = openmas ? openmas.filters()[0] : this.responseTopic;
+      return `: no response came. Is a service subscribed to ${sentTo}? A broker whose ACL denies this client the publish, or the subscription to ${answers}, may drop the messages without an error (Mosquitto does over MQTT 3.1.1)`;
+    },
   );
   private readonly batchers = new Map<string, RequestBatcher>();
   private readonly checkedMethods = new Set<string>();
@@ -136,6 +141,8 @@ export abstract class BaseCommunicator implements Communicator {
   /** This instance among the others: record, group routing, and the instances of its targets. */
   private readonly presence: Presence;
   private readonly stats: ServiceStats;
+  /** OpenMAS's built-in format, when this agent serves it or calls a service in it. */
+  private readonly openmas: OpenMasEndpoint | undefined;
   private startedAt = 0;
   private warnedDuplicates: Set<string> | undefined;
   private state: State = "idle";
@@ -203,6 +210,19 @@ export abstract class BaseCommunicator implements Communicator {
         ["rpc.stats", () => this.stats.snapshot()],
       ]),
     });
+    this.openmas = OpenMasEndpoint.create(settings, {
+      agentName: this.agentName,
+      serviceUrls: this.serviceUrls,
+      dispatcher: this.dispatcher,
+      pending: this.pending,
+      logger: this.logger,
+      warnings: this.warnings,
+      maxPayloadBytes: this.maxPayloadBytes,
+      owns: (kind, method, payload) => !this.sharedByHash(kind, method) || this.presence.owns(payload),
+    });
+    for (const service of this.openmas?.openMasTargets ?? []) {
+      if (this.batchers.has(service)) throw new ConfigurationError(`batching.${service}: ${service} is called in the OpenMAS format, which has no batches`);
+    }
   }
 
   /** The MQTT Last Will this communicator's connection should carry: it clears the discovery record. */
@@ -246,8 +266,9 @@ export abstract class BaseCommunicator implements Communicator {
       }
       this.startedAt = Date.now();
       const transport = this.transport;
-      const requestFilters = await this.presence.open(transport);
-      await transport.subscribe([this.responseTopic, ...requestFilters, notificationFilter(this.topicPrefix)]);
+      const openmasRequests = this.openmas?.requestFilter();
+      const requestFilters = await this.presence.open(transport, openmasRequests === undefined ? [] : [openmasRequests]);
+      await transport.subscribe([this.responseTopic, ...requestFilters, notificationFilter(this.topicPrefix), ...(this.openmas?.filters() ?? [])]);
       if (this.state !== "starting") throw new CommunicationError(`${this.agentName} was stopped while starting`);
       // Servers announce themselves; a communicator with no handlers only calls, and stays unlisted.
       const serves = this.catalog.size > 0 || this.presence.routing !== "single";
@@ -319,13 +340,16 @@ export abstract class BaseCommunicator implements Communicator {
   private startRequest<R>(targetService: string, method: string, params: Params, options: RequestOptions): Promise<R> {
     const transport = this.requireStarted(targetService);
     const prefix = this.resolveService(targetService);
-    this.checkMethodName(method);
+    const openmas = this.openmas?.uses(targetService) ? this.openmas : undefined;
+    if (openmas) openmas.checkMethod(method);
+    else this.checkMethodName(method);
     const timeoutMs = options.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     if (!(timeoutMs > 0 && timeoutMs <= 2_147_483_647)) {
       throw new ConfigurationError(`timeoutMs must be a positive number of milliseconds up to 2^31-1, got ${describe(timeoutMs)}`, { target: targetService });
     }
     const id = this.pending.nextId();
-    const payload = this.encode(targetService, () => encodeRequest(id, method, params, this.responseTopic, this.requestExpiry ? Date.now() + timeoutMs : undefined));
+    const deadline = this.requestExpiry ? Date.now() + timeoutMs : undefined;
+    const payload = this.encode(targetService, () => (openmas ? openmas.encodeRequest(id, targetService, method, params, deadline) : encodeRequest(id, method, params, this.responseTopic, deadline)));
     const result = this.pending.add(id, { target: targetService, method, timeoutMs, signal: options.signal });
     if (!this.pending.has(id)) return result as Promise<R>; // the signal was already aborted: publish nothing
     const batcher = this.batchers.get(targetService);
@@ -333,7 +357,8 @@ export abstract class BaseCommunicator implements Communicator {
       batcher.add({ id, body: payload, timeoutMs });
       return result as Promise<R>;
     }
-    this.publishRequest(transport, targetService, this.requestTopicOf(prefix, method), { id, body: payload, timeoutMs });
+    const topic = openmas ? openmas.requestTopic(targetService, method) : this.requestTopicOf(prefix, method);
+    this.publishRequest(transport, targetService, topic, { id, body: payload, timeoutMs });
     return result as Promise<R>;
   }
 
@@ -373,10 +398,19 @@ export abstract class BaseCommunicator implements Communicator {
   async sendNotification(targetService: string, method: string, params: Params = {}): Promise<void> {
     const transport = this.requireStarted(targetService);
     const prefix = this.resolveService(targetService);
-    assertName("method", method);
-    const payload = this.encode(targetService, () => encodeNotification(method, params));
+    let topic: string;
+    let payload: string;
+    if (this.openmas?.uses(targetService)) {
+      const openmas = this.openmas;
+      openmas.checkMethod(method);
+      ({ topic, payload } = this.encode(targetService, () => openmas.notification(targetService, method, params)));
+    } else {
+      assertName("method", method);
+      topic = notificationTopic(prefix, method);
+      payload = this.encode(targetService, () => encodeNotification(method, params));
+    }
     try {
-      await transport.publish(notificationTopic(prefix, method), payload);
+      await transport.publish(topic, payload);
     } catch (error) {
       throw CommunicationError.from(error, { target: targetService });
     }
@@ -438,7 +472,7 @@ export abstract class BaseCommunicator implements Communicator {
     return this.transport;
   }
 
-  private encode(target: string, encode: () => string): string {
+  private encode<T>(target: string, encode: () => T): T {
     try {
       return encode();
     } catch (error) {
@@ -465,6 +499,7 @@ export abstract class BaseCommunicator implements Communicator {
     const kind = classifyTopic(this.topicPrefix, message.topic);
     if (kind === undefined) {
       if (this.presence.isInstanceRequest(message.topic)) this.dispatcher.dispatch("request", message);
+      else if (this.openmas?.consume(message)) return;
       else if (!this.presence.consume(message, this.transport!)) this.logger.debug(`${this.agentName}: ignored a message on unexpected topic ${message.topic}`);
       return;
     }
@@ -473,6 +508,15 @@ export abstract class BaseCommunicator implements Communicator {
       if (!this.presence.owns(message.payload)) return;
     }
     this.dispatcher.dispatch(kind, message);
+  }
+
+  /**
+   * Whether every member of this instance's group received a message that only one of them should take:
+   * a request, under `instances` routing; a notification whose handler is delivered to one instance.
+   */
+  private sharedByHash(kind: "request" | "notification", method: string): boolean {
+    if (kind === "request") return this.presence.routing === "instances";
+    return this.presence.routing !== "single" && this.catalog.deliveredToOne.has(method);
   }
 
   /** Whether a notification on `topic` goes to one instance of this service's group only. */

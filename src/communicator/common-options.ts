@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { nameProblem, prefixProblem } from "../wire/names.js";
+import { levelProblem } from "../wire/openmas/topics.js";
 import { DEFAULT_MAX_PAYLOAD_BYTES, DEFAULT_STOP_GRACE_MS } from "./base-communicator.js";
 
 const batchSettings = () =>
@@ -65,6 +66,20 @@ export const commonOptionsShape = () => ({
   sharedRouting: z.enum(["auto", "shared", "instances"]).optional(),
   /** How long the `$share` check waits, in ms. Default 2 000. */
   shareProbeMs: z.number().int().min(1).max(60_000).optional(),
+  /**
+   * `"jsonrpc"` (default): JSON-RPC 2.0 on `<prefix>/request/<method>`, OpenMAS's MQTT example format.
+   * `"openmas"`: OpenMAS's built-in MQTT communicator format. Calls then go to `<root>/<service>/request/<method>`
+   * (the `serviceUrls` key is the target agent's name), and the agent also serves
+   * `<root>/<agent name>/request|notification/#`, beside its JSON-RPC prefix.
+   */
+  wireFormat: z.enum(["jsonrpc", "openmas"]).optional(),
+  /** Per target service (a `serviceUrls` key), the format to call it in, over `wireFormat`: `{ "planner": "openmas" }`. */
+  serviceWireFormats: z.record(z.string(), z.enum(["jsonrpc", "openmas"])).optional(),
+  /** OpenMAS's `topic_prefix`: the first level of OpenMAS-format topics, one level. Default `openmas`. */
+  openmasTopicPrefix: z
+    .string()
+    .refine((root) => levelProblem(root) === undefined, { error: (issue) => `openmasTopicPrefix ${JSON.stringify(issue.input)} ${levelProblem(issue.input)}` })
+    .optional(),
   /**
    * At-most-once execution: a duplicate request (same response topic and id, as a broker may redeliver)
    * within the window gets the first one's answer and does not run again. `false` turns it off.

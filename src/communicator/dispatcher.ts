@@ -2,7 +2,8 @@ import { ErrorCode } from "../errors/codes.js";
 import { CommunicationError, RpcError } from "../errors/errors.js";
 import { errorToWire, type WireError } from "../errors/wire.js";
 import type { Logger } from "../logger.js";
-import { decodeInbound, describe, encodeError, encodeResult, isPlainObject, isRequestId, type DecodedInbound, type RequestId, type RequestMessage } from "../wire/jsonrpc.js";
+import { decodeInbound, describe, encodeError, isPlainObject, isRequestId, type DecodedInbound, type Params, type RequestId, type RequestMessage } from "../wire/jsonrpc.js";
+import { DEADLINE_PASSED, jsonRpcReplies, type ReplyEncoder } from "../wire/reply.js";
 import { responseTopicProblem } from "../wire/names.js";
 import type { TopicKind } from "../wire/topics.js";
 import { parseJson, utf8 } from "../wire/payload.js";
@@ -18,6 +19,9 @@ import type { ServiceStats } from "../instances/stats.js";
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return typeof (value as { then?: unknown } | null)?.then === "function";
 }
+
+/** A request, in whichever wire format it came: what the dispatcher needs to run and answer it. */
+export type ServedRequest = Pick<RequestMessage, "id" | "method" | "params" | "deadline">;
 
 /** A handler that has not finished yet: its context, and a promise that settles when it has answered. */
 interface RunningHandler {
@@ -90,6 +94,32 @@ export class Dispatcher {
     } catch (error) {
       // Only a bug of ours can land here; it must still not take the service down.
       this.deps.logger.error(`${this.deps.name}: failed to dispatch a message on ${message.topic}`, { error });
+    }
+  }
+
+  /**
+   * Serve a request another wire format decoded (the OpenMAS format): run as one that came in JSON-RPC,
+   * with the same limits, deadline, dedup and stop rules, and answered on `responseTopic` in `replies`' format.
+   */
+  serveRequest(request: ServedRequest, message: InboundMessage, responseTopic: string, replies: ReplyEncoder): void {
+    try {
+      this.startRequest(request, message, responseTopic, (body) => this.answer(responseTopic, body, undefined), replies);
+    } catch (error) {
+      this.deps.logger.error(`${this.deps.name}: failed to serve a request on ${message.topic}`, { error });
+    }
+  }
+
+  /** Publish an answer that never reaches a handler (a request another format found broken). */
+  reply(topic: string, body: string): void {
+    void this.answer(topic, body, undefined);
+  }
+
+  /** Serve a notification another wire format decoded. */
+  serveNotification(method: string, params: Params, topic: string): void {
+    try {
+      this.runNotification(method, params, topic);
+    } catch (error) {
+      this.deps.logger.error(`${this.deps.name}: failed to serve a notification on ${topic}`, { error });
     }
   }
 
@@ -213,12 +243,12 @@ export class Dispatcher {
    * Run a request's handler and hand the encoded answer to `reply`. A handler that returns a plain
    * value is answered in the same tick; one that returns a promise is tracked so `drain()` can wait.
    */
-  private startRequest(request: RequestMessage, message: InboundMessage, responseTopic: string, send: (body: string) => unknown): void {
+  private startRequest(request: ServedRequest, message: InboundMessage, responseTopic: string, send: (body: string) => unknown, replies: ReplyEncoder = jsonRpcReplies): void {
     let reply = send;
     const dedup = this.deps.dedup;
     if (dedup !== undefined) {
       // At most once per response topic and id: a duplicate gets the first one's answer instead of a run.
-      const ticket = dedup.begin(responseTopic, request.id, send, Date.now(), () => this.forgotten(request, send));
+      const ticket = dedup.begin(responseTopic, request.id, send, Date.now(), () => this.forgotten(request, send, replies));
       if (ticket < 0) return;
       reply = (body) => {
         dedup.done(ticket, body, Date.now());
@@ -226,37 +256,37 @@ export class Dispatcher {
       };
     }
     if (!this.accepting) {
-      reply(encodeError(request.id, { code: ErrorCode.InternalError, message: `Service ${this.deps.name} is stopping` }));
+      reply(replies.error(request.id, { code: ErrorCode.InternalError, message: `Service ${this.deps.name} is stopping` }));
       return;
     }
     const handler = this.handlers.get(request.method) ?? this.deps.builtins?.get(request.method);
     if (handler === undefined) {
-      reply(encodeError(request.id, { code: ErrorCode.MethodNotFound, message: `Method not found: ${request.method}` }));
+      reply(replies.error(request.id, { code: ErrorCode.MethodNotFound, message: `Method not found: ${request.method}` }));
       return;
     }
     const deadline = this.deadlineOf(request, message);
     if (deadline !== undefined && Date.now() >= deadline) {
       // It waited at the broker (or in a queue before it) past the caller's deadline.
-      this.expire(request, deadline, "before it arrived", reply);
+      this.expire(request, deadline, "before it arrived", reply, replies);
       return;
     }
     if (this.runningRequests >= this.maxConcurrentHandlers) {
       this.waiting.push(() => {
         if (deadline !== undefined && Date.now() >= deadline && this.accepting) {
-          this.expire(request, deadline, "while it waited for a free handler", reply);
+          this.expire(request, deadline, "while it waited for a free handler", reply, replies);
           return;
         }
-        this.runRequest(request, message, handler, deadline, reply);
+        this.runRequest(request, message, handler, deadline, reply, replies);
       });
       return;
     }
-    this.runRequest(request, message, handler, deadline, reply);
+    this.runRequest(request, message, handler, deadline, reply, replies);
   }
 
   /** A duplicate of a request that already ran, whose answer the dedup cache no longer holds: it does not run again. */
-  private forgotten(request: RequestMessage, send: (body: string) => unknown): void {
+  private forgotten(request: ServedRequest, send: (body: string) => unknown, replies: ReplyEncoder): void {
     this.deps.warnings.warn(DUPLICATES, () => `${this.deps.name}: did not run ${request.method} ${describe(request.id)} again: it is a duplicate of a request already answered, whose answer is no longer kept`);
-    send(encodeError(request.id, { code: ErrorCode.InternalError, message: `Internal error: ${request.method} ${describe(request.id)} already ran; its answer is no longer kept (raise dedup.maxAnswerBytes)` }));
+    send(replies.error(request.id, { code: ErrorCode.InternalError, message: `Internal error: ${request.method} ${describe(request.id)} already ran; its answer is no longer kept (raise dedup.maxAnswerBytes)` }));
   }
 
   /**
@@ -264,7 +294,7 @@ export class Dispatcher {
    * Interval (counted down by the broker, so it needs no allowance), and the payload's `deadline`
    * (the caller's clock) plus the skew allowance. The earlier of the two.
    */
-  private deadlineOf(request: RequestMessage, message: InboundMessage): number | undefined {
+  private deadlineOf(request: ServedRequest, message: InboundMessage): number | undefined {
     const expiry = message.messageExpiryInterval === undefined ? undefined : Date.now() + message.messageExpiryInterval * 1000;
     if (request.deadline === undefined) return expiry;
     const stated = request.deadline + this.deps.clockSkewToleranceMs;
@@ -276,16 +306,16 @@ export class Dispatcher {
    * answer, which a caller that gave up drops as late, settles duplicates waiting in the dedup cache, and
    * tells a caller whose clock is behind ours why its request was refused.
    */
-  private expire(request: RequestMessage, deadline: number, when: string, reply: (body: string) => unknown): void {
+  private expire(request: ServedRequest, deadline: number, when: string, reply: (body: string) => unknown, replies: ReplyEncoder): void {
     const late = Date.now() - deadline;
     const skew = request.deadline === undefined ? "" : `; if the caller's clock runs behind this server's by more than clockSkewToleranceMs (${this.deps.clockSkewToleranceMs} ms), raise that option`;
     this.deps.warnings.warn(EXPIRED, () => `${this.deps.name}: did not run ${request.method} ${describe(request.id)}: its deadline passed ${when}, ${late} ms ago${skew}`);
-    reply(encodeError(request.id, { code: ErrorCode.InternalError, message: `Internal error: the deadline of ${request.method} passed ${when} (${late} ms ago by the server's clock)${skew}` }));
+    reply(replies.error(request.id, { code: ErrorCode.InternalError, message: `Internal error: the deadline of ${request.method} passed ${when} (${late} ms ago by the server's clock)${skew}` }, DEADLINE_PASSED));
   }
 
-  private runRequest(request: RequestMessage, message: InboundMessage, handler: Handler<any, any>, deadline: number | undefined, reply: (body: string) => unknown): void {
+  private runRequest(request: ServedRequest, message: InboundMessage, handler: Handler<any, any>, deadline: number | undefined, reply: (body: string) => unknown, replies: ReplyEncoder): void {
     if (!this.accepting) {
-      reply(encodeError(request.id, { code: ErrorCode.InternalError, message: `Service ${this.deps.name} is stopping` }));
+      reply(replies.error(request.id, { code: ErrorCode.InternalError, message: `Service ${this.deps.name} is stopping` }));
       return;
     }
     const call = new HandlerCall(request.id, request.method, message.topic, deadline);
@@ -297,13 +327,13 @@ export class Dispatcher {
       result = handler(request.params, call);
     } catch (error) {
       call.dispose();
-      reply(this.encodeFailure(request, error));
+      reply(this.encodeFailure(request, error, replies));
       stats?.record(request.method, performance.now() - began, true);
       return;
     }
     if (!isThenable(result)) {
       call.dispose();
-      reply(this.encodeSuccess(request, result));
+      reply(this.encodeSuccess(request, result, replies));
       stats?.record(request.method, performance.now() - began, false);
       return;
     }
@@ -312,10 +342,10 @@ export class Dispatcher {
     let failed = false;
     const done = Promise.resolve(result)
       .then(
-        (value) => this.encodeSuccess(request, value),
+        (value) => this.encodeSuccess(request, value, replies),
         (error: unknown) => {
           failed = true;
-          return this.encodeFailure(request, error);
+          return this.encodeFailure(request, error, replies);
         },
       )
       .then((body) => {
@@ -342,16 +372,16 @@ export class Dispatcher {
     opened?.();
   }
 
-  private encodeSuccess(request: RequestMessage, result: unknown): string {
-    return this.encodeOrFail(request.id, () => encodeResult(request.id, result), request.method);
+  private encodeSuccess(request: ServedRequest, result: unknown, replies: ReplyEncoder): string {
+    return this.encodeOrFail(request.id, () => replies.result(request.id, result), request.method, replies);
   }
 
-  private encodeFailure(request: RequestMessage, error: unknown): string {
+  private encodeFailure(request: ServedRequest, error: unknown, replies: ReplyEncoder): string {
     const wire = errorToWire(error);
     if (wire.code === ErrorCode.HandlerError && !(error instanceof RpcError)) {
       this.deps.warnings.warn(HANDLER_THREW, () => `${this.deps.name}: handler for ${request.method} threw: ${wire.message}`);
     }
-    return this.encodeOrFail(request.id, () => encodeError(request.id, wire), request.method);
+    return this.encodeOrFail(request.id, () => replies.error(request.id, wire, error), request.method, replies);
   }
 
   private runNotification(method: string, params: Record<string, unknown>, topic: string): void {
@@ -383,13 +413,13 @@ export class Dispatcher {
   }
 
   /** Encode a response; if the result or error data cannot be carried by JSON, answer -32603 instead. */
-  private encodeOrFail(id: RequestId, encode: () => string, method: string): string {
+  private encodeOrFail(id: RequestId, encode: () => string, method: string, replies: ReplyEncoder): string {
     try {
       return encode();
     } catch (error) {
       const message = `Internal error: the response of ${method} cannot be encoded as JSON: ${(error as Error).message}`;
       this.deps.logger.error(`${this.deps.name}: ${message}`);
-      return encodeError(id, { code: ErrorCode.InternalError, message });
+      return replies.error(id, { code: ErrorCode.InternalError, message });
     }
   }
 

@@ -156,9 +156,9 @@ export class PendingRequests {
   }
 
   /** What `id` was sent to, for error messages. */
-  describe(id: RequestId): { target: string; method: string } | undefined {
+  describe(id: RequestId): { target: string; method: string; timeoutMs: number } | undefined {
     const entry = typeof id === "string" ? this.entries.get(id) : undefined;
-    return entry && { target: entry.target, method: entry.method };
+    return entry && { target: entry.target, method: entry.method, timeoutMs: entry.timeoutMs };
   }
 
   /** Reject every pending request with `makeError(target, method)`, oldest first. */

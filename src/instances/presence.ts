@@ -62,7 +62,7 @@ export class Presence {
   /** The record filters subscribed by `open`. */
   private watching: string[] = [];
   /** The request filter the group shares, until this instance leaves it. */
-  private groupRequests: string | undefined;
+  private groupRequests: string[] | undefined;
   private readonly queryTopic: string;
   private queryPending = false;
   private lastAnnounced = 0;
@@ -86,9 +86,10 @@ export class Presence {
   /**
    * Watch the records of this prefix and the targets, decide the routing, and return the filters that
    * bring this instance its requests (the shared or plain request filter, and its own request topic) and
-   * the discovery queries for its prefix.
+   * the discovery queries for its prefix. `otherRequestFilters` bring requests in another wire format
+   * (OpenMAS's topics); a group shares them the same way.
    */
-  async open(transport: Transport): Promise<string[]> {
+  async open(transport: Transport, otherRequestFilters: readonly string[] = []): Promise<string[]> {
     this.startedAt = Date.now();
     const watched = [...new Set([this.deps.prefix, ...this.deps.targets])];
     if (transport.publishRetained) {
@@ -105,9 +106,9 @@ export class Presence {
     this.memberIds = undefined; // members share this instance's routing, now known
     // Records that came while the routing was being decided are checked now.
     for (const record of this.directory.instances(this.deps.prefix)) if (record.instance !== this.deps.clientId) this.checkPeer(record);
-    const requests = this.routing === "shared" ? `$share/${this.deps.group}/${requestFilter(this.deps.prefix)}` : requestFilter(this.deps.prefix);
+    const requests = [requestFilter(this.deps.prefix), ...otherRequestFilters].map((filter) => (this.routing === "shared" ? `$share/${this.deps.group}/${filter}` : filter));
     this.groupRequests = requests;
-    return [requests, `${this.instanceRequests}/#`, discoverQueryTopic(this.deps.prefix)];
+    return [...requests, `${this.instanceRequests}/#`, discoverQueryTopic(this.deps.prefix)];
   }
 
   /**
@@ -191,9 +192,9 @@ export class Presence {
       // Leave the group: from now on the others take every request (a stopping instance would only answer
       // "stopping"). Requests already addressed to this instance's own topic still get that answer.
       this.leaving = true;
-      const filter = this.groupRequests;
+      const filters = this.groupRequests;
       this.groupRequests = undefined;
-      await transport.unsubscribe?.([filter]).catch(() => undefined);
+      await transport.unsubscribe?.(filters).catch(() => undefined);
     }
   }
 
