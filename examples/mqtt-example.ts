@@ -9,6 +9,9 @@
  * The configuration also comes from the standard variables (agentConfigFromEnv): AGENT_NAME,
  * SERVICE_URLS, COMMUNICATOR_OPTIONS and MQTT_URL, e.g. two instances sharing the work:
  *   COMMUNICATOR_OPTIONS='{"sharedGroup":"workers"}' npm run example -- --serve --url mqtt://localhost:1883
+ * or serving Python OpenMAS agents on both of their MQTT communicators: the built-in one
+ * (openmas/mqtt_example_agent/request/<method>) and the MQTT example's (mqtt_example_agent/request/...):
+ *   COMMUNICATOR_OPTIONS='{"wireFormat":"openmas"}' npm run example -- --serve --url mqtt://localhost:1883
  */
 import { parseArgs } from "node:util";
 import { ExampleServiceClient, registerExampleService } from "../generated/index.js";
@@ -31,9 +34,12 @@ class MqttExampleAgent extends BaseAgent {
     });
   }
 
-  /** Call our own handlers through `serviceUrls.test_agent`, as the Python example does, with the generated client. */
-  async callSelf(): Promise<void> {
-    const testAgent = new ExampleServiceClient(this.communicator, "test_agent");
+  /**
+   * Call our own handlers through `serviceUrls[service]`, as the Python example does, with the generated client:
+   * `test_agent` in the JSON-RPC format; our own name in OpenMAS's built-in format, which addresses agents by name.
+   */
+  async callSelf(service: string): Promise<void> {
+    const testAgent = new ExampleServiceClient(this.communicator, service);
     const status = await testAgent.get_status();
     console.log("get_status ->", JSON.stringify(status));
     const echo = await testAgent.echo({ message: "Hello from mqtt-contracts!" });
@@ -52,7 +58,7 @@ async function main(): Promise<number> {
   });
   // AGENT_NAME, SERVICE_URLS, COMMUNICATOR_OPTIONS and MQTT_URL over these defaults; flags over both.
   const config = agentConfigFromEnv({ name: "mqtt_example_agent", communicatorType: "mqtt", communicatorOptions: connectionOptionsFromFlags(values) });
-  const options = config.communicatorOptions as { url?: string; topicPrefix?: string };
+  const options = config.communicatorOptions as { url?: string; topicPrefix?: string; wireFormat?: string; openmasTopicPrefix?: string };
   if (values.url !== undefined) options.url = values.url;
   let broker: EmbeddedBroker | undefined;
   if (options.url === undefined) {
@@ -63,18 +69,22 @@ async function main(): Promise<number> {
   const url = options.url;
   const prefix = options.topicPrefix ?? config.name;
   // The Python example calls itself through serviceUrls.test_agent; so does this one, unless told otherwise.
-  const agent = new MqttExampleAgent({ ...config, serviceUrls: { test_agent: prefix, ...config.serviceUrls } });
+  // In OpenMAS's built-in format a service name is an agent name, so it calls itself by its own.
+  const openmas = options.wireFormat === "openmas";
+  const self = openmas ? config.name : "test_agent";
+  const agent = new MqttExampleAgent({ ...config, serviceUrls: { [self]: prefix, ...config.serviceUrls } });
   await agent.start();
   try {
     if (values.serve) {
-      console.log(`${config.name} serving on ${url} (topic prefix ${prefix}); Ctrl-C to stop`);
+      const also = openmas ? ` and ${options.openmasTopicPrefix ?? "openmas"}/${config.name}/request/# (OpenMAS built-in format)` : "";
+      console.log(`${config.name} serving on ${url} (topic prefix ${prefix}${also}); Ctrl-C to stop`);
       const signal = await new Promise<string>((resolve) => {
         process.once("SIGINT", () => resolve("SIGINT"));
         process.once("SIGTERM", () => resolve("SIGTERM"));
       });
       console.log(`${signal} received; stopping`);
     } else {
-      await agent.callSelf();
+      await agent.callSelf(self);
     }
   } finally {
     await agent.stop();

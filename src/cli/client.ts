@@ -5,6 +5,7 @@ import { MqttCommunicator } from "../mqtt/mqtt-communicator.js";
 import type { MqttCommunicatorOptions } from "../mqtt/mqtt-options.js";
 import type { Params } from "../wire/jsonrpc.js";
 import { nameProblem, prefixProblem } from "../wire/names.js";
+import { levelProblem } from "../wire/openmas/topics.js";
 import type { CliIo } from "./cli-io.js";
 import { ExitCode } from "./exit-codes.js";
 import { UsageError } from "./usage.js";
@@ -20,7 +21,12 @@ const URL_PROTOCOLS = ["mqtt:", "mqtts:", "ws:", "wss:"];
 
 /** What `call` and `notify` share: where the service is and how to reach the broker. */
 export interface ClientArgs {
+  /** The service's topic prefix; with the OpenMAS format, the target agent's name. */
   prefix: string;
+  /** `openmas`: call in OpenMAS's built-in MQTT format. Default `jsonrpc`. */
+  wireFormat?: "jsonrpc" | "openmas" | undefined;
+  /** The OpenMAS format's `<root>` (default `openmas`). */
+  openmasTopicPrefix?: string | undefined;
   method: string;
   params: Params;
   url: string;
@@ -35,6 +41,24 @@ export function checkTarget(prefix: string, method: string): void {
   if (prefixIssue !== undefined) throw new UsageError(`topic prefix ${JSON.stringify(prefix)} ${prefixIssue}`);
   const methodIssue = nameProblem(method);
   if (methodIssue !== undefined) throw new UsageError(`method ${JSON.stringify(method)} ${methodIssue}`);
+}
+
+/** With `--wire-format openmas`: `<agent name>` and `<method>` are each one topic level. */
+export function checkAgentTarget(agent: string, method: string): void {
+  const agentIssue = levelProblem(agent);
+  if (agentIssue !== undefined) throw new UsageError(`agent name ${JSON.stringify(agent)} ${agentIssue}`);
+  const methodIssue = levelProblem(method);
+  if (methodIssue !== undefined) throw new UsageError(`method ${JSON.stringify(method)} ${methodIssue} (OpenMAS reads it from one topic level)`);
+}
+
+/** The `serviceUrls` key `args` are sent to: the agent's name in the OpenMAS format, which addresses services by name. */
+export function serviceOf(args: Pick<ClientArgs, "prefix" | "wireFormat">): string {
+  return args.wireFormat === "openmas" ? args.prefix : TARGET;
+}
+
+/** Where `args.method` is published, for messages. */
+export function requestTopicOf(args: Pick<ClientArgs, "prefix" | "wireFormat" | "openmasTopicPrefix" | "method">): string {
+  return args.wireFormat === "openmas" ? `${args.openmasTopicPrefix ?? "openmas"}/${args.prefix}/request/${args.method}` : `${args.prefix}/request/${args.method}`;
 }
 
 /** `<json params>` from the command line: a JSON object, or `{}` when absent. */
@@ -84,9 +108,15 @@ export async function connectClient(args: ClientArgs, io: CliIo): Promise<MqttCo
   try {
     communicator = new MqttCommunicator({
       agentName: CLI_AGENT_NAME,
-      serviceUrls: { [TARGET]: args.prefix },
+      serviceUrls: { [serviceOf(args)]: args.prefix },
       // A CLI fails at once when nothing listens; an agent waits for its broker.
-      options: { ...args.connection, url: args.url, connectTimeoutMs: args.connectTimeoutMs, waitForBroker: false },
+      options: {
+        ...args.connection,
+        url: args.url,
+        connectTimeoutMs: args.connectTimeoutMs,
+        waitForBroker: false,
+        ...(args.wireFormat === "openmas" ? { serviceWireFormats: { [args.prefix]: "openmas" as const }, ...(args.openmasTopicPrefix === undefined ? {} : { openmasTopicPrefix: args.openmasTopicPrefix }) } : {}),
+      },
       logger: createConsoleLogger("mqtt-contracts", cliLogLevel(io)),
     });
   } catch (error) {

@@ -6,7 +6,7 @@ import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { processIo, type CliIo } from "./cli-io.js";
-import { checkTarget, parseMilliseconds, parseParams, resolveUrl, type ClientArgs } from "./client.js";
+import { checkAgentTarget, checkTarget, parseMilliseconds, parseParams, resolveUrl, type ClientArgs } from "./client.js";
 import { connectionFlagOptions, connectionOptionsFromFlags } from "./connection-flags.js";
 import { ConfigurationError } from "../errors/errors.js";
 import { brokerCommand } from "./commands/broker.js";
@@ -28,6 +28,8 @@ const OPTIONS = {
   timeout: { type: "string" },
   "connect-timeout": { type: "string" },
   ...connectionFlagOptions,
+  "wire-format": { type: "string" },
+  "openmas-topic-prefix": { type: "string" },
   json: { type: "boolean" },
   redis: { type: "string" },
   host: { type: "string" },
@@ -40,8 +42,8 @@ type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositi
 /** The flags each command accepts, besides `--help`. */
 const CONNECTION_FLAGS: readonly (keyof typeof OPTIONS)[] = ["url", "connect-timeout", ...(Object.keys(connectionFlagOptions) as (keyof typeof connectionFlagOptions)[])];
 const FLAGS: Record<string, readonly (keyof typeof OPTIONS)[]> = {
-  call: [...CONNECTION_FLAGS, "timeout"],
-  notify: CONNECTION_FLAGS,
+  call: [...CONNECTION_FLAGS, "timeout", "wire-format", "openmas-topic-prefix"],
+  notify: [...CONNECTION_FLAGS, "wire-format", "openmas-topic-prefix"],
   ls: [...CONNECTION_FLAGS, "json"],
   describe: [...CONNECTION_FLAGS, "timeout", "json"],
   stats: [...CONNECTION_FLAGS, "timeout", "json"],
@@ -117,12 +119,19 @@ async function dispatch(argv: readonly string[], io: CliIo): Promise<number> {
 
 function clientArgs(command: string, rest: string[], values: Values, io: CliIo): ClientArgs {
   const [prefix, method, params, ...extra] = rest;
-  if (prefix === undefined || method === undefined) throw new UsageError(`${command} needs <topic-prefix> and <method>`);
+  const wireFormat = values["wire-format"] ?? "jsonrpc";
+  if (wireFormat !== "jsonrpc" && wireFormat !== "openmas") throw new UsageError(`--wire-format must be jsonrpc or openmas, got ${JSON.stringify(wireFormat)}`);
+  if (values["openmas-topic-prefix"] !== undefined && wireFormat !== "openmas") throw new UsageError("--openmas-topic-prefix goes with --wire-format openmas");
+  const first = wireFormat === "openmas" ? "<agent name>" : "<topic-prefix>";
+  if (prefix === undefined || method === undefined) throw new UsageError(`${command} needs ${first} and <method>`);
   if (extra.length > 0) throw new UsageError(`${command} takes at most three arguments; quote the JSON params as one argument`);
-  checkTarget(prefix, method);
+  if (wireFormat === "jsonrpc") checkTarget(prefix, method);
+  else checkAgentTarget(prefix, method);
   return {
     prefix,
     method,
+    wireFormat,
+    openmasTopicPrefix: values["openmas-topic-prefix"],
     params: parseParams(params),
     url: resolveUrl(values.url, io),
     connectTimeoutMs: parseMilliseconds("connect-timeout", values["connect-timeout"], DEFAULT_CONNECT_TIMEOUT_MS),

@@ -3,6 +3,9 @@ export const USAGE = `Usage: mqtt-contracts <command> [options]
 Commands:
   call <topic-prefix> <method> [<json params>]    Call a method; print its JSON result on stdout
   notify <topic-prefix> <method> [<json params>]  Publish a notification (no answer comes back)
+  call|notify <agent name> <method> [<json params>] --wire-format openmas
+                                                  The same, to an agent on OpenMAS's built-in MQTT
+                                                  communicator (openmas/<agent name>/request/<method>)
   ls                                              List the services on the broker and their instances
   describe <topic-prefix> [<method>]              Show a service's methods and notifications, with
                                                   params and results (from its rpc.discover)
@@ -16,6 +19,9 @@ Options of call, notify, ls, describe and stats:
   --url <url>              Broker URL (default: $MQTT_URL, else mqtt://localhost:1883)
   --connect-timeout <ms>   How long to wait for the broker (default 10000)
   --timeout <ms>           call, describe, stats: how long to wait for an answer (default 10000)
+  --wire-format <jsonrpc|openmas>  call, notify: jsonrpc (default) speaks JSON-RPC on <topic-prefix>/...;
+                           openmas speaks OpenMAS's built-in format, and the first argument is the agent's name
+  --openmas-topic-prefix <root>  call, notify: OpenMAS's topic_prefix (default openmas)
   --json                   ls, describe, stats: print the raw JSON (discovery records, the OpenRPC
                            document, rpc.stats answers)
   --username <name>        Broker user name (default: $MQTT_USERNAME)
@@ -55,6 +61,7 @@ Environment:
 export const SHORT_USAGE = `Usage:
   mqtt-contracts call <topic-prefix> <method> [<json params>] [--url <url>] [--timeout <ms>] [connection options]
   mqtt-contracts notify <topic-prefix> <method> [<json params>] [--url <url>] [connection options]
+  mqtt-contracts call|notify <agent name> <method> [<json params>] --wire-format openmas [--openmas-topic-prefix <root>] ...
   mqtt-contracts ls [--json] [--url <url>] [connection options]
   mqtt-contracts describe <topic-prefix> [<method>] [--json] [--url <url>] [connection options]
   mqtt-contracts stats <topic-prefix> [--json] [--url <url>] [connection options]

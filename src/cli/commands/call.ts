@@ -1,6 +1,6 @@
 import { ConfigurationError, CommunicationError, RequestTimeoutError, RpcError } from "../../errors/errors.js";
 import type { CliIo } from "../cli-io.js";
-import { connectClient, TARGET, type ClientArgs } from "../client.js";
+import { connectClient, requestTopicOf, serviceOf, type ClientArgs } from "../client.js";
 import { ExitCode } from "../exit-codes.js";
 import { UsageError } from "../usage.js";
 
@@ -13,20 +13,22 @@ export async function callCommand(args: CallArgs, io: CliIo): Promise<ExitCode> 
   const communicator = await connectClient(args, io);
   if (typeof communicator === "number") return communicator;
   try {
-    const result = await communicator.sendRequest(TARGET, args.method, args.params, { timeoutMs: args.timeoutMs });
+    const result = await communicator.sendRequest(serviceOf(args), args.method, args.params, { timeoutMs: args.timeoutMs });
     io.out(JSON.stringify(result === undefined ? null : result));
     return ExitCode.Ok;
   } catch (error) {
     if (error instanceof RpcError) {
-      const name = error.codeName === undefined ? "" : ` (${error.codeName})`;
-      io.err(`mqtt-contracts: ${args.prefix} answered ${args.method} with error ${error.code}${name}: ${error.message}`);
+      const openmasCode = args.wireFormat === "openmas" ? (error.details as { code?: unknown } | undefined)?.code : undefined;
+      const name = [error.codeName, typeof openmasCode === "number" ? `OpenMAS code ${openmasCode}` : undefined].filter((part) => part !== undefined).join("; ");
+      const label = name === "" ? "" : ` (${name})`;
+      io.err(`mqtt-contracts: ${args.prefix} answered ${args.method} with error ${error.code}${label}: ${error.message}`);
       if (error.data !== undefined) io.err(`data: ${JSON.stringify(error.data)}`);
       return ExitCode.RemoteError;
     }
     if (error instanceof RequestTimeoutError) {
       io.err(
         `mqtt-contracts: no response to ${args.method} from ${args.prefix} within ${args.timeoutMs} ms on ${communicator.broker}` +
-          ` (is a service subscribed to ${args.prefix}/request/#? A broker whose ACL denies this client the publish, or the subscription to its response topic, may drop the messages without an error: Mosquitto does over MQTT 3.1.1)`,
+          ` (is a service subscribed to ${requestTopicOf(args)}? A broker whose ACL denies this client the publish, or the subscription to its response topic, may drop the messages without an error: Mosquitto does over MQTT 3.1.1)`,
       );
       return ExitCode.Unavailable;
     }

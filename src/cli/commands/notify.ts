@@ -1,6 +1,6 @@
 import { ConfigurationError, CommunicationError } from "../../errors/errors.js";
 import type { CliIo } from "../cli-io.js";
-import { connectClient, TARGET, type ClientArgs } from "../client.js";
+import { connectClient, serviceOf, type ClientArgs } from "../client.js";
 import { ExitCode } from "../exit-codes.js";
 import { UsageError } from "../usage.js";
 
@@ -9,7 +9,7 @@ export async function notifyCommand(args: ClientArgs, io: CliIo): Promise<ExitCo
   const communicator = await connectClient(args, io);
   if (typeof communicator === "number") return communicator;
   try {
-    await communicator.sendNotification(TARGET, args.method, args.params);
+    await communicator.sendNotification(serviceOf(args), args.method, args.params);
     return ExitCode.Ok;
   } catch (error) {
     if (error instanceof ConfigurationError) throw new UsageError(error.message);
