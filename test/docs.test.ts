@@ -35,6 +35,13 @@ describe("snippets that run", () => {
     expect(run.code).toBe(0);
   });
 
+  it("examples/snippets/openmas-agent.ts calls one agent in OpenMAS's built-in format and one in JSON-RPC", async () => {
+    const run = await children.startTs("examples/snippets/openmas-agent.ts", []).exit();
+    expect(run.stdout).toBe("{ steps: [ 'reach the dock' ] }\npong\nMethod not found: fly (OpenMAS code 404)\n");
+    expect(run.stderr).toBe("");
+    expect(run.code).toBe(0);
+  });
+
   it("examples/snippets/embedded-broker.ts starts a broker on a free port, prints its URL and closes it", async () => {
     const run = await children.startTs("examples/snippets/embedded-broker.ts", []).exit();
     expect(run.stdout).toMatch(/^mqtt:\/\/127\.0\.0\.1:\d+\n$/);
