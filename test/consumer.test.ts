@@ -126,6 +126,18 @@ describe("a fresh project: npm init, npm install <tarball> zod typescript, a con
     expect(stats.code).toBe(0);
     expect(stats.stdout).toMatch(/\sgreet\s+3\s+1\s/);
 
+    // The same server in OpenMAS's built-in format, configured the standard way, and the CLI speaking it.
+    const openmas = shell.start("node", ["build/agents/server.js"], { ...env, AGENT_NAME: "greeter_om", COMMUNICATOR_OPTIONS: '{"wireFormat":"openmas"}' });
+    await openmas.waitForStdout(/server: greeter is serving/, 60_000);
+    const viaOpenMas = await shell.run("npx", ["mqtt-contracts", "call", "greeter_om", "greet", '{"name":"Lin"}', "--wire-format", "openmas", "--url", url!]);
+    expect(viaOpenMas.stderr).toBe("");
+    expect(viaOpenMas.stdout).toBe('{"greeting":"Hello, Lin!","count":1}\n');
+    const invalidViaOpenMas = await shell.run("npx", ["mqtt-contracts", "call", "greeter_om", "greet", '{"name":""}', "--wire-format", "openmas", "--url", url!]);
+    expect(invalidViaOpenMas.code).toBe(1);
+    expect(invalidViaOpenMas.stderr).toContain("greeter_om answered greet with error -32602 (InvalidParams; OpenMAS code 422)");
+    openmas.process.kill("SIGTERM");
+    expect((await openmas.exit(60_000)).code).toBe(0);
+
     server.process.kill("SIGTERM");
     const stopped = await server.exit(60_000);
     expect(stopped.stdout).toContain("server: caller waved\n");
