@@ -1,9 +1,8 @@
-import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { MqttCommunicator, RpcError, startBroker } from "mqtt-contracts";
 import { Children, within } from "./helpers/child-process.js";
 import { freePort, startMosquitto } from "./helpers/mosquitto.js";
+import { python, PythonAgent, requirePaho } from "./helpers/python-agent.js";
 import { recordingLogger } from "./helpers/recording-logger.js";
 
 const CLI = "src/cli/main.ts";
@@ -182,24 +181,18 @@ describe("mqtt-contracts broker", () => {
   });
 });
 
-const python = process.env.MQTT_CONTRACTS_PYTHON ?? (existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3");
 const serviceScript = "test/fixtures/python-service/service.py";
 
 describe("mqtt-contracts call can reach a service written in another language that follows the wire format", () => {
   let mosquitto: Awaited<ReturnType<typeof startMosquitto>>;
 
   beforeAll(async () => {
-    const probe = spawnSync(python, ["-c", "import paho.mqtt.client"], { encoding: "utf8" });
-    if (probe.status !== 0) {
-      throw new Error(
-        `${python} cannot import paho-mqtt (${probe.error?.message ?? probe.stderr.trim()}). ` +
-          "Install it with `apt-get install -y python3-paho-mqtt`, or point MQTT_CONTRACTS_PYTHON at a Python that has it.",
-      );
-    }
+    requirePaho();
     mosquitto = await startMosquitto();
   });
 
   afterAll(async () => {
+    await PythonAgent.killAll();
     await mosquitto?.close();
   });
 
@@ -216,5 +209,52 @@ describe("mqtt-contracts call can reach a service written in another language th
 
     service.process.kill("SIGTERM");
     expect((await service.exit()).code).toBe(0);
+  });
+
+  it("with --wire-format openmas calls and notifies an agent on OpenMAS's built-in communicator, by its name", async () => {
+    const agent = await PythonAgent.start("127.0.0.1", mosquitto.port, "py_agent");
+    try {
+      const echo = await cli("call", "py_agent", "echo", '{"message":"hi"}', "--wire-format", "openmas", "--url", mosquitto.url);
+      expect(echo).toMatchObject({ code: 0, stdout: '{"original":"hi","echo":"hi"}\n', stderr: "" });
+
+      const missing = await cli("call", "py_agent", "nope", "--wire-format", "openmas", "--url", mosquitto.url);
+      expect(missing.code).toBe(1);
+      expect(missing.stderr).toContain("py_agent answered nope with error -32601 (MethodNotFound; OpenMAS code 404): Method 'nope' not found");
+
+      const failed = await cli("call", "py_agent", "fail", '{"message":"no"}', "--wire-format", "openmas", "--url", mosquitto.url);
+      expect(failed.code).toBe(1);
+      expect(failed.stderr).toContain("error -32000 (HandlerError; OpenMAS code 500): no");
+      expect(failed.stderr).toContain('data: "ValueError"');
+
+      const since = agent.stdoutLines.length;
+      const notified = await cli("notify", "py_agent", "log", '{"message":"from the CLI"}', "--wire-format", "openmas", "--url", mosquitto.url);
+      expect(notified).toMatchObject({ code: 0, stderr: "" });
+      await agent.waitForLine("stdout", /^notification log \{"message": "from the CLI"\}$/, since);
+
+      const silent = await cli("call", "nobody_here", "echo", "--wire-format", "openmas", "--timeout", "300", "--url", mosquitto.url);
+      expect(silent.code).toBe(2);
+      expect(silent.stderr).toContain("is a service subscribed to openmas/nobody_here/request/echo?");
+
+      const root = await cli("call", "py_agent", "echo", "--wire-format", "openmas", "--openmas-topic-prefix", "other", "--timeout", "300", "--url", mosquitto.url);
+      expect(root.code).toBe(2);
+      expect(root.stderr).toContain("other/py_agent/request/echo");
+    } finally {
+      await agent.stop();
+    }
+  });
+
+  it("refuses --wire-format values and agent names that cannot work, before connecting", async () => {
+    const format = await cli("call", "py_agent", "echo", "--wire-format", "xml");
+    expect(format.code).toBe(64);
+    expect(format.stderr).toContain('--wire-format must be jsonrpc or openmas, got "xml"');
+    const name = await cli("call", "team/py_agent", "echo", "--wire-format", "openmas");
+    expect(name.code).toBe(64);
+    expect(name.stderr).toContain('agent name "team/py_agent" must be one topic level');
+    const root = await cli("call", "svc", "echo", "--openmas-topic-prefix", "x");
+    expect(root.code).toBe(64);
+    expect(root.stderr).toContain("--openmas-topic-prefix goes with --wire-format openmas");
+    const ls = await cli("ls", "--wire-format", "openmas");
+    expect(ls.code).toBe(64);
+    expect(ls.stderr).toContain("ls does not take --wire-format");
   });
 });

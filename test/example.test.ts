@@ -2,6 +2,7 @@ import mqtt from "mqtt";
 import { afterEach, describe, expect, it } from "vitest";
 import { Children, within } from "./helpers/child-process.js";
 import { startMosquitto, type Mosquitto } from "./helpers/mosquitto.js";
+import { python, PythonAgent, requirePaho } from "./helpers/python-agent.js";
 
 const EXAMPLE = "examples/mqtt-example.ts";
 const STATUS_LINE = 'get_status -> {"status":"running","agent_name":"mqtt_example_agent"}';
@@ -13,6 +14,7 @@ describe("the OpenMAS MQTT example", () => {
 
   afterEach(async () => {
     await children.killAll();
+    await PythonAgent.killAll();
     await mosquitto?.close();
     mosquitto = undefined;
   });
@@ -75,5 +77,41 @@ describe("the OpenMAS MQTT example", () => {
     expect(stopped.code, stopped.stderr).toBe(0);
     expect(stopped.stdout).toContain("SIGTERM received; stopping");
     expect(stopped.stdout).toContain("mqtt_example_agent stopped cleanly");
+  });
+
+  it("runs in OpenMAS's built-in format when COMMUNICATOR_OPTIONS says so", async () => {
+    const run = await children.startTs(EXAMPLE, [], { env: { COMMUNICATOR_OPTIONS: '{"wireFormat":"openmas"}' } }).exit();
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toContain(STATUS_LINE);
+    expect(run.stdout).toContain(ECHO_LINE);
+    expect(run.stdout).toContain("log notification handled: notification from the example");
+  });
+
+  it("served with wireFormat openmas, answers Python agents on both OpenMAS communicators", async () => {
+    requirePaho();
+    mosquitto = await startMosquitto();
+    const example = children.startTs(EXAMPLE, ["--serve", "--url", mosquitto.url], { env: { COMMUNICATOR_OPTIONS: '{"wireFormat":"openmas"}' } });
+    await example.waitForStdout(/serving on .*openmas\/mqtt_example_agent\/request\/#/);
+
+    // The built-in communicator's format: openmas/mqtt_example_agent/request/echo, answered on openmas/py_agent/response/<id>.
+    const agent = await PythonAgent.start("127.0.0.1", mosquitto.port, "py_agent");
+    try {
+      expect(await agent.call("mqtt_example_agent", "echo", { message: "from the built-in communicator" })).toMatchObject({
+        result: { original: "from the built-in communicator", echo: "from the built-in communicator" },
+      });
+      expect(await agent.call("mqtt_example_agent", "echo", { message: 5 })).toMatchObject({ raised: "CommunicationError", error: { code: 422, details: "ValidationError" } });
+      expect(await agent.command({ op: "notify", target: "mqtt_example_agent", method: "log", params: { message: "hello from Python" } })).toMatchObject({ sent: true });
+      await example.waitForStdout(/log notification handled: hello from Python/);
+    } finally {
+      await agent.stop();
+    }
+
+    // The MQTT example communicator's format: JSON-RPC on mqtt_example_agent/request/echo.
+    const jsonRpc = await children.start(python, ["test/fixtures/python-service/call.py", "127.0.0.1", String(mosquitto.port), "mqtt_example_agent", "echo", '{"message":"from the example communicator"}', "20"]).exit();
+    expect(jsonRpc.code, jsonRpc.stderr).toBe(0);
+    expect(JSON.parse(jsonRpc.stdout)).toMatchObject({ jsonrpc: "2.0", result: { original: "from the example communicator", echo: "from the example communicator" } });
+
+    example.process.kill("SIGTERM");
+    expect((await example.exit()).code).toBe(0);
   });
 });
