@@ -184,6 +184,11 @@ function configurationNotes(systems: readonly string[]): string[] {
       `- mqtt-contracts-no-dedup: the same as mqtt-contracts, plus the communicator option \`dedup: false\` on the server: no cache of the requests it took in the last minute, so a redelivered duplicate would run again. The difference from mqtt-contracts is what at-most-once execution costs.`,
     );
   }
+  if (has("mqtt-contracts-openmas")) {
+    notes.push(
+      `- mqtt-contracts-openmas: the same as mqtt-contracts, in OpenMAS's built-in MQTT format: requests to \`openmas/bench_echo/request/echo\` with \`source\`, \`target\` and \`timestamp\`, answers to \`openmas/bench_client/response/<id>\`. The difference from mqtt-contracts is what the format costs.`,
+    );
+  }
   if (has("moleculer")) {
     notes.push(
       `- moleculer: two \`ServiceBroker\`s (namespace \`bench\`), transporter \`{ type: "MQTT", options: { host, port, protocolVersion, qos: 1 } }\`, JSON serializer, default balancer and discovery; the action declares \`params: { message: "string" }\`, so the server validates (fastest-validator). The client is ready once \`waitForServices\` sees the server.`,

@@ -2,8 +2,8 @@
  * mqtt-contracts through the generated client and server (validation at both ends), on
  * `MqttCommunicator` with `protocolVersion: "auto"` and QoS 1. The batched variant turns on the
  * communicator's auto-batching for the echo service; the no-expiry variant turns off the Message Expiry
- * Interval its requests carry on MQTT 5; the no-dedup variant turns off the server's at-most-once cache. The
- * group variants run N instances of one `sharedGroup` in the server process, one per worker thread.
+ * Interval its requests carry on MQTT 5; the no-dedup variant turns off the server's at-most-once cache; the
+ * openmas variant speaks OpenMAS's built-in format (`wireFormat: "openmas"`) instead of JSON-RPC. The group variants run N instances of one `sharedGroup` in the server process, one per worker thread.
  */
 import { BenchEchoServiceClient, registerBenchEchoService } from "../../generated/bench_echo.js";
 import { once } from "node:events";
@@ -22,8 +22,8 @@ function options(target: BrokerTarget, extra: Partial<MqttCommunicatorOptions> =
 const messageOf = (result: { message: string }): string => result.message;
 
 /** One echo server instance; `target.serverUrl`, when set, is where servers connect (another cluster node). */
-export async function startEchoInstance(target: BrokerTarget, extra: Partial<MqttCommunicatorOptions> = {}): Promise<EchoServer> {
-  const communicator = new MqttCommunicator({ agentName: "bench_server", options: options(target, { topicPrefix: SERVER_PREFIX, url: target.serverUrl ?? target.url, ...extra }) });
+export async function startEchoInstance(target: BrokerTarget, extra: Partial<MqttCommunicatorOptions> = {}, agentName = "bench_server"): Promise<EchoServer> {
+  const communicator = new MqttCommunicator({ agentName, options: options(target, { topicPrefix: SERVER_PREFIX, url: target.serverUrl ?? target.url, ...extra }) });
   registerBenchEchoService(communicator, { echo: ({ message }) => ({ message }) });
   await communicator.start();
   return { close: () => communicator.stop() };
@@ -54,15 +54,26 @@ async function startGroup(target: BrokerTarget, instances: number): Promise<Echo
   };
 }
 
-export function mqttContractsPeer(variant: "plain" | "batched" | "no-expiry" | "no-dedup" | "qos0" | `group-${number}`): PeerSystem {
+export function mqttContractsPeer(variant: "plain" | "batched" | "no-expiry" | "no-dedup" | "qos0" | "openmas" | `group-${number}`): PeerSystem {
   return {
     async startServer(target: BrokerTarget): Promise<EchoServer> {
       if (variant.startsWith("group-")) return startGroup(target, Number(variant.slice("group-".length)));
+      // In OpenMAS's format a service is addressed by its agent name: the client's service name.
+      if (variant === "openmas") return startEchoInstance(target, { wireFormat: "openmas" }, SERVICE);
       return startEchoInstance(target, variant === "no-dedup" ? { dedup: false } : variant === "qos0" ? { qos: 0 } : {});
     },
 
     async startClient(target: BrokerTarget): Promise<EchoClient> {
-      const extra = variant === "batched" ? { batching: { [SERVICE]: { maxBatchSize: 64 } } } : variant === "no-expiry" ? { requestExpiry: false } : variant === "qos0" ? { qos: 0 as const } : {};
+      const extra: Partial<MqttCommunicatorOptions> =
+        variant === "batched"
+          ? { batching: { [SERVICE]: { maxBatchSize: 64 } } }
+          : variant === "no-expiry"
+            ? { requestExpiry: false }
+            : variant === "qos0"
+              ? { qos: 0 }
+              : variant === "openmas"
+                ? { serviceWireFormats: { [SERVICE]: "openmas" } }
+                : {};
       const communicator = new MqttCommunicator({ agentName: "bench_client", serviceUrls: { [SERVICE]: SERVER_PREFIX }, options: options(target, extra) });
       await communicator.start();
       if (variant.startsWith("group-")) {

@@ -60,6 +60,12 @@ export const SYSTEMS: readonly SystemInfo[] = [
     profiled: true,
     load: async () => (await import("./mqtt-contracts.js")).mqttContractsPeer("qos0"),
   },
+  {
+    id: "mqtt-contracts-openmas",
+    description: "the same as mqtt-contracts, in OpenMAS's built-in MQTT format (`wireFormat: \"openmas\"` on the server, `serviceWireFormats` on the client) instead of JSON-RPC",
+    profiled: true,
+    load: async () => (await import("./mqtt-contracts.js")).mqttContractsPeer("openmas"),
+  },
   ...[1, 2, 4].map(
     (instances): SystemInfo => ({
       id: `mqtt-contracts-group-${instances}`,

@@ -495,6 +495,12 @@ export abstract class BaseCommunicator implements Communicator {
       this.onResponse(message);
       return;
     }
+    if (this.openmas?.isAnswer(message.topic)) {
+      // Held on the same terms as a JSON-RPC response.
+      if (this.pending.size > 1) this.transport?.holdWrites?.();
+      this.openmas.consume(message);
+      return;
+    }
     this.transport?.holdWrites?.();
     const kind = classifyTopic(this.topicPrefix, message.topic);
     if (kind === undefined) {

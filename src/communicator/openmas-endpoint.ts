@@ -63,6 +63,10 @@ export class OpenMasEndpoint {
   /** `<root>/<agent>/`: every topic this endpoint reads starts with it. */
   private readonly base: string;
   private readonly targets: ReadonlySet<string>;
+  /** `<root>/<agent>/response/`: where answers to this agent's calls arrive. */
+  private readonly answers: string;
+  /** The last `source` found valid: a caller sends all its requests with one. */
+  private lastSource: string | undefined;
 
   private constructor(
     settings: { root: string; serves: boolean; targets: Set<string> },
@@ -72,6 +76,7 @@ export class OpenMasEndpoint {
     this.serves = settings.serves;
     this.targets = settings.targets;
     this.base = `${settings.root}/${deps.agentName}/`;
+    this.answers = `${this.base}response/`;
   }
 
   /** The endpoint for these settings, or `undefined` when nothing is in the OpenMAS format. Throws `ConfigurationError` naming a bad value. */
@@ -96,6 +101,11 @@ export class OpenMasEndpoint {
     checkLevel("agent name", deps.agentName, why);
     for (const service of targets) checkLevel(`serviceUrls key`, service, "the OpenMAS format addresses a service by its name, which becomes one topic level");
     return new OpenMasEndpoint({ root, serves, targets }, deps);
+  }
+
+  /** Whether `topic` is an answer to a call of this agent's (`<root>/<agent>/response/<id>`). */
+  isAnswer(topic: string): boolean {
+    return this.targets.size > 0 && topic.startsWith(this.answers);
   }
 
   /** Whether calls to `service` go in the OpenMAS format. */
@@ -177,11 +187,12 @@ export class OpenMasEndpoint {
   private onRequest(message: InboundMessage, method: string): void {
     const value = this.read(message, "request", DROPPED);
     if (value === undefined) return;
-    const decoded = decodeOpenMasRequest(value, method);
+    const decoded = decodeOpenMasRequest(value, method, this.lastSource);
     if (decoded.kind === "unanswerable") {
       this.deps.warnings.warn(DROPPED, () => `${this.deps.agentName}: dropped an OpenMAS request on ${message.topic}: ${decoded.reason}; it cannot be answered`);
       return;
     }
+    this.lastSource = decoded.kind === "request" ? decoded.request.source : decoded.source;
     if (!this.deps.owns("request", decoded.kind === "request" ? decoded.request.method : method, message.payload)) return;
     const responseTopic = openMasTopic(this.root, decoded.kind === "request" ? decoded.request.source : decoded.source, "response", String(decoded.kind === "request" ? decoded.request.id : decoded.id));
     if (decoded.kind === "invalid") {

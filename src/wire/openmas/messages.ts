@@ -49,16 +49,17 @@ export type DecodedOpenMasRequest =
 /**
  * Check a parsed request payload that arrived on `<root>/<agent>/request/<topicMethod>`. The id and the
  * source become levels of the response topic, so each must be one level a broker accepts: anything else
- * (a `/`, a wildcard, a control character) leaves the request unanswerable.
+ * (a `/`, a wildcard, a control character) leaves the request unanswerable. `knownSource` is a source found
+ * valid before, which need not be checked again.
  */
-export function decodeOpenMasRequest(value: unknown, topicMethod: string): DecodedOpenMasRequest {
+export function decodeOpenMasRequest(value: unknown, topicMethod: string, knownSource?: string): DecodedOpenMasRequest {
   if (!isPlainObject(value)) return { kind: "unanswerable", reason: `expected a JSON object, got ${Array.isArray(value) ? "an array" : describe(value)}` };
   const id = value.id;
   if (!isRequestId(id)) return { kind: "unanswerable", reason: `"id" must be a non-empty string or a number, got ${describe(id)}` };
   const idProblem = levelProblem(String(id));
   if (idProblem !== undefined) return { kind: "unanswerable", reason: `"id" ${describe(id)} ${idProblem}` };
   const source = value.source;
-  const sourceProblem = levelProblem(source);
+  const sourceProblem = source === knownSource && source !== undefined ? undefined : levelProblem(source);
   if (sourceProblem !== undefined) return { kind: "unanswerable", reason: `"source" ${describe(source)} ${sourceProblem}` };
   const answer = (code: number, message: string): DecodedOpenMasRequest => ({ kind: "invalid", id, source: source as string, error: { code, message } });
   const stated = value.method;

@@ -39,11 +39,16 @@ export function parseOpenMasTopic(base: string, topic: string): { kind: OpenMasT
   return { kind, rest: slash === -1 ? "" : topic.slice(slash + 1) };
 }
 
+/** One level of letters, digits, `_`, `-`, `.` and `:`, short enough for any topic. */
+const PLAIN_LEVEL = /^[A-Za-z0-9_.:-]{1,1024}$/;
+
 /**
  * Why `value` cannot be one topic level (a root, an agent name, a method or a request id in this
  * layout), or `undefined` if it can. OpenMAS splits topics at `/` and reads fixed positions.
  */
 export function levelProblem(value: unknown): string | undefined {
+  // Ids and names are nearly always plain ASCII: those need none of the checks below.
+  if (typeof value === "string" && PLAIN_LEVEL.test(value)) return undefined;
   const problem = nameProblem(value);
   if (problem !== undefined) return problem;
   if ((value as string).includes("/")) return 'must be one topic level, without "/"';
