@@ -321,6 +321,7 @@ describe("OpenMAS format configuration", () => {
     expect(() => make({ agentName: "team/a", options: { wireFormat: "openmas" } })).toThrow(/agent name string "team\/a" must be one topic level/);
     expect(() => make({ options: { wireFormat: "openmas", openmasTopicPrefix: "a/b" } })).toThrow(/openmasTopicPrefix "a\/b" must be one topic level/);
     expect(() => make({ options: { wireFormat: "json" } })).toThrow(ConfigurationError);
+    expect(() => make({ options: { wireFormat: "openmas", topicPrefix: "openmas/agent" } })).toThrow(/topicPrefix "openmas\/agent" is where the OpenMAS format serves agent/);
     expect(() => make({ serviceUrls: { a: "a" }, options: { serviceWireFormats: { b: "openmas" } } })).toThrow(/serviceWireFormats\.b: "b" is not in serviceUrls/);
     expect(() => make({ serviceUrls: { "a/b": "a" }, options: { serviceWireFormats: { "a/b": "openmas" } } })).toThrow(/serviceUrls key string "a\/b" must be one topic level/);
     expect(() => make({ serviceUrls: { a: "a" }, options: { serviceWireFormats: { a: "openmas" }, batching: { a: true } } })).toThrow(/batching\.a: a is called in the OpenMAS format/);

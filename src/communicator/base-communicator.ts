@@ -212,6 +212,7 @@ export abstract class BaseCommunicator implements Communicator {
     });
     this.openmas = OpenMasEndpoint.create(settings, {
       agentName: this.agentName,
+      topicPrefix: this.topicPrefix,
       serviceUrls: this.serviceUrls,
       dispatcher: this.dispatcher,
       pending: this.pending,

@@ -35,6 +35,8 @@ export interface OpenMasSettings {
 
 export interface OpenMasEndpointDeps {
   agentName: string;
+  /** The JSON-RPC prefix this agent serves under: it must not be one of the OpenMAS format's agent topics. */
+  topicPrefix: string;
   serviceUrls: Readonly<Record<string, string>>;
   dispatcher: Dispatcher;
   pending: PendingRequests;
@@ -100,6 +102,9 @@ export class OpenMasEndpoint {
     const why = "in the OpenMAS format, answers go to <root>/<agent name>/response/<id>, one level per name";
     checkLevel("agent name", deps.agentName, why);
     for (const service of targets) checkLevel(`serviceUrls key`, service, "the OpenMAS format addresses a service by its name, which becomes one topic level");
+    if (serves && deps.topicPrefix === `${root}/${deps.agentName}`) {
+      throw new ConfigurationError(`topicPrefix ${JSON.stringify(deps.topicPrefix)} is where the OpenMAS format serves ${deps.agentName}: the two formats would share topics. Choose another topicPrefix`, { details: { topicPrefix: deps.topicPrefix } });
+    }
     return new OpenMasEndpoint({ root, serves, targets }, deps);
   }
 
