@@ -52,7 +52,7 @@ describe("PendingRequests", () => {
     }
     expect(pending.size).toBe(2);
     expect(pending.has(oldId!)).toBe(true);
-    expect(pending.describe(oldId!)).toEqual({ target: "svc", method: "m" });
+    expect(pending.describe(oldId!)).toEqual({ target: "svc", method: "m", timeoutMs: call.timeoutMs });
     expect(pending.resolve("ab12cd34-2", "second")).toBe(true);
     await expect(old).resolves.toBe("second");
   });
