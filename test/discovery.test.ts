@@ -125,6 +125,8 @@ describe("discovery on the embedded broker", () => {
         ["calc/instance/evil-3", JSON.stringify({ kind: "mqtt-contracts/instance", agent: "x", prefix: "other", instance: "evil-3" })],
         ["calc/instance/evil-4", JSON.stringify({ kind: "mqtt-contracts/instance", agent: "x", prefix: "calc", instance: "evil-4", group: "a/b", routing: "single" })],
         ["calc/instance/evil-5", JSON.stringify({ kind: "mqtt-contracts/instance", agent: "x\u001b[31m", prefix: "calc", instance: "evil-5", group: null, routing: "instances", methods: Array(20_000).fill("m") })],
+        // Valid in every field but the OpenMAS address, which holds a wildcard.
+        ["calc/instance/evil-6", JSON.stringify({ kind: "mqtt-contracts/instance", agent: "x", prefix: "calc", instance: "evil-6", group: null, routing: "single", methods: [], notifications: [], handlers: [], schemaDigest: "0", library: "x", protocol: "5", startedAt: 1, keepaliveSeconds: 60, openmas: "openmas/#" })],
       ];
       for (const [topic, payload] of hostile) await peer.publishAsync(topic, payload, { qos: 1, retain: true });
       await watcher.start();
@@ -143,7 +145,7 @@ describe("discovery on the embedded broker", () => {
       expect(records.length - before).toBeLessThanOrEqual(Math.ceil(elapsedSeconds) + 2);
       await expect(watcher.sendRequest("calc", "add", { a: 1, b: 2 })).resolves.toEqual({ sum: 3 });
     } finally {
-      for (const [topic] of [["calc/instance/evil-1"], ["calc/instance/evil-2"], ["calc/instance/evil-3"], ["calc/instance/evil-4"], ["calc/instance/evil-5"]]) {
+      for (const [topic] of [["calc/instance/evil-1"], ["calc/instance/evil-2"], ["calc/instance/evil-3"], ["calc/instance/evil-4"], ["calc/instance/evil-5"], ["calc/instance/evil-6"]]) {
         await peer.publishAsync(topic!, "", { qos: 1, retain: true });
       }
       await peer.endAsync(true);
@@ -158,6 +160,25 @@ describe("discovery on the embedded broker", () => {
     expect(run.stdout).toMatch(/\ncalc\s+calc-1\s+\d+(s|m \d\ds)\s+MQTT 3\.1\.1\s+mqtt-contracts@/);
     const json = await children.startTs(CLI, ["ls", "--json", "--url", broker.url]).exit();
     expect(JSON.parse(json.stdout)[0]).toMatchObject({ prefix: "calc", instances: [{ instance: "calc-1" }] });
+  });
+
+  it("mqtt-contracts ls says which instances also serve OpenMAS's built-in format, and where", async () => {
+    const planner = new MqttCommunicator({ agentName: "planner", options: { url: broker.url, clientId: "planner-1", wireFormat: "openmas" }, logger: recordingLogger() });
+    planner.registerHandler("plan", () => ["step"]);
+    await planner.start();
+    try {
+      const run = await children.startTs(CLI, ["ls", "--url", broker.url]).exit();
+      expect(run.code).toBe(0);
+      expect(run.stdout).toMatch(/\bOPENMAS FORMAT\n/);
+      expect(run.stdout).toMatch(/\nplanner\s+planner-1\s+.*mqtt-contracts@\S+\s+openmas\/planner\n/);
+      expect(run.stdout).toMatch(/\ncalc\s+calc-1\s+.*mqtt-contracts@\S+\s+-\n/);
+      const json = await children.startTs(CLI, ["ls", "--json", "--url", broker.url]).exit();
+      const services = JSON.parse(json.stdout) as { prefix: string; instances: { openmas?: string }[] }[];
+      expect(services.find((service) => service.prefix === "planner")?.instances[0]?.openmas).toBe("openmas/planner");
+      expect(services.find((service) => service.prefix === "calc")?.instances[0]).not.toHaveProperty("openmas");
+    } finally {
+      await planner.stop();
+    }
   });
 
   it("mqtt-contracts describe shows methods with params and results, and --json the OpenRPC form", async () => {

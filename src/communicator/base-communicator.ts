@@ -193,6 +193,7 @@ export abstract class BaseCommunicator implements Communicator {
       logger: this.logger,
       warnings: this.warnings,
       describe: () => this.catalog.summary(),
+      openmas: () => this.openmas?.served(),
     });
     this.dispatcher = new Dispatcher({
       publish: (topic, payload, properties) => this.requireTransport(topic).publish(topic, payload, properties),

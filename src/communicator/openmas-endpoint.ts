@@ -108,6 +108,11 @@ export class OpenMasEndpoint {
     return new OpenMasEndpoint({ root, serves, targets }, deps);
   }
 
+  /** `<root>/<agent name>` when this agent serves the format, for its discovery record. */
+  served(): string | undefined {
+    return this.serves ? `${this.root}/${this.deps.agentName}` : undefined;
+  }
+
   /** Whether `topic` is an answer to a call of this agent's (`<root>/<agent>/response/<id>`). */
   isAnswer(topic: string): boolean {
     return this.targets.size > 0 && topic.startsWith(this.answers);

@@ -42,6 +42,8 @@ export interface PresenceDeps {
   warnings: WarningLimiter;
   /** What the record says the instance serves; read when it is announced. */
   describe(): { methods: string[]; notifications: string[]; handlers: string[]; schemaDigest: string };
+  /** `<root>/<agent name>` when the instance also serves OpenMAS's built-in format. */
+  openmas?: (() => string | undefined) | undefined;
 }
 
 const BAD_RECORDS = "discovery records that could not be read";
@@ -170,6 +172,8 @@ export class Presence {
       startedAt: this.startedAt,
       keepaliveSeconds: this.deps.keepaliveSeconds(),
     };
+    const openmas = this.deps.openmas?.();
+    if (openmas !== undefined) record.openmas = openmas;
     this.announced = true;
     this.lastAnnounced = Date.now();
     try {

@@ -47,6 +47,11 @@ export interface InstanceRecord {
   startedAt: number;
   /** The connection's keepalive in seconds: the broker publishes the Last Will within ~1.5× of it. */
   keepaliveSeconds: number;
+  /**
+   * `<root>/<agent name>` when the instance also serves OpenMAS's built-in MQTT format there
+   * (`wireFormat: "openmas"`); absent otherwise, and in records of versions before that format.
+   */
+  openmas?: string;
 }
 
 const LEVEL = "instance";
@@ -126,9 +131,10 @@ export function decodeRecord(topic: string, payload: Uint8Array): InstanceRecord
     stringField(value, "library", 256) ??
     stringField(value, "protocol", 32) ??
     numberField(value, "startedAt") ??
-    numberField(value, "keepaliveSeconds");
+    numberField(value, "keepaliveSeconds") ??
+    (value.openmas === undefined || prefixProblem(value.openmas) === undefined ? undefined : `"openmas" ${prefixProblem(value.openmas)}`);
   if (problem !== undefined) return problem;
-  return {
+  const record: InstanceRecord = {
     kind: RECORD_KIND,
     agent: value.agent as string,
     prefix: value.prefix as string,
@@ -144,6 +150,8 @@ export function decodeRecord(topic: string, payload: Uint8Array): InstanceRecord
     startedAt: value.startedAt as number,
     keepaliveSeconds: value.keepaliveSeconds as number,
   };
+  if (value.openmas !== undefined) record.openmas = value.openmas as string;
+  return record;
 }
 
 function stringField(value: Record<string, unknown>, key: string, max: number): string | undefined {

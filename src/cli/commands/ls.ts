@@ -52,9 +52,11 @@ export async function lsCommand(args: BrokerArgs, io: CliIo): Promise<ExitCode> 
   }
   io.out(table(rows));
   io.out("");
-  const instances: string[][] = [["PREFIX", "INSTANCE", "UPTIME", "PROTOCOL", "LIBRARY"]];
+  const instances: string[][] = [["PREFIX", "INSTANCE", "UPTIME", "PROTOCOL", "LIBRARY", "OPENMAS FORMAT"]];
   for (const service of services) {
-    for (const record of service.instances) instances.push([service.prefix, record.instance, formatDuration(now - record.startedAt), `MQTT ${record.protocol}`, record.library]);
+    for (const record of service.instances) {
+      instances.push([service.prefix, record.instance, formatDuration(now - record.startedAt), `MQTT ${record.protocol}`, record.library, record.openmas ?? "-"]);
+    }
   }
   io.out(table(instances));
   return ExitCode.Ok;
