@@ -155,6 +155,20 @@ describe.each(brokers)("the OpenMAS built-in format on %s", (_name, start) => {
     expect(log.find("warn", /dropped an OpenMAS notification/)).toBeDefined();
   });
 
+  it("lets a running OpenMAS-format request answer when it stops", async () => {
+    let started!: () => void;
+    const running = new Promise<void>((resolve) => (started = resolve));
+    server.registerHandler("slow", async ({ ms }: { ms: number }, context) => {
+      started();
+      await new Promise((resolve) => setTimeout(resolve, ms));
+      return { aborted: context.signal.aborted };
+    });
+    await send("openmas/svc/request/slow", JSON.stringify({ id: "s1", source: "peer", params: { ms: 200 } }));
+    await running;
+    await server.stop();
+    expect(await seen.jsonOn("openmas/peer/response/s1")).toMatchObject({ id: "s1", source: "svc", target: "peer", result: { aborted: false } });
+  });
+
   it("still serves JSON-RPC on its prefix beside the OpenMAS topics", async () => {
     await send("svc/request/echo", JSON.stringify({ jsonrpc: "2.0", id: 1, method: "echo", params: { j: 1 }, response_topic: "jr/1" }));
     expect(await seen.jsonOn("jr/1")).toEqual({ jsonrpc: "2.0", id: 1, result: { j: 1 } });
