@@ -67,6 +67,18 @@ interface Ports {
  * subscriber on the next one: before that, an MQTT CONNECT may be refused or go unanswered.
  */
 export async function startNatsCluster(options: NatsClusterOptions = {}): Promise<NatsCluster> {
+  // Free ports are found by binding port 0 and letting go, so another test's process may take one before a
+  // node binds it (12 ports for 3 nodes): such a node exits at once, and the cluster starts again on new ports.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startNatsClusterOnce(options);
+    } catch (error) {
+      if (attempt >= 3 || !/address already in use/.test((error as Error).message)) throw error;
+    }
+  }
+}
+
+async function startNatsClusterOnce(options: NatsClusterOptions): Promise<NatsCluster> {
   const count = options.nodes ?? 3;
   const timeoutMs = options.timeoutMs ?? 60_000;
   const streamReplicas = options.mqttStreamReplicas ?? Math.min(count, 3);
