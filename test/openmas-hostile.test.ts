@@ -352,6 +352,19 @@ describe("OpenMAS format configuration", () => {
       expect(await client.sendRequest("svc", "echo", { m: 1 })).toEqual({ m: 1 });
       await expect(client.sendRequest("svc", "nope")).rejects.toBeInstanceOf(MethodNotFoundError);
       await expect(client.sendRequest("svc", "nope")).rejects.toBeInstanceOf(CommunicationError);
+      // wireFormat openmas for every target, but JSON-RPC for the one listed as such.
+      const legacy = new MemoryCommunicator({ agentName: "legacy", options: { bus } });
+      legacy.registerHandler("ping", (_params, context) => ({ topic: context.topic }));
+      await legacy.start();
+      const mixed = new MemoryCommunicator({ agentName: "mixed", serviceUrls: { svc: "-", legacy: "legacy" }, options: { bus, wireFormat: "openmas", serviceWireFormats: { legacy: "jsonrpc" } } });
+      await mixed.start();
+      try {
+        expect(await mixed.sendRequest("legacy", "ping")).toEqual({ topic: "legacy/request/ping" });
+        expect(await mixed.sendRequest("svc", "echo", { m: 2 })).toEqual({ m: 2 });
+      } finally {
+        await mixed.stop();
+        await legacy.stop();
+      }
     } finally {
       await client.stop();
       await server.stop();
