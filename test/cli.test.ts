@@ -1,3 +1,4 @@
+import mqtt from "mqtt";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { MqttCommunicator, RpcError, startBroker } from "mqtt-contracts";
 import { Children, within } from "./helpers/child-process.js";
@@ -240,6 +241,24 @@ describe("mqtt-contracts call can reach a service written in another language th
       expect(root.stderr).toContain("other/py_agent/request/echo");
     } finally {
       await agent.stop();
+    }
+  });
+
+  it("with --wire-format openmas says when the agent answered 408 (the deadline passed there), not that nothing answered", async () => {
+    const peer = await mqtt.connectAsync(mosquitto.url, { reconnectPeriod: 0 });
+    try {
+      await peer.subscribeAsync("openmas/late_agent/request/#", { qos: 1 });
+      peer.on("message", (_topic, payload) => {
+        const request = JSON.parse(payload.toString()) as { id: string; source: string };
+        const error = { code: 408, message: "the deadline passed before it ran", details: "RequestTimeoutError" };
+        void peer.publishAsync(`openmas/${request.source}/response/${request.id}`, JSON.stringify({ id: request.id, source: "late_agent", target: request.source, timestamp: Date.now(), error }));
+      });
+      const late = await cli("call", "late_agent", "echo", "--wire-format", "openmas", "--url", mosquitto.url);
+      expect(late.code).toBe(2);
+      expect(late.stderr).toContain("late_agent answered echo with OpenMAS code 408: Request echo to late_agent timed out at the server: the deadline passed before it ran");
+      expect(late.stderr).not.toContain("no response");
+    } finally {
+      await peer.endAsync();
     }
   });
 

@@ -155,6 +155,60 @@ describe.each(brokers)("the OpenMAS built-in format on %s", (_name, start) => {
     expect(log.find("warn", /dropped an OpenMAS notification/)).toBeDefined();
   });
 
+  it("drops a request whose answer topic would be too long for MQTT, and keeps its connection and serving", async () => {
+    const big = new MqttCommunicator({ agentName: "big", options: broker.options({ wireFormat: "openmas" }), logger: log });
+    big.registerHandler("echo", (params) => params);
+    await big.start();
+    try {
+      // Each level is fine on its own; the answer topic openmas/<source>/response/<id> would be ~65 540 bytes.
+      await send("openmas/big/request/echo", JSON.stringify({ id: "long-1", source: "x y".repeat(21_845), params: {} }));
+      for (let n = 0; n < 3; n++) {
+        await send("openmas/big/request/echo", JSON.stringify({ id: `after-${n}`, source: "peer", params: { n } }));
+        expect(await seen.jsonOn(`openmas/peer/response/after-${n}`)).toMatchObject({ result: { n } });
+      }
+      expect(log.find("warn", /dropped an OpenMAS request on openmas\/big\/request\/echo: its answer topic .* must be at most 65535 bytes/)).toBeDefined();
+      expect(seen.messages.filter((m) => m.topic.includes("long-1"))).toEqual([]);
+      expect(log.lines.filter((line) => line.level === "error")).toEqual([]);
+    } finally {
+      await big.stop();
+    }
+  });
+
+  it("refuses to publish to a topic longer than MQTT allows, and keeps its connection", async () => {
+    const client = new MqttCommunicator({ agentName: "caller", serviceUrls: { svc: "svc" }, options: broker.options(), logger: recordingLogger() });
+    await client.start();
+    try {
+      await expect(client.sendNotification("svc", "m".repeat(65_530))).rejects.toThrow(/Cannot publish to a topic of 65547 bytes \(MQTT allows 65535\)/);
+      expect(await client.sendRequest("svc", "echo", { still: "connected" })).toEqual({ still: "connected" });
+    } finally {
+      await client.stop();
+    }
+  });
+
+  it("shares OpenMAS requests among the members that have the agent's name, when a group's members have different names", async () => {
+    const runs: string[] = [];
+    const instances = ["worker-1", "worker-2"].map(
+      (agentName) => new MqttCommunicator({ agentName, options: broker.options({ wireFormat: "openmas", topicPrefix: "pool2", sharedGroup: "g", sharedRouting: "instances" }), logger: recordingLogger() }),
+    );
+    for (const instance of instances) {
+      instance.registerHandler("work", ({ n }) => {
+        runs.push(`${instance.agentName}:${String(n)}`);
+        return n;
+      });
+      await instance.start();
+    }
+    try {
+      await vi.waitFor(() => expect(instances.every((instance) => instance.liveInstances().length === 2)).toBe(true), { timeout: 10_000 });
+      for (let n = 0; n < 20; n++) await send("openmas/worker-1/request/work", JSON.stringify({ id: `g-${n}`, source: "peer", params: { n } }));
+      const answers = await Promise.all(Array.from({ length: 20 }, (_, n) => seen.jsonOn(`openmas/peer/response/g-${n}`, 10_000)));
+      expect(answers.map((a) => (a as { result: number }).result)).toEqual(Array.from({ length: 20 }, (_, n) => n));
+      // Only worker-1 receives openmas/worker-1/...: it runs every one of them, once.
+      expect(runs.sort()).toEqual(Array.from({ length: 20 }, (_, n) => `worker-1:${n}`).sort());
+    } finally {
+      for (const instance of instances) await instance.stop();
+    }
+  });
+
   it("lets a running OpenMAS-format request answer when it stops", async () => {
     let started!: () => void;
     const running = new Promise<void>((resolve) => (started = resolve));
@@ -256,6 +310,14 @@ describe.each(brokers)("the OpenMAS built-in format on %s", (_name, start) => {
       expect(clientLog.find("warn", /is not the one in the topic/)).toBeDefined();
     });
 
+    it("warns once when a second answer comes to one call: more than one agent has the target's name", async () => {
+      const { result, request } = await call("echo", {}, { timeoutMs: 10_000 });
+      await answer(request, { result: "first" });
+      expect(await result).toBe("first");
+      await answer(request, { result: "second" });
+      await vi.waitFor(() => expect(clientLog.find("warn", /a second answer came to one echo request to target: more than one agent named target serves openmas\/target\/request\/#/)).toBeDefined());
+    });
+
     it("rejects a call whose answer is malformed, and keeps its connection", async () => {
       for (const body of ["not json", JSON.stringify([1]), JSON.stringify({ error: "text" }), JSON.stringify({ error: { code: "x", message: 1 } })]) {
         const { result, request } = await call("echo", {}, { timeoutMs: 10_000 });
@@ -320,6 +382,9 @@ describe.each(brokers)("the OpenMAS built-in format on %s", (_name, start) => {
       expect(answers.map((a) => (a as { result: { n: number } }).result.n)).toEqual(Array.from({ length: 40 }, (_, n) => n));
       expect([...runs.values()].every((count) => count === 1)).toBe(true);
       expect(runs.size).toBe(40);
+      // Both took a share (each request goes to one by a hash of its payload, or by $share on Mosquitto).
+      const by = new Set(answers.map((a) => (a as { result: { by: string } }).result.by));
+      expect([...by].sort()).toEqual(["pool-0", "pool-1"]);
     } finally {
       for (const instance of instances) await instance.stop();
     }
@@ -335,6 +400,7 @@ describe("OpenMAS format configuration", () => {
     expect(() => make({ agentName: "team/a", options: { wireFormat: "openmas" } })).toThrow(/agent name string "team\/a" must be one topic level/);
     expect(() => make({ options: { wireFormat: "openmas", openmasTopicPrefix: "a/b" } })).toThrow(/openmasTopicPrefix "a\/b" must be one topic level/);
     expect(() => make({ options: { wireFormat: "json" } })).toThrow(ConfigurationError);
+    expect(() => make({ options: { wireFormat: "openmas", openmasTopicPrefix: "$share" } })).toThrow(/openmasTopicPrefix "\$share" must not start with "\$"/);
     expect(() => make({ options: { wireFormat: "openmas", topicPrefix: "openmas/agent" } })).toThrow(/topicPrefix "openmas\/agent" is where the OpenMAS format serves agent/);
     expect(() => make({ serviceUrls: { a: "a" }, options: { serviceWireFormats: { b: "openmas" } } })).toThrow(/serviceWireFormats\.b: "b" is not in serviceUrls/);
     expect(() => make({ serviceUrls: { "a/b": "a" }, options: { serviceWireFormats: { "a/b": "openmas" } } })).toThrow(/serviceUrls key string "a\/b" must be one topic level/);

@@ -220,7 +220,9 @@ export abstract class BaseCommunicator implements Communicator {
       logger: this.logger,
       warnings: this.warnings,
       maxPayloadBytes: this.maxPayloadBytes,
-      owns: (kind, method, payload) => !this.sharedByHash(kind, method) || this.presence.owns(payload),
+      maxTopicLevels: positiveInteger("maxTopicLevels", settings.maxTopicLevels ?? DEFAULT_MAX_TOPIC_LEVELS),
+      onDuplicate: (target, method) => this.warnDuplicate(target, method),
+      owns: (kind, method, payload) => !this.sharedByHash(kind, method) || this.presence.owns(payload, this.openmas?.served()),
     });
     for (const service of this.openmas?.openMasTargets ?? []) {
       if (this.batchers.has(service)) throw new ConfigurationError(`batching.${service}: ${service} is called in the OpenMAS format, which has no batches`);
@@ -454,6 +456,12 @@ export abstract class BaseCommunicator implements Communicator {
     const warned = (this.warnedDuplicates ??= new Set());
     if (warned.has(target) || warned.size >= 1_000) return;
     warned.add(target);
+    if (this.openmas?.uses(target)) {
+      this.logger.warn(
+        `${this.agentName}: a second answer came to one ${method} request to ${target}: more than one agent named ${target} serves ${this.openmas.requestTopic(target, "#")}, so each request runs on all of them. Give them the same sharedGroup, or stop the extra ones`,
+      );
+      return;
+    }
     const prefix = this.serviceUrls[target] ?? target;
     const instances = this.presence.directory.instances(prefix);
     const seen = instances.length > 0 ? ` (instances seen: ${instances.map((record) => `${record.instance}${record.group === null ? "" : ` in group ${record.group}`}`).join(", ")})` : "";

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { nameProblem, prefixProblem } from "../wire/names.js";
-import { levelProblem } from "../wire/openmas/topics.js";
+import { rootProblem } from "../wire/openmas/topics.js";
 import { DEFAULT_MAX_PAYLOAD_BYTES, DEFAULT_STOP_GRACE_MS } from "./base-communicator.js";
 
 const batchSettings = () =>
@@ -78,7 +78,7 @@ export const commonOptionsShape = () => ({
   /** OpenMAS's `topic_prefix`: the first level of OpenMAS-format topics, one level. Default `openmas`. */
   openmasTopicPrefix: z
     .string()
-    .refine((root) => levelProblem(root) === undefined, { error: (issue) => `openmasTopicPrefix ${JSON.stringify(issue.input)} ${levelProblem(issue.input)}` })
+    .refine((root) => rootProblem(root) === undefined, { error: (issue) => `openmasTopicPrefix ${JSON.stringify(issue.input)} ${rootProblem(issue.input)}` })
     .optional(),
   /**
    * At-most-once execution: a duplicate request (same response topic and id, as a broker may redeliver)

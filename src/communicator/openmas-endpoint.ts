@@ -2,6 +2,7 @@ import { CommunicationError, ConfigurationError } from "../errors/errors.js";
 import type { Logger } from "../logger.js";
 import type { WarningLimiter } from "../log/warning-limiter.js";
 import { describe, type Params } from "../wire/jsonrpc.js";
+import { responseTopicProblem } from "../wire/names.js";
 import { parseJson, utf8 } from "../wire/payload.js";
 import type { ReplyEncoder } from "../wire/reply.js";
 import { errorFromOpenMas, toOpenMasError } from "../wire/openmas/errors.js";
@@ -14,7 +15,7 @@ import {
   encodeOpenMasRequest,
   encodeOpenMasResult,
 } from "../wire/openmas/messages.js";
-import { DEFAULT_OPENMAS_TOPIC_PREFIX, levelProblem, openMasFilter, openMasTopic, parseOpenMasTopic } from "../wire/openmas/topics.js";
+import { DEFAULT_OPENMAS_TOPIC_PREFIX, levelProblem, openMasFilter, openMasTopic, parseOpenMasTopic, rootProblem } from "../wire/openmas/topics.js";
 import type { Dispatcher } from "./dispatcher.js";
 import type { PendingRequests } from "./pending-requests.js";
 import type { InboundMessage } from "./transport.js";
@@ -43,6 +44,10 @@ export interface OpenMasEndpointDeps {
   logger: Logger;
   warnings: WarningLimiter;
   maxPayloadBytes: number;
+  /** Answer topics with more levels are never published to. */
+  maxTopicLevels: number;
+  /** A second answer came to one call of ours: say so (more than one instance serves the target). */
+  onDuplicate(target: string, method: string): void;
   /** Whether this instance takes a request or notification every member of its group received. */
   owns(kind: "request" | "notification", method: string, payload: Uint8Array): boolean;
 }
@@ -95,10 +100,10 @@ export class OpenMasEndpoint {
     }
     const serves = wireFormat === "openmas";
     if (!serves && targets.size === 0) {
-      if (settings.openmasTopicPrefix !== undefined) checkLevel("openmasTopicPrefix", settings.openmasTopicPrefix);
+      if (settings.openmasTopicPrefix !== undefined) checkLevel("openmasTopicPrefix", settings.openmasTopicPrefix, undefined, rootProblem);
       return undefined;
     }
-    const root = checkLevel("openmasTopicPrefix", settings.openmasTopicPrefix ?? DEFAULT_OPENMAS_TOPIC_PREFIX);
+    const root = checkLevel("openmasTopicPrefix", settings.openmasTopicPrefix ?? DEFAULT_OPENMAS_TOPIC_PREFIX, undefined, rootProblem);
     const why = "in the OpenMAS format, answers go to <root>/<agent name>/response/<id>, one level per name";
     checkLevel("agent name", deps.agentName, why);
     for (const service of targets) checkLevel(`serviceUrls key`, service, "the OpenMAS format addresses a service by its name, which becomes one topic level");
@@ -202,9 +207,17 @@ export class OpenMasEndpoint {
       this.deps.warnings.warn(DROPPED, () => `${this.deps.agentName}: dropped an OpenMAS request on ${message.topic}: ${decoded.reason}; it cannot be answered`);
       return;
     }
-    this.lastSource = decoded.kind === "request" ? decoded.request.source : decoded.source;
+    const source = decoded.kind === "request" ? decoded.request.source : decoded.source;
+    const responseTopic = openMasTopic(this.root, source, "response", String(decoded.kind === "request" ? decoded.request.id : decoded.id));
+    // Each level is valid on its own; together they must still make a topic a broker takes. Four levels of at
+    // most 21 845 UTF-16 units in all are within 65 535 bytes: only a longer one needs the full check.
+    const topicProblem = responseTopic.length > 21_845 || this.deps.maxTopicLevels < 4 ? responseTopicProblem(responseTopic, this.deps.maxTopicLevels) : undefined;
+    if (topicProblem !== undefined) {
+      this.deps.warnings.warn(DROPPED, () => `${this.deps.agentName}: dropped an OpenMAS request on ${message.topic}: its answer topic ${describe(responseTopic)} ${topicProblem}; it cannot be answered`);
+      return;
+    }
+    this.lastSource = source;
     if (!this.deps.owns("request", decoded.kind === "request" ? decoded.request.method : method, message.payload)) return;
-    const responseTopic = openMasTopic(this.root, decoded.kind === "request" ? decoded.request.source : decoded.source, "response", String(decoded.kind === "request" ? decoded.request.id : decoded.id));
     if (decoded.kind === "invalid") {
       this.deps.logger.debug(`${this.deps.agentName}: answered a bad OpenMAS request on ${message.topic}: ${decoded.error.message}`);
       this.deps.dispatcher.reply(responseTopic, encodeOpenMasError(decoded.id, this.deps.agentName, decoded.source, toOpenMasError(decoded.error, undefined)));
@@ -242,6 +255,11 @@ export class OpenMasEndpoint {
     const { pending } = this.deps;
     // Every instance with this agent name reads answers to all of them: those to others are not ours.
     if (!pending.has(id)) {
+      const answered = pending.answeredBefore(id);
+      if (answered !== undefined) {
+        this.deps.onDuplicate(answered.target, answered.method);
+        return;
+      }
       this.deps.logger.debug(`${this.deps.agentName}: ignored an OpenMAS answer to ${describe(id)}, which is not a call in flight here`);
       return;
     }
@@ -272,8 +290,8 @@ function checkFormat(what: string, format: unknown): WireFormat {
   return format as WireFormat;
 }
 
-function checkLevel(what: string, value: unknown, why?: string): string {
-  const problem = levelProblem(value);
+function checkLevel(what: string, value: unknown, why?: string, problemOf: (value: unknown) => string | undefined = levelProblem): string {
+  const problem = problemOf(value);
   if (problem !== undefined) throw new ConfigurationError(`${what} ${describe(value)} ${problem}${why === undefined ? "" : ` (${why})`}`, { details: { [what]: value } });
   return value as string;
 }

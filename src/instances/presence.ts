@@ -69,6 +69,8 @@ export class Presence {
   private queryPending = false;
   private lastAnnounced = 0;
   private memberIds: string[] | undefined;
+  /** The same, among the members that serve the OpenMAS format at the same `<root>/<agent>` as this one. */
+  private openMasMemberIds: string[] | undefined;
   /** Whether `open` has decided the routing (until then, peers are not compared with it). */
   private decided = false;
   /** Set by `withdraw`: this instance no longer takes a share of the group's requests. */
@@ -106,6 +108,7 @@ export class Presence {
     this.routing = this.deps.group === undefined ? "single" : await this.decideRouting(transport, this.deps.group);
     this.decided = true;
     this.memberIds = undefined; // members share this instance's routing, now known
+    this.openMasMemberIds = undefined;
     // Records that came while the routing was being decided are checked now.
     for (const record of this.directory.instances(this.deps.prefix)) if (record.instance !== this.deps.clientId) this.checkPeer(record);
     const requests = [requestFilter(this.deps.prefix), ...otherRequestFilters].map((filter) => (this.routing === "shared" ? `$share/${this.deps.group}/${filter}` : filter));
@@ -240,7 +243,7 @@ export class Presence {
       return true;
     }
     this.directory.update(where.prefix, where.instance, record);
-    if (where.prefix === this.deps.prefix) this.memberIds = undefined;
+    if (where.prefix === this.deps.prefix) this.memberIds = this.openMasMemberIds = undefined;
     if (record !== undefined && this.decided && where.prefix === this.deps.prefix && where.instance !== this.deps.clientId) this.checkPeer(record);
     return true;
   }
@@ -270,15 +273,16 @@ export class Presence {
    * The members of this instance's group that share plain-topic requests by hash, sorted; this one included.
    * Kept until a record of this prefix changes: `owns` asks for every such request.
    */
-  private members(): string[] {
-    return (this.memberIds ??= this.findMembers());
+  private members(openmas: string | undefined): string[] {
+    if (openmas === undefined) return (this.memberIds ??= this.findMembers(undefined));
+    return (this.openMasMemberIds ??= this.findMembers(openmas));
   }
 
-  private findMembers(): string[] {
+  private findMembers(openmas: string | undefined): string[] {
     const group = this.deps.group;
     const ids = this.directory
       .instances(this.deps.prefix)
-      .filter((record) => record.group === group && record.routing === this.routing)
+      .filter((record) => record.group === group && record.routing === this.routing && (openmas === undefined || record.openmas === openmas))
       .map((record) => record.instance);
     if (!ids.includes(this.deps.clientId)) ids.push(this.deps.clientId);
     return ids.sort();
@@ -288,13 +292,14 @@ export class Presence {
    * In a group, whether this instance takes a message every member received (a request on the plain
    * topic under `instances` routing, a notification delivered to one instance): the member a hash of the
    * payload picks. Every member hashes the same bytes, so exactly one runs it while they agree on who
-   * the members are.
+   * the members are. A message in the OpenMAS format (`openmas` is this instance's `<root>/<agent>`) reaches
+   * only the members with the same agent name: the hash picks among those.
    */
-  owns(payload: Uint8Array): boolean {
+  owns(payload: Uint8Array, openmas?: string): boolean {
     if (this.leaving) return false;
-    const members = this.members();
+    const members = this.members(openmas);
     if (members.length === 1) return true;
-    return members[fnv1a(payload) % members.length] === this.deps.clientId;
+    return members[spread(fnv1a(payload)) % members.length] === this.deps.clientId;
   }
 
   /** The instance topic base a call to `prefix` goes to, or undefined for the plain request topic. */
@@ -302,6 +307,18 @@ export class Presence {
     const instance = this.directory.pick(prefix);
     return instance === undefined ? undefined : instanceRequestBase(prefix, instance);
   }
+}
+
+/**
+ * MurmurHash3's finalizer: every bit of the result depends on every bit of `hash`. FNV-1a's low bits alone
+ * do not spread: its multiplier is odd, so its lowest bit is the parity of the bytes' lowest bits, and two
+ * members would split requests by that parity (the same for every request of one shape).
+ */
+function spread(hash: number): number {
+  let h = hash;
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
 }
 
 /** 32-bit FNV-1a of the bytes, as an unsigned number. */

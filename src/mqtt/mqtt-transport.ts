@@ -366,6 +366,7 @@ export class MqttTransport implements Transport {
   }
 
   publishRetained(topic: string, payload: string): Promise<void> {
+    if (topicTooLong(topic)) return Promise.reject(this.tooLong(topic));
     return new Promise((resolve, reject) => {
       this.client.publish(topic, payload, { qos: this.options.qos, retain: true }, (error) => (error ? reject(this.publishError(topic, error)) : resolve()));
     });
@@ -419,6 +420,7 @@ export class MqttTransport implements Transport {
   }
 
   publish(topic: string, payload: string, properties?: PublishProperties, ticket?: PublishTicket): Promise<void> {
+    if (topicTooLong(topic)) return Promise.reject(this.tooLong(topic));
     const options: IClientPublishOptions = { qos: this.options.qos };
     // The fields are mqtt.js's own property names; correlation data is a Buffer from the runtime or from mqtt.js.
     if (properties && this.supportsProperties) options.properties = properties as IClientPublishOptions["properties"];
@@ -436,6 +438,15 @@ export class MqttTransport implements Transport {
       });
       if (store) store.expecting = undefined;
     });
+  }
+
+  /**
+   * A topic MQTT cannot carry. mqtt-packet would throw half-way through writing it, leaving the connection out
+   * of step and the packet in mqtt.js's store, to be sent again (and throw outside any handler) at the next
+   * connect: it is refused before it reaches mqtt.js.
+   */
+  private tooLong(topic: string): CommunicationError {
+    return new CommunicationError(`Cannot publish to a topic of ${Buffer.byteLength(topic)} bytes (MQTT allows ${MAX_TOPIC_BYTES}): ${topic.slice(0, 64)}...`, { target: topic.slice(0, 64) });
   }
 
   /** An MQTT 5 PUBACK with a failure reason code (mqtt.js sets `code`) names the topic and, for 135, the ACL. */
@@ -461,4 +472,12 @@ export class MqttTransport implements Transport {
     if ((await Promise.race([flushed, timedOut])) === "timeout") await this.client.endAsync(true);
     clearTimeout(timer);
   }
+}
+
+/** The largest topic MQTT can carry, in UTF-8 bytes. */
+const MAX_TOPIC_BYTES = 65_535;
+
+/** Whether `topic` is over MQTT's limit. A string of at most 21 845 UTF-16 units is at most 65 535 UTF-8 bytes: no count needed. */
+function topicTooLong(topic: string): boolean {
+  return topic.length > 21_845 && Buffer.byteLength(topic, "utf8") > MAX_TOPIC_BYTES;
 }

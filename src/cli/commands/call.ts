@@ -25,6 +25,11 @@ export async function callCommand(args: CallArgs, io: CliIo): Promise<ExitCode> 
       if (error.data !== undefined) io.err(`data: ${JSON.stringify(error.data)}`);
       return ExitCode.RemoteError;
     }
+    if (error instanceof RequestTimeoutError && (error.details as { code?: unknown } | undefined)?.code === 408) {
+      // An OpenMAS-format server answered: the request's deadline had passed there before it could run.
+      io.err(`mqtt-contracts: ${args.prefix} answered ${args.method} with OpenMAS code 408: ${error.message}`);
+      return ExitCode.Unavailable;
+    }
     if (error instanceof RequestTimeoutError) {
       io.err(
         `mqtt-contracts: no response to ${args.method} from ${args.prefix} within ${args.timeoutMs} ms on ${communicator.broker}` +

@@ -97,8 +97,10 @@ export type DecodedOpenMasResponse =
   | { kind: "mismatched"; id: unknown };
 
 /**
- * Check an answer, as OpenMAS's own client reads one: `error` (when present and not null) must be
- * `{ code: integer, message: string }`; otherwise `result` is the answer, `null` when missing.
+ * Check an answer. As with OpenMAS's own client, an answer without `error` (or with `error: null`) gives
+ * `result`, `null` when missing. Stricter than that client: an `error` that is present but not
+ * `{ code: integer, message: string }` (a string, `{}`, `false`) makes the answer malformed, where the
+ * Python client would ignore it and return `result`.
  */
 export function decodeOpenMasResponse(value: unknown, topicId: string): DecodedOpenMasResponse {
   if (!isPlainObject(value)) return { kind: "malformed", reason: `the answer is not a JSON object (got ${Array.isArray(value) ? "an array" : describe(value)})` };

@@ -42,6 +42,14 @@ export function parseOpenMasTopic(base: string, topic: string): { kind: OpenMasT
 /** One level of letters, digits, `_`, `-`, `.` and `:`, short enough for any topic. */
 const PLAIN_LEVEL = /^[A-Za-z0-9_.:-]{1,1024}$/;
 
+/** Why `value` cannot be `<root>`: one level, and not a broker's (`$SYS`, `$share`). */
+export function rootProblem(value: unknown): string | undefined {
+  const problem = levelProblem(value);
+  if (problem !== undefined) return problem;
+  if ((value as string).startsWith("$")) return 'must not start with "$" (reserved for broker topics such as $SYS and $share)';
+  return undefined;
+}
+
 /**
  * Why `value` cannot be one topic level (a root, an agent name, a method or a request id in this
  * layout), or `undefined` if it can. OpenMAS splits topics at `/` and reads fixed positions.
