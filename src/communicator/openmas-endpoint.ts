@@ -70,6 +70,8 @@ export class OpenMasEndpoint {
   /** `<root>/<agent>/`: every topic this endpoint reads starts with it. */
   private readonly base: string;
   private readonly targets: ReadonlySet<string>;
+  /** `<root>/<agent>`: where this agent is served in this format. */
+  private readonly address: string;
   /** `<root>/<agent>/response/`: where answers to this agent's calls arrive. */
   private readonly answers: string;
   /** The last `source` found valid: a caller sends all its requests with one. */
@@ -84,6 +86,7 @@ export class OpenMasEndpoint {
     this.targets = settings.targets;
     this.base = `${settings.root}/${deps.agentName}/`;
     this.answers = `${this.base}response/`;
+    this.address = `${settings.root}/${deps.agentName}`;
   }
 
   /** The endpoint for these settings, or `undefined` when nothing is in the OpenMAS format. Throws `ConfigurationError` naming a bad value. */
@@ -115,7 +118,7 @@ export class OpenMasEndpoint {
 
   /** `<root>/<agent name>` when this agent serves the format, for its discovery record. */
   served(): string | undefined {
-    return this.serves ? `${this.root}/${this.deps.agentName}` : undefined;
+    return this.serves ? this.address : undefined;
   }
 
   /** Whether `topic` is an answer to a call of this agent's (`<root>/<agent>/response/<id>`). */
