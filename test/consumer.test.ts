@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { Children, repoRoot } from "./helpers/child-process.js";
-import { packCheckout, Shell } from "./helpers/consumer.js";
+import { installWithoutTreeWarnings, packCheckout, Shell } from "./helpers/consumer.js";
 
 const children = new Children();
 afterEach(() => children.killAll());
@@ -58,7 +58,7 @@ describe("a fresh project: npm init, npm install <tarball> zod typescript, a con
     shell = new Shell(children, dir);
     await shell.ok("npm", ["init", "-y"]);
     await shell.ok("npm", ["pkg", "set", "type=module"]);
-    await shell.ok("npm", ["install", "--prefer-offline", "--loglevel=error", tarball, "zod", TYPESCRIPT_5, TYPESCRIPT_7]);
+    await installWithoutTreeWarnings(shell, [tarball, "zod", TYPESCRIPT_5, TYPESCRIPT_7]);
     await cp(join(starter, "contracts"), join(dir, "contracts"), { recursive: true });
   }, SLOW);
 
@@ -256,7 +256,7 @@ describe("npx mqtt-contracts init", () => {
     expect(manifest.scripts).toMatchObject({ codegen: "mqtt-contracts codegen", start: "tsx agents/main.ts" });
     expect(manifest.dependencies!["mqtt-contracts"]).toBe(`file:${tarball}`);
 
-    await demo.ok("npm", ["install", "--prefer-offline", "--loglevel=error"]);
+    await installWithoutTreeWarnings(demo, []);
     await demo.ok("npm", ["run", "codegen"]);
     const start = await demo.ok("npm", ["start"]);
     expect(start.stdout).toContain("server: caller waved\nclient: Hello, Ada! (greeting #1)\nclient: ValidationError -32602");

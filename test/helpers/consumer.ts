@@ -49,3 +49,20 @@ export async function packCheckout(shell: Shell): Promise<string> {
   if (tarball === undefined) throw new Error(`npm pack wrote no tarball into ${dest}`);
   return join(dest, tarball);
 }
+
+/**
+ * npm's complaints about the dependency tree: a peer it could not satisfy (`ERESOLVE`, even as a warning
+ * that it overrode one), a peer of the wrong version, or an engine the package says it does not run on.
+ */
+const TREE_COMPLAINT = /ERESOLVE|\bpeer(Optional)? dep|peer dependency|EBADENGINE/i;
+
+/**
+ * `npm install ARGS` as a user runs it, at npm's default log level, so that every warning npm prints is
+ * read; fails if npm complains about the dependency tree, naming what it printed.
+ */
+export async function installWithoutTreeWarnings(shell: Shell, args: readonly string[]): Promise<Finished> {
+  const result = await shell.ok("npm", ["install", "--prefer-offline", "--loglevel=warn", ...args]);
+  const complaints = `${result.stdout}\n${result.stderr}`.split("\n").filter((line) => TREE_COMPLAINT.test(line));
+  if (complaints.length > 0) throw new Error(`npm install ${args.join(" ")} in ${shell.cwd} complained about the dependency tree:\n${complaints.join("\n")}`);
+  return result;
+}
