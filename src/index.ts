@@ -35,6 +35,7 @@ export {
   CommunicationError,
   ConfigurationError,
   MethodNotFoundError,
+  OverloadedError,
   RequestAbortedError,
   RequestTimeoutError,
   RpcError,

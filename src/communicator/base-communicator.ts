@@ -29,6 +29,8 @@ export const DEFAULT_MAX_PAYLOAD_BYTES = 1024 * 1024;
 export const DEFAULT_MAX_CONCURRENT_HANDLERS = 1024;
 /** Default time `stop()` gives running handlers to answer. */
 export const DEFAULT_STOP_GRACE_MS = 5_000;
+/** Default `maxQueuedRequests`. */
+export const DEFAULT_MAX_QUEUED_REQUESTS = 256;
 /** Default `clockSkewToleranceMs`. */
 export const DEFAULT_CLOCK_SKEW_TOLERANCE_MS = 1_000;
 
@@ -84,6 +86,15 @@ export interface BaseCommunicatorSettings extends OpenMasSettings {
    */
   maxConcurrentHandlers?: number | undefined;
   /**
+   * Requests that come while all handlers run: `"queue"` (default) lets them wait, `maxQueuedRequests` of
+   * them in this process (unacknowledged) and the rest at the broker; `"reject"` answers those beyond
+   * `maxQueuedRequests` at once with `OverloadedError`, a retryable error, instead of letting callers
+   * find out at their timeout.
+   */
+  overload?: "queue" | "reject" | undefined;
+  /** How many requests may wait in this process for a free handler. Default 256. */
+  maxQueuedRequests?: number | undefined;
+  /**
    * Instances of a service that share one `sharedGroup` share its requests: each request runs on one live
    * instance. On brokers that deliver `$share` subscriptions (Mosquitto, EMQX, HiveMQ) the broker picks the
    * instance; elsewhere (aedes, NATS, RabbitMQ) callers spread their calls over the instances' own topics,
@@ -134,6 +145,8 @@ export abstract class BaseCommunicator implements Communicator {
   private readonly dispatcher: Dispatcher;
   private readonly requestExpiry: boolean;
   private readonly maxConcurrentHandlers: number;
+  private readonly overload: "queue" | "reject";
+  private readonly maxQueuedRequests: number;
   /** Warnings about bad input from the network, rate-limited per kind. */
   private readonly warnings: WarningLimiter;
   /** What the handlers are, for `rpc.discover` and the discovery record. */
@@ -167,6 +180,10 @@ export abstract class BaseCommunicator implements Communicator {
     this.warnings = new WarningLimiter(this.logger);
     this.requestExpiry = settings.requestExpiry ?? true;
     this.maxConcurrentHandlers = positiveInteger("maxConcurrentHandlers", settings.maxConcurrentHandlers ?? DEFAULT_MAX_CONCURRENT_HANDLERS);
+    this.overload = settings.overload ?? "queue";
+    if (this.overload !== "queue" && this.overload !== "reject") throw new ConfigurationError(`overload must be "queue" or "reject", got ${describe(this.overload)}`);
+    this.maxQueuedRequests = settings.maxQueuedRequests ?? DEFAULT_MAX_QUEUED_REQUESTS;
+    if (!(Number.isInteger(this.maxQueuedRequests) && this.maxQueuedRequests >= 0 && this.maxQueuedRequests <= 65_535)) throw new ConfigurationError(`maxQueuedRequests must be an integer from 0 to 65535, got ${describe(this.maxQueuedRequests)}`);
     for (const [service, batch] of Object.entries(settings.batching ?? {})) {
       const prefix = this.serviceUrls[service];
       if (prefix === undefined) throw new ConfigurationError(`batching.${service}: ${JSON.stringify(service)} is not in serviceUrls of ${init.agentName}`);
@@ -265,8 +282,11 @@ export abstract class BaseCommunicator implements Communicator {
     try {
       this.transport = await this.openTransport((message) => this.onMessage(message));
       if (this.transport.setInboundGate) {
-        this.dispatcher.limitConcurrency(this.maxConcurrentHandlers);
-        this.transport.setInboundGate(() => this.dispatcher.inboundGate());
+        this.dispatcher.limitConcurrency(this.maxConcurrentHandlers, this.overload, this.maxQueuedRequests);
+        this.transport.setInboundGate(
+          () => this.dispatcher.inboundGate(),
+          (topic) => topic === this.responseTopic || this.openmas?.isAnswer(topic) === true,
+        );
       }
       this.startedAt = Date.now();
       const transport = this.transport;

@@ -53,6 +53,18 @@ export const commonOptionsShape = () => ({
    */
   maxConcurrentHandlers: z.number().int().min(1).max(1_000_000).optional(),
   /**
+   * What happens to requests that come while all handlers run. `"queue"` (default): they wait, up to
+   * `maxQueuedRequests` in this process and the rest at the broker, until a handler is free. `"reject"`:
+   * once `maxQueuedRequests` wait, further ones are answered at once with `OverloadedError` (-32001;
+   * 503 in the OpenMAS format), which callers may retry.
+   */
+  overload: z.enum(["queue", "reject"]).optional(),
+  /**
+   * How many requests may wait in this process for a free handler. Default 256. Under `"queue"` the broker
+   * holds the rest (their acknowledgements are held back); under `"reject"` the rest are turned away.
+   */
+  maxQueuedRequests: z.number().int().min(0).max(65_535).optional(),
+  /**
    * Instances with the same `sharedGroup` share the requests of their prefix: each runs on one live
    * instance. One topic level. Default: none, every instance runs every request.
    */

@@ -55,6 +55,10 @@ const HANDLER_THREW = "handlers that threw";
 const NO_HANDLER = "notifications with no handler";
 const EXPIRED = "requests whose deadline passed before they could run";
 const DUPLICATES = "duplicates of requests whose answers are no longer kept";
+const OVERLOADED = "requests turned away as overloaded";
+
+/** What a server does with requests that come while all its handlers run: see `overload` in the options. */
+export type OverloadPolicy = "queue" | "reject";
 
 /**
  * The server side of the RPC core: decodes requests and notifications from the network, runs
@@ -77,12 +81,16 @@ export class Dispatcher {
    */
   private maxConcurrentHandlers = Number.POSITIVE_INFINITY;
   /**
-   * Requests read while `maxConcurrentHandlers` were running. The transport stops reading as soon as one
-   * waits here (`inboundGate`), so this holds what one read delivered: one request, or one batch.
+   * Requests read while `maxConcurrentHandlers` were running, each waiting for a free handler. The
+   * transport does not acknowledge such a request until it starts (`inboundGate`), so the broker, whose
+   * window of unacknowledged messages is bounded, holds the rest. Under `overload: "reject"` at most
+   * `maxQueued` wait; more are answered at once with `Overloaded`.
    */
   private readonly waiting: (() => void)[] = [];
-  private gateOpened: (() => void) | undefined;
-  private gate: Promise<void> | undefined;
+  /** When each request the message being delivered queued will have started: what `inboundGate` hands out. */
+  private queuedNow: Promise<void>[] | undefined;
+  private overload: OverloadPolicy = "queue";
+  private maxQueued = Number.POSITIVE_INFINITY;
 
   constructor(private readonly deps: DispatcherDeps) {
     this.batchReplies = new ResponseCoalescer((topic, payload, properties) => this.answer(topic, payload, properties));
@@ -123,19 +131,33 @@ export class Dispatcher {
     }
   }
 
-  /** Set the limit of concurrent request handlers (the transport can hold back what it reads). */
-  limitConcurrency(max: number): void {
+  /**
+   * Set the limit of concurrent request handlers (the transport can hold back what it reads), and what
+   * happens to requests beyond it: they wait (`queue`), or past `maxQueued` waiting ones they are
+   * answered at once with `Overloaded` (`reject`).
+   */
+  limitConcurrency(max: number, overload: OverloadPolicy = "queue", maxQueued = Number.POSITIVE_INFINITY): void {
     this.maxConcurrentHandlers = max;
+    this.overload = overload;
+    this.maxQueued = maxQueued;
   }
 
   /**
-   * Undefined while requests can start at once; otherwise a promise that resolves once the requests
-   * waiting for a free handler have started. A transport that supports it stops reading until then,
-   * so requests beyond the limit wait at the broker (and in TCP buffers), not in this process.
+   * Asked by the transport right after it delivered a message: undefined when nothing that message
+   * carried has to wait for a handler; otherwise a promise that resolves once all of it has started
+   * (or was refused). The transport acknowledges the message only then, so the broker counts it as in
+   * flight, and its bounded window of unacknowledged messages keeps the rest at the broker.
    */
   inboundGate(): Promise<void> | undefined {
-    if (this.waiting.length === 0) return undefined;
-    return (this.gate ??= new Promise<void>((resolve) => (this.gateOpened = resolve)));
+    const queued = this.queuedNow;
+    if (queued === undefined) return undefined;
+    this.queuedNow = undefined;
+    return queued.length === 1 ? queued[0] : Promise.all(queued).then(() => undefined);
+  }
+
+  /** Requests waiting for a free handler now. */
+  get queuedRequests(): number {
+    return this.waiting.length;
   }
 
   /** Stop taking calls, wait up to `graceMs` for running handlers, then abort the rest. */
@@ -143,7 +165,6 @@ export class Dispatcher {
     this.accepting = false;
     // Requests still waiting for a handler are answered as refused (runRequest sees !accepting).
     for (const start of this.waiting.splice(0)) start();
-    this.openGate();
     if (this.running.size > 0) {
       let timer: NodeJS.Timeout | undefined;
       const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)));
@@ -271,7 +292,16 @@ export class Dispatcher {
       return;
     }
     if (this.runningRequests >= this.maxConcurrentHandlers) {
+      if (this.overload === "reject" && this.waiting.length >= this.maxQueued) {
+        this.turnAway(request, reply, replies);
+        return;
+      }
+      // Under "queue" the transport holds the message's acknowledgement until it starts; under "reject" the
+      // queue is bounded here, and the broker goes on sending so that what is beyond is turned away at once.
+      let started: (() => void) | undefined;
+      if (this.overload === "queue") (this.queuedNow ??= []).push(new Promise<void>((resolve) => (started = resolve)));
       this.waiting.push(() => {
+        started?.();
         if (deadline !== undefined && Date.now() >= deadline && this.accepting) {
           this.expire(request, deadline, "while it waited for a free handler", reply, replies);
           return;
@@ -281,6 +311,15 @@ export class Dispatcher {
       return;
     }
     this.runRequest(request, message, handler, deadline, reply, replies);
+  }
+
+  /** All handlers run and the wait queue is full (`overload: "reject"`): answer at once, without running it. */
+  private turnAway(request: ServedRequest, reply: (body: string) => unknown, replies: ReplyEncoder): void {
+    const { name, warnings } = this.deps;
+    const why = `${this.maxConcurrentHandlers} handlers running and ${this.waiting.length} requests waiting`;
+    warnings.warn(OVERLOADED, () => `${name}: turned away ${request.method} ${describe(request.id)} as overloaded (${why})`);
+    if (this.handlers.has(request.method)) this.deps.stats?.record(request.method, 0, true);
+    reply(replies.error(request.id, { code: ErrorCode.Overloaded, message: `Service ${name} is overloaded (${why}); the request did not run, try again later` }));
   }
 
   /** A duplicate of a request that already ran, whose answer the dedup cache no longer holds: it does not run again. */
@@ -359,17 +398,9 @@ export class Dispatcher {
     this.running.set(started, { call, done });
   }
 
-  /** Start waiting requests while handlers are free; once none waits, let the transport read again. */
+  /** Start waiting requests while handlers are free (each one's start lets the transport acknowledge it). */
   private startWaiting(): void {
     while (this.waiting.length > 0 && this.runningRequests < this.maxConcurrentHandlers) this.waiting.shift()!();
-    if (this.waiting.length === 0) this.openGate();
-  }
-
-  private openGate(): void {
-    const opened = this.gateOpened;
-    this.gate = undefined;
-    this.gateOpened = undefined;
-    opened?.();
   }
 
   private encodeSuccess(request: ServedRequest, result: unknown, replies: ReplyEncoder): string {

@@ -43,11 +43,14 @@ export interface Transport {
    */
   holdWrites?(): void;
   /**
-   * Optional: before taking the next inbound message, ask `gate`; while it returns a promise, stop
-   * reading (and acknowledging) until it resolves. This is how requests beyond `maxConcurrentHandlers`
-   * wait at the broker instead of in memory. A transport without it gets no limit.
+   * Optional: right after delivering an inbound message, ask `gate`; when it returns a promise, do not
+   * acknowledge that message until the promise resolves, while still reading everything else (pings,
+   * acknowledgements, answers). A broker keeps a bounded window of unacknowledged messages per client, so
+   * requests beyond `maxConcurrentHandlers` and the wait queue stay at the broker instead of in memory.
+   * Messages a broker sends beyond that window may wait in the transport, unacknowledged, except those
+   * `urgent` names (answers to this client's calls). A transport without it gets no limit.
    */
-  setInboundGate?(gate: () => Promise<void> | undefined): void;
+  setInboundGate?(gate: () => Promise<void> | undefined, urgent?: (topic: string) => boolean): void;
   /** Disconnect, flushing what is in flight. */
   close(): Promise<void>;
   /**

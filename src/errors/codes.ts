@@ -17,6 +17,11 @@ export const ErrorCode = {
   InternalError: -32603,
   /** The handler threw an error that carried no code of its own. */
   HandlerError: -32000,
+  /**
+   * The server turned the request away without running it: its handlers and its wait queue were full
+   * (`overload: "reject"`). Nothing ran, so the call may be sent again, later or to another instance.
+   */
+  Overloaded: -32001,
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -96,6 +96,20 @@ export class MethodNotFoundError extends RpcError {
 }
 
 /**
+ * The server was overloaded and turned the request away without running it (-32001; 503 in OpenMAS's
+ * format): its handlers and its bounded wait queue were full (`overload: "reject"`). Nothing ran, so the
+ * call is safe to retry, after a pause or on another instance: `retryable` is always true.
+ */
+export class OverloadedError extends RpcError {
+  override name = "OverloadedError";
+  /** Always true: the request did not run. */
+  readonly retryable = true;
+  constructor(message: string, options: CommunicationErrorOptions & { data?: unknown } = {}) {
+    super(ErrorCode.Overloaded, message, options);
+  }
+}
+
+/**
  * Data broke a schema (-32602). Thrown by a client before publishing invalid params or on receiving
  * an invalid result, and received from a server that rejected the params. `data` holds the issues.
  */

@@ -1,5 +1,5 @@
 import { ErrorCode } from "./codes.js";
-import { MethodNotFoundError, RpcError, ValidationError } from "./errors.js";
+import { MethodNotFoundError, OverloadedError, RpcError, ValidationError } from "./errors.js";
 
 /** The `error` member of a JSON-RPC 2.0 response. */
 export interface WireError {
@@ -27,6 +27,8 @@ export function errorFromWire(wire: WireError, context: { target?: string; metho
       return new MethodNotFoundError(wire.message, options);
     case ErrorCode.InvalidParams:
       return new ValidationError(wire.message, options);
+    case ErrorCode.Overloaded:
+      return new OverloadedError(wire.message, options);
     default:
       return new RpcError(wire.code, wire.message, options);
   }

@@ -1,7 +1,9 @@
 import mqtt, { type IClientOptions, type IClientPublishOptions, type IConnackPacket, type MqttClient } from "mqtt";
+import { DEFAULT_MAX_QUEUED_REQUESTS } from "../communicator/base-communicator.js";
 import { CommunicationError } from "../errors/errors.js";
 import type { Logger } from "../logger.js";
-import type { LastWill, MessageSink, PublishProperties, PublishTicket, Transport } from "../communicator/transport.js";
+import type { InboundMessage, LastWill, MessageSink, PublishProperties, PublishTicket, Transport } from "../communicator/transport.js";
+import { InboundFlow } from "./inbound-flow.js";
 import type { ResolvedMqttOptions } from "./mqtt-options.js";
 import { PacketStore } from "./packet-store.js";
 
@@ -173,6 +175,10 @@ function connectOnce(options: ResolvedMqttOptions, clientId: string, protocolVer
     // The broker never sends a packet larger than this: payloads over maxPayloadBytes are dropped there,
     // never read into memory here. The allowance covers the largest topic and the properties.
     clientOptions.properties = { maximumPacketSize: Math.min(options.maxPayloadBytes + 65_536 + 1_024, 268_435_455) };
+    // The broker's window of unacknowledged messages to us: requests that wait for a handler are not
+    // acknowledged until they start, so under "queue" the window is the wait queue and the broker keeps
+    // the rest. Under "reject" the broker must keep sending, so that those beyond are turned away at once.
+    if (options.overload !== "reject") clientOptions.properties.receiveMaximum = Math.max(1, options.maxQueuedRequests ?? DEFAULT_MAX_QUEUED_REQUESTS);
   }
   // mqtt.js calls its `debug` logger several times per packet even when it is off (an arguments
   // array each time); skip it unless DEBUG is set, so `DEBUG=mqttjs*` still shows mqtt.js's own log.
@@ -278,7 +284,7 @@ export class MqttTransport implements Transport {
   constructor(
     private readonly client: MqttClient,
     private readonly options: ResolvedMqttOptions,
-    sink: MessageSink,
+    private readonly sink: MessageSink,
     private readonly logger: Logger,
   ) {
     this.supportsProperties = client.options.protocolVersion === 5;
@@ -286,13 +292,15 @@ export class MqttTransport implements Transport {
     disableNagle(client);
     client.on("message", (topic, payload, packet) => {
       const properties = packet.properties;
-      sink({
+      const message: InboundMessage = {
         topic,
         payload,
         responseTopic: properties?.responseTopic,
         correlationData: properties?.correlationData,
         messageExpiryInterval: properties?.messageExpiryInterval,
-      });
+      };
+      if (this.flow?.shouldPark(topic)) this.flow.park(message);
+      else sink(message);
     });
     client.on("error", (error) => logger.warn(`MQTT error from ${this.where}: ${error.message}`));
     client.on("offline", () => {
@@ -344,16 +352,11 @@ export class MqttTransport implements Transport {
     });
   }
 
-  /**
-   * mqtt.js asks `handleMessage` before it acknowledges a message and parses the next one: while the
-   * gate is closed, the PUBACK waits and nothing more is read, so the broker holds further messages.
-   */
-  setInboundGate(gate: () => Promise<void> | undefined): void {
-    this.client.handleMessage = (_packet, callback) => {
-      const closed = gate();
-      if (closed === undefined) callback();
-      else void closed.then(() => callback());
-    };
+  /** Flow control of inbound messages, once the RPC core asked for it (see `InboundFlow`). */
+  private flow: InboundFlow | undefined;
+
+  setInboundGate(gate: () => Promise<void> | undefined, urgent: (topic: string) => boolean = () => false): void {
+    this.flow = new InboundFlow(this.client, this.sink, Math.max(1, this.options.maxQueuedRequests ?? DEFAULT_MAX_QUEUED_REQUESTS), gate, urgent);
   }
 
   /** The MQTT protocol version in use: 5 or 4 (3.1.1). */

@@ -11,10 +11,11 @@
  * | the caller's deadline had passed     | 408          | "RequestTimeoutError"            |
  * | -32000 a handler threw               | 500          | the thrown error's `name`        |
  * | -32603 InternalError                 | 500          | "InternalError"                  |
+ * | -32001 Overloaded                    | 503          | "OverloadedError"                |
  * | any other (application) code         | unchanged    | the thrown error's `name`        |
  */
 import { ErrorCode } from "../../errors/codes.js";
-import { MethodNotFoundError, RequestTimeoutError, RpcError, ValidationError, type CommunicationError } from "../../errors/errors.js";
+import { MethodNotFoundError, OverloadedError, RequestTimeoutError, RpcError, ValidationError, type CommunicationError } from "../../errors/errors.js";
 import type { WireError } from "../../errors/wire.js";
 import { DEADLINE_PASSED } from "../reply.js";
 
@@ -33,6 +34,7 @@ export const OpenMasCode = {
   Timeout: 408,
   InvalidParams: 422,
   Internal: 500,
+  Overloaded: 503,
 } as const;
 
 /** A JSON-RPC error (and what caused it) as an OpenMAS error. */
@@ -59,6 +61,9 @@ export function toOpenMasError(wire: WireError, cause: unknown): OpenMasError {
         break;
       case ErrorCode.InternalError:
         [code, details] = [OpenMasCode.Internal, "InternalError"];
+        break;
+      case ErrorCode.Overloaded:
+        [code, details] = [OpenMasCode.Overloaded, "OverloadedError"];
         break;
       case ErrorCode.HandlerError:
         [code, details] = [OpenMasCode.Internal, named("Error")];
@@ -88,6 +93,8 @@ export function errorFromOpenMas(error: OpenMasError, sent: { target: string; me
       return new RpcError(error.details === "ParseError" ? ErrorCode.ParseError : ErrorCode.InvalidRequest, error.message, options);
     case OpenMasCode.Timeout:
       return new RequestTimeoutError(`Request ${sent.method} to ${sent.target} timed out at the server: ${error.message}`, { ...options, timeoutMs: sent.timeoutMs });
+    case OpenMasCode.Overloaded:
+      return new OverloadedError(error.message, options);
     case OpenMasCode.Internal:
       return new RpcError(error.details === "InternalError" ? ErrorCode.InternalError : ErrorCode.HandlerError, error.message, options);
     default:
