@@ -90,6 +90,8 @@ export class Dispatcher {
   /** When each request the message being delivered queued will have started: what `inboundGate` hands out. */
   private queuedNow: Promise<void>[] | undefined;
   private overload: OverloadPolicy = "queue";
+  /** Whether the transport holds acknowledgements (`limitConcurrency` with "queue"): then `queuedNow` is kept. */
+  private gated = false;
   private maxQueued = Number.POSITIVE_INFINITY;
 
   constructor(private readonly deps: DispatcherDeps) {
@@ -138,15 +140,19 @@ export class Dispatcher {
    */
   limitConcurrency(max: number, overload: OverloadPolicy = "queue", maxQueued = Number.POSITIVE_INFINITY): void {
     this.maxConcurrentHandlers = max;
+    // Under "reject" the broker must go on sending, so that what is beyond the queue is turned away at
+    // once: messages are acknowledged as they come, and a server that dies loses what it had taken.
+    this.gated = overload === "queue";
     this.overload = overload;
     this.maxQueued = maxQueued;
   }
 
   /**
-   * Asked by the transport right after it delivered a message: undefined when nothing that message
-   * carried has to wait for a handler; otherwise a promise that resolves once all of it has started
-   * (or was refused). The transport acknowledges the message only then, so the broker counts it as in
-   * flight, and its bounded window of unacknowledged messages keeps the rest at the broker.
+   * Asked by the transport right after it delivered a message: undefined when everything that message
+   * carried was answered at once; otherwise a promise that resolves once all of it has been answered
+   * (or refused). The transport acknowledges the message only then: the broker counts it as in flight,
+   * its bounded window of unacknowledged messages keeps the rest at the broker, and a request whose
+   * server dies before answering it is delivered again (to the same persistent session) instead of lost.
    */
   inboundGate(): Promise<void> | undefined {
     const queued = this.queuedNow;
@@ -296,21 +302,24 @@ export class Dispatcher {
         this.turnAway(request, reply, replies);
         return;
       }
-      // Under "queue" the transport holds the message's acknowledgement until it starts; under "reject" the
-      // queue is bounded here, and the broker goes on sending so that what is beyond is turned away at once.
-      let started: (() => void) | undefined;
-      if (this.overload === "queue") (this.queuedNow ??= []).push(new Promise<void>((resolve) => (started = resolve)));
+      // The transport acknowledges the message once this request is answered (see `inboundGate`).
+      let answered: (() => void) | undefined;
+      if (this.gated) (this.queuedNow ??= []).push(new Promise<void>((resolve) => (answered = resolve)));
+      const replyOnce = answered === undefined ? reply : (body: string) => {
+        const sent = reply(body);
+        answered!();
+        return sent;
+      };
       this.waiting.push(() => {
-        started?.();
         if (deadline !== undefined && Date.now() >= deadline && this.accepting) {
-          this.expire(request, deadline, "while it waited for a free handler", reply, replies);
+          this.expire(request, deadline, "while it waited for a free handler", replyOnce, replies);
           return;
         }
-        this.runRequest(request, message, handler, deadline, reply, replies);
+        this.runRequest(request, message, handler, deadline, replyOnce, replies, false);
       });
       return;
     }
-    this.runRequest(request, message, handler, deadline, reply, replies);
+    this.runRequest(request, message, handler, deadline, reply, replies, this.gated);
   }
 
   /** All handlers run and the wait queue is full (`overload: "reject"`): answer at once, without running it. */
@@ -352,7 +361,8 @@ export class Dispatcher {
     reply(replies.error(request.id, { code: ErrorCode.InternalError, message: `Internal error: the deadline of ${request.method} passed ${when} (${late} ms ago by the server's clock)${skew}` }, DEADLINE_PASSED));
   }
 
-  private runRequest(request: ServedRequest, message: InboundMessage, handler: Handler<any, any>, deadline: number | undefined, reply: (body: string) => unknown, replies: ReplyEncoder): void {
+  /** `hold`: the message being delivered carried this request, and is acknowledged once it is answered. */
+  private runRequest(request: ServedRequest, message: InboundMessage, handler: Handler<any, any>, deadline: number | undefined, reply: (body: string) => unknown, replies: ReplyEncoder, hold: boolean): void {
     if (!this.accepting) {
       reply(replies.error(request.id, { code: ErrorCode.InternalError, message: `Service ${this.deps.name} is stopping` }));
       return;
@@ -396,6 +406,7 @@ export class Dispatcher {
         this.startWaiting();
       });
     this.running.set(started, { call, done });
+    if (hold) (this.queuedNow ??= []).push(done);
   }
 
   /** Start waiting requests while handlers are free (each one's start lets the transport acknowledge it). */

@@ -27,9 +27,10 @@ interface Parked {
  * loses its connection nor grows without bound.
  *
  * mqtt.js delivers a message (`message` event), then asks `handleMessage` before it acknowledges it and
- * reads the next packet. A request that has to wait for a free handler is not acknowledged until it
- * starts, but reading goes on, so PINGRESPs, acknowledgements and answers keep coming and the keepalive
- * holds however long handlers take. A broker should stop sending once its window of unacknowledged
+ * reads the next packet. A request a handler has not answered yet (running, or waiting for a free
+ * handler) is not acknowledged until it is answered, so a server that dies meanwhile gets it again from
+ * its persistent session; but reading goes on, so PINGRESPs, acknowledgements and answers keep coming
+ * and the keepalive holds however long handlers take. A broker should stop sending once its window of unacknowledged
  * messages is full (the Receive Maximum this client asks for under MQTT 5, its own limit under 3.1.1);
  * Mosquitto 2.0 does not, when messages come in bursts, and aedes has no window. Messages beyond the
  * window are parked here, unacknowledged and compact (a copy of topic and payload, not the parser's
@@ -48,7 +49,7 @@ export class InboundFlow {
   constructor(
     private readonly client: MqttClient,
     private readonly sink: MessageSink,
-    /** Delivered messages that may wait unacknowledged at once (the wait queue). */
+    /** Delivered messages that may be unacknowledged at once: running handlers and the wait queue. */
     private readonly window: number,
     private readonly gate: () => Promise<void> | undefined,
     /** Messages that are never parked: answers to this client's own calls. */
@@ -92,7 +93,7 @@ export class InboundFlow {
     callback(messageId === undefined ? undefined : ACK_LATER);
   }
 
-  /** Acknowledge once what the message carried has started; then let parked messages move up. */
+  /** Acknowledge once what the message carried has been answered; then let parked messages move up. */
   private hold(queued: Promise<void>, messageId: number | undefined, stream: unknown): void {
     this.held++;
     void queued.then(() => {

@@ -1,5 +1,5 @@
 import mqtt, { type IClientOptions, type IClientPublishOptions, type IConnackPacket, type MqttClient } from "mqtt";
-import { DEFAULT_MAX_QUEUED_REQUESTS } from "../communicator/base-communicator.js";
+import { DEFAULT_MAX_CONCURRENT_HANDLERS, DEFAULT_MAX_QUEUED_REQUESTS } from "../communicator/base-communicator.js";
 import { CommunicationError } from "../errors/errors.js";
 import type { Logger } from "../logger.js";
 import type { InboundMessage, LastWill, MessageSink, PublishProperties, PublishTicket, Transport } from "../communicator/transport.js";
@@ -175,10 +175,10 @@ function connectOnce(options: ResolvedMqttOptions, clientId: string, protocolVer
     // The broker never sends a packet larger than this: payloads over maxPayloadBytes are dropped there,
     // never read into memory here. The allowance covers the largest topic and the properties.
     clientOptions.properties = { maximumPacketSize: Math.min(options.maxPayloadBytes + 65_536 + 1_024, 268_435_455) };
-    // The broker's window of unacknowledged messages to us: requests that wait for a handler are not
-    // acknowledged until they start, so under "queue" the window is the wait queue and the broker keeps
-    // the rest. Under "reject" the broker must keep sending, so that those beyond are turned away at once.
-    if (options.overload !== "reject") clientOptions.properties.receiveMaximum = Math.max(1, options.maxQueuedRequests ?? DEFAULT_MAX_QUEUED_REQUESTS);
+    // The broker's window of unacknowledged messages to us: a request is acknowledged once it is answered,
+    // so under "queue" the window is the running handlers and the wait queue, and the broker keeps the
+    // rest. Under "reject" the broker must keep sending, so that those beyond are turned away at once.
+    if (options.overload !== "reject") clientOptions.properties.receiveMaximum = Math.min(65_535, inboundWindow(options));
   }
   // mqtt.js calls its `debug` logger several times per packet even when it is off (an arguments
   // array each time); skip it unless DEBUG is set, so `DEBUG=mqttjs*` still shows mqtt.js's own log.
@@ -356,7 +356,9 @@ export class MqttTransport implements Transport {
   private flow: InboundFlow | undefined;
 
   setInboundGate(gate: () => Promise<void> | undefined, urgent: (topic: string) => boolean = () => false): void {
-    this.flow = new InboundFlow(this.client, this.sink, Math.max(1, this.options.maxQueuedRequests ?? DEFAULT_MAX_QUEUED_REQUESTS), gate, urgent);
+    // Under "reject" the core bounds what waits and answers the rest at once: nothing is parked.
+    const window = this.options.overload === "reject" ? Number.POSITIVE_INFINITY : inboundWindow(this.options);
+    this.flow = new InboundFlow(this.client, this.sink, window, gate, urgent);
   }
 
   /** The MQTT protocol version in use: 5 or 4 (3.1.1). */
@@ -475,6 +477,11 @@ export class MqttTransport implements Transport {
     if ((await Promise.race([flushed, timedOut])) === "timeout") await this.client.endAsync(true);
     clearTimeout(timer);
   }
+}
+
+/** How many requests may be in this process unacknowledged: running handlers and the wait queue. */
+function inboundWindow(options: ResolvedMqttOptions): number {
+  return (options.maxConcurrentHandlers ?? DEFAULT_MAX_CONCURRENT_HANDLERS) + Math.max(1, options.maxQueuedRequests ?? DEFAULT_MAX_QUEUED_REQUESTS);
 }
 
 /** The largest topic MQTT can carry, in UTF-8 bytes. */
