@@ -31,6 +31,13 @@ export const DEFAULT_MAX_CONCURRENT_HANDLERS = 1024;
 export const DEFAULT_STOP_GRACE_MS = 5_000;
 /** Default `maxQueuedRequests`. */
 export const DEFAULT_MAX_QUEUED_REQUESTS = 256;
+/** Default `sessionExpirySeconds` of a communicator that serves outside a group. */
+export const DEFAULT_SESSION_EXPIRY_SECONDS = 300;
+/**
+ * How long `stop()` may spend, besides the handlers' grace, on what needs the broker: clearing the
+ * discovery record and flushing what is in flight. With the broker unreachable it gives up on both then.
+ */
+export const CLOSE_TIMEOUT_MS = 2_000;
 /** Default `clockSkewToleranceMs`. */
 export const DEFAULT_CLOCK_SKEW_TOLERANCE_MS = 1_000;
 
@@ -95,6 +102,11 @@ export interface BaseCommunicatorSettings extends OpenMasSettings {
   /** How many requests may wait in this process for a free handler. Default 256. */
   maxQueuedRequests?: number | undefined;
   /**
+   * How long the broker keeps this communicator's session after its connection ends, in seconds (see the
+   * option's description in `common-options.ts`). Default: 300 when it serves outside a group, else 0.
+   */
+  sessionExpirySeconds?: number | undefined;
+  /**
    * Instances of a service that share one `sharedGroup` share its requests: each request runs on one live
    * instance. On brokers that deliver `$share` subscriptions (Mosquitto, EMQX, HiveMQ) the broker picks the
    * instance; elsewhere (aedes, NATS, RabbitMQ) callers spread their calls over the instances' own topics,
@@ -146,6 +158,10 @@ export abstract class BaseCommunicator implements Communicator {
   private readonly requestExpiry: boolean;
   private readonly maxConcurrentHandlers: number;
   private readonly overload: "queue" | "reject";
+  private readonly sessionExpirySeconds: number | undefined;
+  private readonly group: string | undefined;
+  /** Whether `clientId` was given, not made up: only such a session can be found again after a restart. */
+  protected readonly clientIdGiven: boolean;
   private readonly maxQueuedRequests: number;
   /** Warnings about bad input from the network, rate-limited per kind. */
   private readonly warnings: WarningLimiter;
@@ -170,6 +186,7 @@ export abstract class BaseCommunicator implements Communicator {
     this.serviceUrls = Object.freeze({ ...serviceUrls });
     this.topicPrefix = settings.topicPrefix ?? init.agentName;
     assertPrefix("topicPrefix", this.topicPrefix);
+    this.clientIdGiven = settings.clientId !== undefined;
     this.clientId = settings.clientId ?? `${init.agentName}-${randomBytes(4).toString("hex")}`;
     assertName("clientId", this.clientId);
     this.responseTopic = responseTopic(this.topicPrefix, this.clientId);
@@ -183,6 +200,11 @@ export abstract class BaseCommunicator implements Communicator {
     this.overload = settings.overload ?? "queue";
     if (this.overload !== "queue" && this.overload !== "reject") throw new ConfigurationError(`overload must be "queue" or "reject", got ${describe(this.overload)}`);
     this.maxQueuedRequests = settings.maxQueuedRequests ?? DEFAULT_MAX_QUEUED_REQUESTS;
+    this.sessionExpirySeconds = settings.sessionExpirySeconds;
+    if (this.sessionExpirySeconds !== undefined && !(Number.isInteger(this.sessionExpirySeconds) && this.sessionExpirySeconds >= 0 && this.sessionExpirySeconds <= 4_294_967_295)) {
+      throw new ConfigurationError(`sessionExpirySeconds must be an integer from 0 to 4294967295, got ${describe(this.sessionExpirySeconds)}`);
+    }
+    this.group = settings.sharedGroup;
     if (!(Number.isInteger(this.maxQueuedRequests) && this.maxQueuedRequests >= 0 && this.maxQueuedRequests <= 65_535)) throw new ConfigurationError(`maxQueuedRequests must be an integer from 0 to 65535, got ${describe(this.maxQueuedRequests)}`);
     for (const [service, batch] of Object.entries(settings.batching ?? {})) {
       const prefix = this.serviceUrls[service];
@@ -249,6 +271,18 @@ export abstract class BaseCommunicator implements Communicator {
   /** The MQTT Last Will this communicator's connection should carry: it clears the discovery record. */
   protected lastWill(): LastWill {
     return this.presence.will();
+  }
+
+  /**
+   * How long the broker should keep this communicator's session once its connection ends, in seconds; 0 for a
+   * clean session. Asked when the transport connects: by then the handlers are registered.
+   */
+  protected sessionExpiry(): number {
+    if (this.sessionExpirySeconds !== undefined) return this.sessionExpirySeconds;
+    // A member of a group: a crashed member's session would hold its share of new requests (Mosquitto goes
+    // on handing `$share` messages to it) until it expires; with a clean session they go to live members.
+    if (this.group !== undefined) return 0;
+    return this.catalog.size > 0 ? DEFAULT_SESSION_EXPIRY_SECONDS : 0;
   }
 
   /** The connection's keepalive, in seconds, for the discovery record; 0 when the transport has none. */
@@ -322,18 +356,25 @@ export abstract class BaseCommunicator implements Communicator {
     return this.stopping;
   }
 
+  /**
+   * Bounded, with the broker there or not: the handlers' grace (`stopGraceMs`), plus at most
+   * `CLOSE_TIMEOUT_MS` for what needs the broker (the record, and flushing what is in flight).
+   */
   private async stopStarted(): Promise<void> {
     this.state = "stopping";
+    const closeBy = Date.now() + CLOSE_TIMEOUT_MS;
     // First the record: callers stop choosing this instance while it drains. (Also for a communicator
-    // that only calls: it stops watching its targets' records.)
-    if (this.transport) await this.presence.withdraw(this.transport).catch(() => undefined);
+    // that only calls: it stops watching its targets' records.) Not while disconnected: the publish
+    // would wait for a reconnect that may never come (the Last Will clears the record then).
+    const transport = this.transport;
+    if (transport && transport.connected !== false) await within(this.presence.withdraw(transport).catch(() => undefined), CLOSE_TIMEOUT_MS);
     this.pending.rejectAll(
       (target, method) => new CommunicationError(`Request ${method} to ${target} was cancelled: ${this.agentName} stopped`, { target }),
     );
     for (const batcher of this.batchers.values()) batcher.clear();
     await this.dispatcher.drain(this.stopGraceMs);
     try {
-      await this.transport?.close();
+      await this.transport?.close(Math.max(0, closeBy - Date.now()));
     } finally {
       this.warnings.flush();
       this.state = "stopped";
@@ -607,6 +648,13 @@ export abstract class BaseCommunicator implements Communicator {
         );
     }
   }
+}
+
+/** Wait for `promise`, at most `ms`. */
+async function within(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([promise, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
 }
 
 /** Why `group` cannot name a `sharedGroup`: it becomes one level of `$share/<group>/...`. */

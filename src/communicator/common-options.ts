@@ -65,6 +65,14 @@ export const commonOptionsShape = () => ({
    */
   maxQueuedRequests: z.number().int().min(0).max(65_535).optional(),
   /**
+   * How long, in seconds, the broker keeps this communicator's session (its subscriptions, and the requests
+   * that come for it) after its connection ends, so that a reconnect or a restart with the same `clientId`
+   * loses nothing. 0: a clean session. Default: 300 for a communicator that serves outside a `sharedGroup`;
+   * 0 for members of a group (their work goes to the live members) and for communicators that only call.
+   * Over MQTT 3.1.1, which has no expiry, a session is kept only with a `clientId` of your own.
+   */
+  sessionExpirySeconds: z.number().int().min(0).max(4_294_967_295).optional(),
+  /**
    * Instances with the same `sharedGroup` share the requests of their prefix: each runs on one live
    * instance. One topic level. Default: none, every instance runs every request.
    */

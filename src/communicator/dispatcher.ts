@@ -179,7 +179,9 @@ export class Dispatcher {
     }
     const reason = new CommunicationError(`${this.deps.name} stopped`);
     for (const { call } of this.running.values()) call.abort(reason);
-    await this.batchReplies.flush();
+    // Handed to the transport now; not awaited: with the broker unreachable a QoS 1 publish waits for a
+    // reconnect, and the transport's close bounds how long what is in flight may take.
+    void this.batchReplies.flush();
   }
 
   private dispatchUnsafe(kind: TopicKind, message: InboundMessage): void {

@@ -51,8 +51,13 @@ export interface Transport {
    * `urgent` names (answers to this client's calls). A transport without it gets no limit.
    */
   setInboundGate?(gate: () => Promise<void> | undefined, urgent?: (topic: string) => boolean): void;
-  /** Disconnect, flushing what is in flight. */
-  close(): Promise<void>;
+  /**
+   * Disconnect, flushing what is in flight for at most `flushMs` (default: the transport's own bound), then
+   * dropping the connection. Must settle within that bound with the broker unreachable too.
+   */
+  close(flushMs?: number): Promise<void>;
+  /** Optional: whether the connection is up now. A transport without it counts as connected. */
+  readonly connected?: boolean;
   /**
    * Optional, for discovery records: publish a message the broker keeps for later subscribers (an
    * empty payload clears it). Without it, a communicator publishes no record and sees no instances.

@@ -38,7 +38,8 @@ export class MqttCommunicator extends BaseCommunicator {
   }
 
   protected override async openTransport(sink: MessageSink): Promise<Transport> {
-    this.mqtt = await connectMqttTransport(this.mqttOptions, this.clientId, sink, this.logger, this.lastWill());
+    const session = { expirySeconds: this.sessionExpiry(), clientIdGiven: this.clientIdGiven };
+    this.mqtt = await connectMqttTransport(this.mqttOptions, this.clientId, sink, this.logger, this.lastWill(), session);
     return this.mqtt;
   }
 }

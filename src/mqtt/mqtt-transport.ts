@@ -118,14 +118,26 @@ export function describeBroker(options: ResolvedMqttOptions): string {
 function noLog(): void {}
 
 /** Connect and return a transport; with `protocolVersion: "auto"`, fall back to 3.1.1 when MQTT 5 is refused. */
-export async function connectMqttTransport(options: ResolvedMqttOptions, clientId: string, sink: MessageSink, logger: Logger, will?: LastWill): Promise<MqttTransport> {
+/** The MQTT session a connection asks for: see `sessionExpirySeconds`. */
+export interface SessionRequest {
+  /** 0: a clean session. */
+  expirySeconds: number;
+  /** Over MQTT 3.1.1 (no expiry) a session is kept only for a client id the user gave. */
+  clientIdGiven: boolean;
+}
+
+const CLEAN_SESSION: SessionRequest = { expirySeconds: 0, clientIdGiven: false };
+
+export async function connectMqttTransport(options: ResolvedMqttOptions, clientId: string, sink: MessageSink, logger: Logger, will?: LastWill, session: SessionRequest = CLEAN_SESSION): Promise<MqttTransport> {
   const versions: (4 | 5)[] = options.protocolVersion === "auto" ? [5, 4] : [options.protocolVersion];
   const deadline = Date.now() + options.connectTimeoutMs;
   for (const version of versions) {
     const canFallBack = version === 5 && versions.length > 1;
     try {
-      const { client, connack } = await connectOnce(options, clientId, version, deadline, canFallBack, will);
+      const { client, connack } = await connectOnce(options, clientId, version, deadline, canFallBack, will, session);
+      if (connack.sessionPresent) logger.info(`${describeBroker(options)} kept the session of ${clientId}: requests queued for it while it was away come now`);
       const transport = new MqttTransport(client, options, sink, logger);
+      transport.endSessionOnClose = version === 5 && session.expirySeconds > 0 && !session.clientIdGiven;
       transport.sharedSubscriptionAvailable = connack.properties?.sharedSubscriptionAvailable;
       return transport;
     } catch (error) {
@@ -154,13 +166,15 @@ const MQTT5_ANSWER_MS = 3_000;
 /** The broker took the MQTT 5 CONNECT and closed the socket or stayed silent: worth a 3.1.1 attempt. */
 class NoMqtt5Answer extends Error {}
 
-function connectOnce(options: ResolvedMqttOptions, clientId: string, protocolVersion: 4 | 5, deadline: number, canFallBack: boolean, will: LastWill | undefined): Promise<{ client: MqttClient; connack: IConnackPacket }> {
+function connectOnce(options: ResolvedMqttOptions, clientId: string, protocolVersion: 4 | 5, deadline: number, canFallBack: boolean, will: LastWill | undefined, session: SessionRequest): Promise<{ client: MqttClient; connack: IConnackPacket }> {
   const where = describeBroker(options);
   const timeoutMs = Math.max(1, deadline - Date.now());
   const clientOptions: IClientOptions = {
     clientId,
     protocolVersion,
-    clean: true,
+    // MQTT 5: Clean Start false with an expiry. 3.1.1 has no expiry: a kept session under a made-up client id
+    // would stay on the broker for ever after a crash, so only a client id of the user's own keeps one.
+    clean: session.expirySeconds === 0 || (protocolVersion === 4 && !session.clientIdGiven),
     keepalive: options.keepalive,
     reconnectPeriod: options.reconnectPeriodMs,
     connectTimeout: timeoutMs,
@@ -175,6 +189,7 @@ function connectOnce(options: ResolvedMqttOptions, clientId: string, protocolVer
     // The broker never sends a packet larger than this: payloads over maxPayloadBytes are dropped there,
     // never read into memory here. The allowance covers the largest topic and the properties.
     clientOptions.properties = { maximumPacketSize: Math.min(options.maxPayloadBytes + 65_536 + 1_024, 268_435_455) };
+    if (session.expirySeconds > 0) clientOptions.properties.sessionExpiryInterval = session.expirySeconds;
     // The broker's window of unacknowledged messages to us: a request is acknowledged once it is answered,
     // so under "queue" the window is the running handlers and the wait queue, and the broker keeps the
     // rest. Under "reject" the broker must keep sending, so that those beyond are turned away at once.
@@ -468,12 +483,28 @@ export class MqttTransport implements Transport {
     if (packetId !== undefined) this.client.removeOutgoingMessage(packetId);
   }
 
-  async close(): Promise<void> {
+  get connected(): boolean {
+    return this.client.connected;
+  }
+
+  /**
+   * Set by `connectMqttTransport`: a kept session under a client id nobody will use again (a made-up one)
+   * is ended when this transport closes, instead of staying on the broker until it expires.
+   */
+  endSessionOnClose = false;
+
+  async close(flushMs = CLOSE_FLUSH_MS): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // Disconnected (the broker unreachable): nothing can be flushed, and mqtt.js would keep reconnecting.
+    if (!this.client.connected) {
+      await this.client.endAsync(true);
+      return;
+    }
     let timer: NodeJS.Timeout | undefined;
-    const flushed = this.client.endAsync(false);
-    const timedOut = new Promise<"timeout">((resolve) => (timer = setTimeout(() => resolve("timeout"), CLOSE_FLUSH_MS)));
+    const disconnect = this.endSessionOnClose ? { properties: { sessionExpiryInterval: 0 } } : undefined;
+    const flushed = this.client.endAsync(false, disconnect);
+    const timedOut = new Promise<"timeout">((resolve) => (timer = setTimeout(() => resolve("timeout"), flushMs)));
     if ((await Promise.race([flushed, timedOut])) === "timeout") await this.client.endAsync(true);
     clearTimeout(timer);
   }

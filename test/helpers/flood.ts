@@ -44,7 +44,7 @@ export interface FloodFigures {
   elapsedMs: number;
 }
 
-interface ServerSample {
+export interface ServerSample {
   rss: number;
   running: number;
   maxRunning: number;
@@ -53,7 +53,7 @@ interface ServerSample {
   started: number;
 }
 
-function samples(server: Child): ServerSample[] {
+export function samples(server: Child): ServerSample[] {
   return server.stdout
     .split("\n")
     .filter((line) => line.startsWith("{"))
@@ -84,69 +84,124 @@ export async function startFloodServer(children: Children, url: string, options:
   return server;
 }
 
+/**
+ * A plain mqtt.js client that sends JSON-RPC requests numbered 0, 1, 2, … to `<prefix>/request/<method>`
+ * (params `{ n }`, no deadline) and counts every answer by number.
+ */
+export class RawCaller {
+  readonly answers = new Map<number, number>();
+  results = 0;
+  overloaded = 0;
+  readonly otherErrors: Record<string, number> = {};
+  firstOverloadedAt: number | undefined;
+  private sent = 0;
+  private waiters: { count: number; resolve: () => void }[] = [];
+
+  private constructor(
+    private readonly client: mqtt.MqttClient,
+    private readonly responseTopic: string,
+  ) {
+    client.on("message", (_topic, payload) => this.onAnswer(payload));
+  }
+
+  static async connect(url: string, name = `raw_caller_${process.pid}_${Math.random().toString(16).slice(2, 8)}`): Promise<RawCaller> {
+    const client = await mqtt.connectAsync(url, { protocolVersion: 5, clean: true, clientId: name, reconnectPeriod: 0 });
+    const responseTopic = `${name}/response/x`;
+    await client.subscribeAsync(responseTopic, { qos: 1 });
+    return new RawCaller(client, responseTopic);
+  }
+
+  /** Publish `count` more requests; resolves with each one's publish promise (acknowledged by the broker). */
+  send(prefix: string, method: string, count: number): Promise<unknown>[] {
+    const publishes: Promise<unknown>[] = [];
+    for (let i = 0; i < count; i++) {
+      const n = this.sent++;
+      const body = JSON.stringify({ jsonrpc: "2.0", id: `r${n}`, method, params: { n }, response_topic: this.responseTopic });
+      publishes.push(this.client.publishAsync(`${prefix}/request/${method}`, body, { qos: 1 }));
+    }
+    return publishes;
+  }
+
+  get requests(): number {
+    return this.sent;
+  }
+
+  /** Answers beyond the first, summed over requests. */
+  get duplicates(): number {
+    let duplicates = 0;
+    for (const count of this.answers.values()) duplicates += count - 1;
+    return duplicates;
+  }
+
+  /** Resolves once `count` distinct requests have been answered, or after `timeoutMs` (then check `answers.size`). */
+  async answered(count: number, timeoutMs: number): Promise<void> {
+    if (this.answers.size >= count) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([new Promise<void>((resolve) => this.waiters.push({ count, resolve })), new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+    clearTimeout(timer);
+  }
+
+  close(): Promise<void> {
+    return this.client.endAsync();
+  }
+
+  private onAnswer(payload: Buffer): void {
+    const answer = JSON.parse(payload.toString()) as { id: string; result?: unknown; error?: { code: number } };
+    const n = Number(answer.id.slice(1));
+    const count = (this.answers.get(n) ?? 0) + 1;
+    this.answers.set(n, count);
+    if (count > 1) return;
+    if (answer.error === undefined) this.results++;
+    else if (answer.error.code === -32001) {
+      this.overloaded++;
+      this.firstOverloadedAt ??= performance.now();
+    } else this.otherErrors[answer.error.code] = (this.otherErrors[answer.error.code] ?? 0) + 1;
+    this.waiters = this.waiters.filter((waiter) => {
+      if (this.answers.size < waiter.count) return true;
+      waiter.resolve();
+      return false;
+    });
+  }
+}
+
+/** The server's figures once it has been idle for a sample: a second copy of an answer would come before that. */
+export async function settledSamples(server: Child): Promise<ServerSample[]> {
+  await nextSample(server, (sample) => sample.running === 0, 60_000);
+  await nextSample(server, () => true, 10_000);
+  return samples(server);
+}
+
 export async function flood(children: Children, options: FloodOptions): Promise<FloodFigures> {
   const server = await startFloodServer(children, options.url, options.server);
   const agentName = (options.server.agentName as string | undefined) ?? "flood";
   const idle = samples(server).at(-1)!.rss;
-  const caller = await mqtt.connectAsync(options.url, { protocolVersion: 5, clean: true, clientId: `flood-caller-${process.pid}`, reconnectPeriod: 0 });
-  const responseTopic = `flood_caller/response/${process.pid}`;
-  await caller.subscribeAsync(responseTopic, { qos: 1 });
-  const answers = new Map<number, number>();
-  const figures = { results: 0, overloaded: 0, otherErrors: {} as Record<string, number> };
-  let firstOverloadedAt: number | undefined;
-  let allAnswered: () => void = () => undefined;
-  const done = new Promise<void>((resolve) => (allAnswered = resolve));
-  caller.on("message", (_topic, payload) => {
-    const answer = JSON.parse(payload.toString()) as { id: string; result?: unknown; error?: { code: number } };
-    const n = Number(answer.id.slice(1));
-    const count = (answers.get(n) ?? 0) + 1;
-    answers.set(n, count);
-    if (count > 1) return;
-    if (answer.error === undefined) figures.results++;
-    else if (answer.error.code === -32001) {
-      figures.overloaded++;
-      firstOverloadedAt ??= performance.now();
-    } else figures.otherErrors[answer.error.code] = (figures.otherErrors[answer.error.code] ?? 0) + 1;
-    if (answers.size === options.requests) allAnswered();
-  });
-
+  const caller = await RawCaller.connect(options.url);
   // Requests leave in order; the one that fills the handlers and the queue is number capacity + 1.
   const capacity = ((options.server.maxConcurrentHandlers as number | undefined) ?? 1024) + ((options.server.maxQueuedRequests as number | undefined) ?? 256);
   let filledAt: number | undefined;
   const began = performance.now();
-  let lastFirstAnswer = began;
-  const publishes: Promise<unknown>[] = [];
-  for (let n = 0; n < options.requests; n++) {
-    const body = JSON.stringify({ jsonrpc: "2.0", id: `r${n}`, method: "slow", params: { n }, response_topic: responseTopic });
-    const published = caller.publishAsync(`${agentName}/request/slow`, body, { qos: 1 });
-    if (n === capacity) void published.then(() => (filledAt = performance.now()));
-    publishes.push(published);
-  }
+  const publishes = caller.send(agentName, "slow", options.requests);
+  void publishes[capacity]?.then(() => (filledAt = performance.now()));
   await Promise.all(publishes);
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([done, new Promise((resolve) => (timer = setTimeout(resolve, options.timeoutMs)))]);
-  clearTimeout(timer);
-  lastFirstAnswer = performance.now();
-  // A second copy of an answer would come before the server is idle again: wait for that, and one more sample.
-  await nextSample(server, (sample) => sample.running === 0, 60_000);
-  await nextSample(server, () => true, 10_000);
-  await caller.endAsync();
-  const all = samples(server);
+  await caller.answered(options.requests, options.timeoutMs);
+  const elapsedMs = performance.now() - began;
+  const all = await settledSamples(server);
+  await caller.close();
   const last = all.at(-1)!;
-  let duplicates = 0;
-  for (const count of answers.values()) duplicates += count - 1;
   return {
     requests: options.requests,
-    answered: answers.size,
-    lost: options.requests - answers.size,
-    duplicates,
-    ...figures,
+    answered: caller.answers.size,
+    lost: options.requests - caller.answers.size,
+    duplicates: caller.duplicates,
+    results: caller.results,
+    overloaded: caller.overloaded,
+    otherErrors: caller.otherErrors,
     reruns: last.rerun,
     serverDrops: last.drops,
     maxRunning: last.maxRunning,
     rssIdle: idle,
     rssPeak: Math.max(...all.map((sample) => sample.rss)),
-    firstOverloadedMs: firstOverloadedAt === undefined || filledAt === undefined ? undefined : firstOverloadedAt - filledAt,
-    elapsedMs: lastFirstAnswer - began,
+    firstOverloadedMs: caller.firstOverloadedAt === undefined || filledAt === undefined ? undefined : caller.firstOverloadedAt - filledAt,
+    elapsedMs,
   };
 }
