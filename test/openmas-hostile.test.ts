@@ -312,10 +312,14 @@ describe.each(brokers)("the OpenMAS built-in format on %s", (_name, start) => {
 
     it("warns once when a second answer comes to one call: more than one agent has the target's name", async () => {
       const { result, request } = await call("echo", {}, { timeoutMs: 10_000 });
-      await answer(request, { result: "first" });
+      const first = JSON.stringify({ id: request.id, source: "target", target: "caller", timestamp: Date.now(), result: "first" });
+      await answer(request, first);
       expect(await result).toBe("first");
+      // A copy of the same message (a QoS 1 redelivery) is dropped silently; one with other content is a second answer.
+      await answer(request, first);
       await answer(request, { result: "second" });
       await vi.waitFor(() => expect(clientLog.find("warn", /a second answer came to one echo request to target: more than one agent named target serves openmas\/target\/request\/#/)).toBeDefined());
+      expect(clientLog.lines.filter((line) => line.level === "warn" && /a second answer/.test(line.message))).toHaveLength(1);
     });
 
     it("rejects a call whose answer is malformed, and keeps its connection", async () => {

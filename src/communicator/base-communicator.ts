@@ -6,6 +6,7 @@ import { decodeResponse, describe, encodeNotification, encodeRequest, type Param
 import { assertName, assertPrefix, DEFAULT_MAX_TOPIC_LEVELS } from "../wire/names.js";
 import { classifyTopic, notificationFilter, notificationTopic, requestBatchTopic, requestFilter, requestTopic, responseTopic } from "../wire/topics.js";
 import { parseJson, utf8 } from "../wire/payload.js";
+import { fnv1a } from "../wire/fnv1a.js";
 import { safeLogger } from "../log/safe-logger.js";
 import { WarningLimiter } from "../log/warning-limiter.js";
 import { DedupCache, type DedupSettings } from "./dedup-cache.js";
@@ -616,29 +617,31 @@ export abstract class BaseCommunicator implements Communicator {
       this.warnings.warn(BAD_RESPONSES, () => `${this.agentName}: dropped a response that is not JSON on ${message.topic}`);
       return;
     }
+    // A fingerprint of the message: a QoS 1 redelivery of it is a copy, not a second answer.
+    const fingerprint = fnv1a(message.payload);
     if (Array.isArray(value)) {
-      for (const entry of value) this.settle(entry);
+      for (const entry of value) this.settle(entry, fingerprint);
       return;
     }
-    this.settle(value);
+    this.settle(value, fingerprint);
   }
 
   /** Settle the pending call one response object answers. */
-  private settle(value: unknown): void {
+  private settle(value: unknown, fingerprint: number): void {
     const response = decodeResponse(value);
     if (response.id === null || !this.pending.has(response.id)) {
-      const answered = response.id === null ? undefined : this.pending.answeredBefore(response.id);
-      if (answered !== undefined) this.warnDuplicate(answered.target, answered.method);
-      else this.logger.debug(`${this.agentName}: dropped a late or unknown response ${describe(response.id)}`);
+      const answered = response.id === null ? undefined : this.pending.answeredBefore(response.id, fingerprint);
+      if (answered === undefined) this.logger.debug(`${this.agentName}: dropped a late or unknown response ${describe(response.id)}`);
+      else if (!answered.copy) this.warnDuplicate(answered.target, answered.method);
       return;
     }
     const sent = this.pending.describe(response.id)!;
     switch (response.kind) {
       case "result":
-        this.pending.settleAnswer(response.id, "resolve", response.result);
+        this.pending.settleAnswer(response.id, "resolve", response.result, fingerprint);
         return;
       case "error":
-        this.pending.settleAnswer(response.id, "reject", errorFromWire(response.error, sent));
+        this.pending.settleAnswer(response.id, "reject", errorFromWire(response.error, sent), fingerprint);
         return;
       case "malformed":
         this.pending.settleAnswer(

@@ -1,4 +1,5 @@
 import { CommunicationError, ConfigurationError } from "../errors/errors.js";
+import { fnv1a } from "../wire/fnv1a.js";
 import type { Logger } from "../logger.js";
 import type { WarningLimiter } from "../log/warning-limiter.js";
 import { describe, type Params } from "../wire/jsonrpc.js";
@@ -258,9 +259,10 @@ export class OpenMasEndpoint {
     const { pending } = this.deps;
     // Every instance with this agent name reads answers to all of them: those to others are not ours.
     if (!pending.has(id)) {
-      const answered = pending.answeredBefore(id);
+      const answered = pending.answeredBefore(id, fnv1a(message.payload));
       if (answered !== undefined) {
-        this.deps.onDuplicate(answered.target, answered.method);
+        // A copy of the message that answered it (a QoS 1 redelivery) is dropped silently.
+        if (!answered.copy) this.deps.onDuplicate(answered.target, answered.method);
         return;
       }
       this.deps.logger.debug(`${this.deps.agentName}: ignored an OpenMAS answer to ${describe(id)}, which is not a call in flight here`);
@@ -272,10 +274,10 @@ export class OpenMasEndpoint {
     const decoded = decodeOpenMasResponse(value, id);
     switch (decoded.kind) {
       case "result":
-        pending.settleAnswer(id, "resolve", decoded.result);
+        pending.settleAnswer(id, "resolve", decoded.result, fnv1a(message.payload));
         return;
       case "error":
-        pending.settleAnswer(id, "reject", errorFromOpenMas(decoded.error, sent));
+        pending.settleAnswer(id, "reject", errorFromOpenMas(decoded.error, sent), fnv1a(message.payload));
         return;
       case "mismatched":
         this.deps.warnings.warn(BAD_ANSWERS, () => `${this.deps.agentName}: dropped an OpenMAS answer on ${message.topic}: its "id" ${describe(decoded.id)} is not the one in the topic`);

@@ -41,6 +41,8 @@ export class PendingRequests {
   private readonly answeredSequence = new Int32Array(ANSWERED_SLOTS).fill(-1);
   private readonly answeredTarget: string[] = new Array<string>(ANSWERED_SLOTS).fill("");
   private readonly answeredMethod: string[] = new Array<string>(ANSWERED_SLOTS).fill("");
+  /** A fingerprint of each one's answer (the message it came in): a copy of that message is no second answer. */
+  private readonly answeredFingerprint = new Uint32Array(ANSWERED_SLOTS);
 
   /**
    * `idPrefix` starts every id this hands out, and must not end in a digit. `giveUp` is called with the
@@ -126,8 +128,11 @@ export class PendingRequests {
     return entry !== undefined;
   }
 
-  /** Settle `id` with the answer that came for it, a result or an error; a second answer will be noticed. */
-  settleAnswer(id: RequestId, outcome: "resolve" | "reject", value: unknown): boolean {
+  /**
+   * Settle `id` with the answer that came for it, a result or an error; a second answer will be noticed.
+   * `fingerprint` identifies the message it came in (see `answeredBefore`).
+   */
+  settleAnswer(id: RequestId, outcome: "resolve" | "reject", value: unknown, fingerprint = 0): boolean {
     const entry = this.settle(id);
     if (entry === undefined) return false;
     const sequence = digitsAfter(entry.id, this.idPrefix.length);
@@ -135,17 +140,23 @@ export class PendingRequests {
     this.answeredSequence[slot] = sequence;
     this.answeredTarget[slot] = entry.target;
     this.answeredMethod[slot] = entry.method;
+    this.answeredFingerprint[slot] = fingerprint;
     if (outcome === "resolve") entry.resolve(value);
     else entry.reject(value);
     return true;
   }
 
-  /** The call `id` was, if it was one of ours answered recently: an answer now is a second one. */
-  answeredBefore(id: RequestId): { target: string; method: string } | undefined {
+  /**
+   * The call `id` was, if it was one of ours answered recently: an answer now is a second one. `copy` says
+   * whether it came in a message with the same fingerprint as the first: a QoS 1 redelivery of that message
+   * (after a reconnect, by the broker or by the server's own session), not a second answer.
+   */
+  answeredBefore(id: RequestId, fingerprint = 0): { target: string; method: string; copy: boolean } | undefined {
     if (typeof id !== "string" || !id.startsWith(this.idPrefix)) return undefined;
     const sequence = digitsAfter(id, this.idPrefix.length);
     const slot = sequence & (ANSWERED_SLOTS - 1);
-    return this.answeredSequence[slot] === sequence ? { target: this.answeredTarget[slot]!, method: this.answeredMethod[slot]! } : undefined;
+    if (this.answeredSequence[slot] !== sequence) return undefined;
+    return { target: this.answeredTarget[slot]!, method: this.answeredMethod[slot]!, copy: this.answeredFingerprint[slot] === fingerprint };
   }
 
   /** Settle `id` with an error. Returns false if nothing was waiting for it. */

@@ -8,6 +8,7 @@ import type { Logger } from "../logger.js";
 import type { WarningLimiter } from "../log/warning-limiter.js";
 import type { InboundMessage, LastWill, Transport } from "../communicator/transport.js";
 import { requestFilter } from "../wire/topics.js";
+import { fnv1a } from "../wire/fnv1a.js";
 import { InstanceDirectory } from "./directory.js";
 import {
   decodeRecord,
@@ -321,9 +322,3 @@ function spread(hash: number): number {
   return (h ^ (h >>> 16)) >>> 0;
 }
 
-/** 32-bit FNV-1a of the bytes, as an unsigned number. */
-function fnv1a(bytes: Uint8Array): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < bytes.length; i++) hash = Math.imul(hash ^ bytes[i]!, 0x01000193);
-  return hash >>> 0;
-}

@@ -16,6 +16,9 @@ const CLOSE_FLUSH_MS = 2_000;
  */
 const REPLAY_LIMIT = 2;
 
+/** How many refused topics are remembered (the oldest is forgotten first). */
+const MAX_POISONED_TOPICS = 1_024;
+
 /** Waits before subscriptions refused with the unspecified reason 128 are tried again. */
 const SUBSCRIBE_RETRY_DELAYS_MS = [250, 1_000];
 
@@ -333,6 +336,9 @@ export class MqttTransport implements Transport {
     });
   }
 
+  /** Topics whose publishes the broker refused by disconnecting, `REPLAY_LIMIT` times in a row: not published to again. */
+  private readonly poisoned = new Set<string>();
+
   /** mqtt.js's store of unacknowledged packets, when it is ours (connectOnce always gives it one). */
   private get store(): PacketStore | undefined {
     const store = this.client.outgoingStore;
@@ -346,6 +352,9 @@ export class MqttTransport implements Transport {
     for (const { messageId, topic } of store.strike(REPLAY_LIMIT)) {
       this.logger.warn(`Dropped a publish to ${topic}: it was in flight each time the last ${REPLAY_LIMIT} connections to ${this.where} were lost, so the broker is likely refusing it`);
       this.client.removeOutgoingMessage(messageId);
+      // A kept session delivers the request again, and its answer would go to the same topic: refuse it here.
+      if (this.poisoned.size >= MAX_POISONED_TOPICS) this.poisoned.delete(this.poisoned.values().next().value!);
+      this.poisoned.add(topic);
     }
   }
 
@@ -441,6 +450,9 @@ export class MqttTransport implements Transport {
 
   publish(topic: string, payload: string, properties?: PublishProperties, ticket?: PublishTicket): Promise<void> {
     if (topicTooLong(topic)) return Promise.reject(this.tooLong(topic));
+    if (this.poisoned.size > 0 && this.poisoned.has(topic)) {
+      return Promise.reject(new CommunicationError(`Not publishing to ${topic}: ${this.where} dropped the connection each time this client published there`, { target: topic }));
+    }
     const options: IClientPublishOptions = { qos: this.options.qos };
     // The fields are mqtt.js's own property names; correlation data is a Buffer from the runtime or from mqtt.js.
     if (properties && this.supportsProperties) options.properties = properties as IClientPublishOptions["properties"];
