@@ -150,6 +150,7 @@ export abstract class BaseCommunicator implements Communicator {
       const openmas = this.openmas?.uses(target) ? this.openmas : undefined;
       const sentTo = openmas ? openmas.requestTopic(target, method) : requestTopic(this.serviceUrls[target] ?? target, method);
       const answers = openmas ? openmas.filters()[0] : this.responseTopic;
+      if (this.transport?.connected === false) return `: the connection to the broker is down (reconnecting); the request to ${sentTo} and its answer may be waiting for it`;
       return `: no response came. Is a service subscribed to ${sentTo}? A broker whose ACL denies this client the publish, or the subscription to ${answers}, may drop the messages without an error (Mosquitto does over MQTT 3.1.1)`;
     },
   );
@@ -339,6 +340,9 @@ export abstract class BaseCommunicator implements Communicator {
         });
       }
       await this.presence.query(transport, serves);
+      transport.onReconnect?.(() => {
+        if (this.state === "started") this.resendInFlight(transport);
+      });
       this.state = "started";
     } catch (error) {
       if (this.state === "starting") this.state = "stopped";
@@ -439,6 +443,15 @@ export abstract class BaseCommunicator implements Communicator {
   private publishRequest(transport: Transport, target: string, topic: string, { id, body, timeoutMs }: QueuedRequest): void {
     const properties = this.requestExpiry && transport.supportsProperties ? { messageExpiryInterval: Math.ceil(timeoutMs / 1000) } : undefined;
     transport.publish(topic, body, properties, this.pending.ticket(id)).catch((error: unknown) => this.pending.reject(id, CommunicationError.from(error, { target })));
+    this.pending.remember(id, topic, body);
+  }
+
+  /** After a reconnect, calls in flight whose answers may have been lost with the connection go again. */
+  private resendInFlight(transport: Transport): void {
+    const sent = this.pending.resendAfterReconnect((id, topic, body) => {
+      transport.publish(topic, body, undefined, this.pending.ticket(id)).catch((error: unknown) => this.pending.reject(id, CommunicationError.from(error, { target: topic })));
+    });
+    if (sent > 0) this.logger.info(`${this.agentName}: sent ${sent} call(s) in flight again after the reconnect; a server that already ran one answers it from its dedup cache`);
   }
 
   /** Publish queued requests to `target`: alone as a plain request, together as one batch. */

@@ -13,6 +13,9 @@ interface Pending extends PublishTicket {
   onAbort: (() => void) | undefined;
   target: string;
   method: string;
+  /** Where the request went and what it said, kept to send it again after a reconnect (see `resendAfterReconnect`). */
+  topic: string | undefined;
+  body: string | undefined;
 }
 
 export interface PendingCall {
@@ -77,6 +80,30 @@ export class PendingRequests {
     return this.entries.get(id);
   }
 
+  /** Keep what `id` was sent as, so that `resendAfterReconnect` can send it again. */
+  remember(id: string, topic: string, body: string): void {
+    const entry = this.entries.get(id);
+    if (entry === undefined) return;
+    entry.topic = topic;
+    entry.body = body;
+  }
+
+  /**
+   * After a reconnect: send again every remembered request that the broker had acknowledged (one it had not
+   * is still in the transport's store, and goes again by itself). Its answer may have been lost with the
+   * connection, since a caller keeps a clean session; the server's dedup cache answers a request it already
+   * ran without running it again, and a second copy of an answer is dropped as a copy.
+   */
+  resendAfterReconnect(publish: (id: string, topic: string, body: string) => void): number {
+    let sent = 0;
+    for (const entry of this.entries.values()) {
+      if (entry.topic === undefined || entry.body === undefined || entry.packetId !== undefined) continue;
+      publish(entry.id, entry.topic, entry.body);
+      sent++;
+    }
+    return sent;
+  }
+
   /** Track `id` (from `nextId`); the returned promise settles with the response, or rejects on timeout or abort. */
   add(id: string, call: PendingCall): Promise<unknown> {
     if (call.signal?.aborted) {
@@ -92,6 +119,8 @@ export class PendingRequests {
       signal: call.signal,
       onAbort: undefined,
       packetId: undefined,
+      topic: undefined,
+      body: undefined,
       // Arguments rather than a closure: what a call in flight holds on to stays small.
       timer: setTimeout(expire, call.timeoutMs, this, id),
     };
