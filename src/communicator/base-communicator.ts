@@ -14,7 +14,7 @@ import { Dispatcher } from "./dispatcher.js";
 import { RequestBatcher, type BatchSettings, type QueuedRequest } from "./request-batcher.js";
 import { PendingRequests } from "./pending-requests.js";
 import { OpenMasEndpoint, type OpenMasSettings } from "./openmas-endpoint.js";
-import type { InboundMessage, LastWill, MessageSink, Transport } from "./transport.js";
+import type { InboundControl, InboundMessage, LastWill, MessageSink, Transport } from "./transport.js";
 import type { Communicator, CommunicatorInit, Handler, HandlerOptions, RequestOptions } from "./types.js";
 import { HandlerCatalog } from "../instances/handler-catalog.js";
 import { DEFAULT_SHARE_PROBE_MS, Presence } from "../instances/presence.js";
@@ -306,7 +306,7 @@ export abstract class BaseCommunicator implements Communicator {
   }
 
   /** Connect the transport. Called once by `start()`; `sink` receives every inbound message. */
-  protected abstract openTransport(sink: MessageSink): Promise<Transport>;
+  protected abstract openTransport(sink: MessageSink, inbound?: InboundControl): Promise<Transport>;
 
   get started(): boolean {
     return this.state === "started";
@@ -316,13 +316,16 @@ export abstract class BaseCommunicator implements Communicator {
     if (this.state !== "idle") throw new CommunicationError(`Cannot start ${this.agentName}: the communicator is ${this.state}`);
     this.state = "starting";
     try {
-      this.transport = await this.openTransport((message) => this.onMessage(message));
-      if (this.transport.setInboundGate) {
-        this.dispatcher.limitConcurrency(this.maxConcurrentHandlers, this.overload, this.maxQueuedRequests);
-        this.transport.setInboundGate(
-          () => this.dispatcher.inboundGate(),
-          (topic) => topic === this.responseTopic || this.openmas?.isAnswer(topic) === true,
-        );
+      const inbound: InboundControl = {
+        gate: () => this.dispatcher.inboundGate(),
+        urgent: (topic) => topic === this.responseTopic || this.openmas?.isAnswer(topic) === true,
+      };
+      // Before connecting: a kept session delivers what was queued for it right after the broker accepts it.
+      this.dispatcher.limitConcurrency(this.maxConcurrentHandlers, this.overload, this.maxQueuedRequests);
+      this.transport = await this.openTransport((message) => this.onMessage(message), inbound);
+      if (!this.transport.inboundGated) {
+        if (this.transport.setInboundGate) this.transport.setInboundGate(inbound.gate, inbound.urgent);
+        else this.dispatcher.limitConcurrency(Number.POSITIVE_INFINITY); // a transport that cannot hold back what it reads gets no limit
       }
       this.startedAt = Date.now();
       const transport = this.transport;

@@ -16,6 +16,8 @@ import type { InboundMessage, PublishProperties } from "./transport.js";
 import type { Handler } from "./types.js";
 import type { ServiceStats } from "../instances/stats.js";
 
+function noop(): void {}
+
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return typeof (value as { then?: unknown } | null)?.then === "function";
 }
@@ -142,7 +144,7 @@ export class Dispatcher {
     this.maxConcurrentHandlers = max;
     // Under "reject" the broker must go on sending, so that what is beyond the queue is turned away at
     // once: messages are acknowledged as they come, and a server that dies loses what it had taken.
-    this.gated = overload === "queue";
+    this.gated = overload === "queue" && Number.isFinite(max);
     this.overload = overload;
     this.maxQueued = maxQueued;
   }
@@ -150,7 +152,8 @@ export class Dispatcher {
   /**
    * Asked by the transport right after it delivered a message: undefined when everything that message
    * carried was answered at once; otherwise a promise that resolves once all of it has been answered
-   * (or refused). The transport acknowledges the message only then: the broker counts it as in flight,
+   * (or refused) and the broker has taken the answers (a QoS 1 answer may wait in the client's queue
+   * while the broker's own window is full). The transport acknowledges the message only then: the broker counts it as in flight,
    * its bounded window of unacknowledged messages keeps the rest at the broker, and a request whose
    * server dies before answering it is delivered again (to the same persistent session) instead of lost.
    */
@@ -307,9 +310,10 @@ export class Dispatcher {
       // The transport acknowledges the message once this request is answered (see `inboundGate`).
       let answered: (() => void) | undefined;
       if (this.gated) (this.queuedNow ??= []).push(new Promise<void>((resolve) => (answered = resolve)));
+      // Acknowledged once the broker has the answer: an answer still in the client's queue dies with the process.
       const replyOnce = answered === undefined ? reply : (body: string) => {
         const sent = reply(body);
-        answered!();
+        void Promise.resolve(sent).then(answered, answered);
         return sent;
       };
       this.waiting.push(() => {
@@ -403,10 +407,13 @@ export class Dispatcher {
         call.dispose();
         this.running.delete(started);
         this.runningRequests--;
-        reply(body);
+        const sent = reply(body);
         stats?.record(request.method, performance.now() - began, failed);
         this.startWaiting();
-      });
+        // `done` settles once the broker has the answer (see `inboundGate`); a publish that fails settles it too.
+        return sent;
+      })
+      .then(noop, noop);
     this.running.set(started, { call, done });
     if (hold) (this.queuedNow ??= []).push(done);
   }

@@ -51,6 +51,8 @@ export interface Transport {
    * `urgent` names (answers to this client's calls). A transport without it gets no limit.
    */
   setInboundGate?(gate: () => Promise<void> | undefined, urgent?: (topic: string) => boolean): void;
+  /** Optional: true when the transport took an `InboundControl` as it connected (then `setInboundGate` is not called). */
+  readonly inboundGated?: boolean;
   /**
    * Disconnect, flushing what is in flight for at most `flushMs` (default: the transport's own bound), then
    * dropping the connection. Must settle within that bound with the broker unreachable too.
@@ -83,6 +85,15 @@ export interface LastWill {
 /** Where a transport keeps what identifies a publish it may be asked to withdraw. Opaque to the RPC core. */
 export interface PublishTicket {
   packetId?: number | undefined;
+}
+
+/**
+ * Flow control a transport may take when it connects (see `Transport.setInboundGate`): given before the
+ * connection exists, it covers what a kept session delivers right after the broker accepts it.
+ */
+export interface InboundControl {
+  gate(): Promise<void> | undefined;
+  urgent(topic: string): boolean;
 }
 
 /** Receives what the transport reads. Must not throw. */

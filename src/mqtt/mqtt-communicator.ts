@@ -1,5 +1,5 @@
 import { BaseCommunicator } from "../communicator/base-communicator.js";
-import type { MessageSink, Transport } from "../communicator/transport.js";
+import type { InboundControl, MessageSink, Transport } from "../communicator/transport.js";
 import type { CommunicatorInit } from "../communicator/types.js";
 import { parseCommunicatorOptions } from "../communicator/parse-options.js";
 import { protectSecret } from "../log/redact.js";
@@ -37,9 +37,9 @@ export class MqttCommunicator extends BaseCommunicator {
     return this.mqttOptions.keepalive;
   }
 
-  protected override async openTransport(sink: MessageSink): Promise<Transport> {
+  protected override async openTransport(sink: MessageSink, inbound?: InboundControl): Promise<Transport> {
     const session = { expirySeconds: this.sessionExpiry(), clientIdGiven: this.clientIdGiven };
-    this.mqtt = await connectMqttTransport(this.mqttOptions, this.clientId, sink, this.logger, this.lastWill(), session);
+    this.mqtt = await connectMqttTransport(this.mqttOptions, this.clientId, sink, this.logger, this.lastWill(), session, inbound);
     return this.mqtt;
   }
 }

@@ -2,7 +2,7 @@ import mqtt, { type IClientOptions, type IClientPublishOptions, type IConnackPac
 import { DEFAULT_MAX_CONCURRENT_HANDLERS, DEFAULT_MAX_QUEUED_REQUESTS } from "../communicator/base-communicator.js";
 import { CommunicationError } from "../errors/errors.js";
 import type { Logger } from "../logger.js";
-import type { InboundMessage, LastWill, MessageSink, PublishProperties, PublishTicket, Transport } from "../communicator/transport.js";
+import type { InboundControl, InboundMessage, LastWill, MessageSink, PublishProperties, PublishTicket, Transport } from "../communicator/transport.js";
 import { InboundFlow } from "./inbound-flow.js";
 import type { ResolvedMqttOptions } from "./mqtt-options.js";
 import { PacketStore } from "./packet-store.js";
@@ -131,15 +131,50 @@ export interface SessionRequest {
 
 const CLEAN_SESSION: SessionRequest = { expirySeconds: 0, clientIdGiven: false };
 
-export async function connectMqttTransport(options: ResolvedMqttOptions, clientId: string, sink: MessageSink, logger: Logger, will?: LastWill, session: SessionRequest = CLEAN_SESSION): Promise<MqttTransport> {
+/**
+ * What reads a client's messages: the sink, behind `InboundFlow` when the core asked for flow control. Set
+ * up on the client before it connects, so that what a kept session delivers right after the CONNACK is
+ * neither missed (mqtt.js would acknowledge a message nobody listened to) nor read without limit.
+ */
+function attachInbound(client: MqttClient, options: ResolvedMqttOptions, sink: MessageSink, inbound: InboundControl | undefined): InboundReader {
+  const reader: InboundReader = { flow: inbound === undefined ? undefined : newFlow(client, options, sink, inbound) };
+  client.on("message", (topic, payload, packet) => {
+    const properties = packet.properties;
+    const message: InboundMessage = {
+      topic,
+      payload,
+      responseTopic: properties?.responseTopic,
+      correlationData: properties?.correlationData,
+      messageExpiryInterval: properties?.messageExpiryInterval,
+    };
+    const flow = reader.flow;
+    if (flow?.shouldPark(topic)) flow.park(message);
+    else sink(message);
+  });
+  return reader;
+}
+
+/** The flow control a client's message listener goes through, once there is one. */
+interface InboundReader {
+  flow: InboundFlow | undefined;
+}
+
+function newFlow(client: MqttClient, options: ResolvedMqttOptions, sink: MessageSink, inbound: InboundControl): InboundFlow {
+  // Under "reject" the core bounds what waits and answers the rest at once: nothing is parked.
+  const window = options.overload === "reject" ? Number.POSITIVE_INFINITY : inboundWindow(options);
+  return new InboundFlow(client, sink, window, inbound.gate, inbound.urgent);
+}
+
+export async function connectMqttTransport(options: ResolvedMqttOptions, clientId: string, sink: MessageSink, logger: Logger, will?: LastWill, session: SessionRequest = CLEAN_SESSION, inbound?: InboundControl): Promise<MqttTransport> {
   const versions: (4 | 5)[] = options.protocolVersion === "auto" ? [5, 4] : [options.protocolVersion];
   const deadline = Date.now() + options.connectTimeoutMs;
   for (const version of versions) {
     const canFallBack = version === 5 && versions.length > 1;
     try {
-      const { client, connack } = await connectOnce(options, clientId, version, deadline, canFallBack, will, session);
+      let reader: InboundReader = { flow: undefined };
+      const { client, connack } = await connectOnce(options, clientId, version, deadline, canFallBack, will, session, (client) => (reader = attachInbound(client, options, sink, inbound)));
       if (connack.sessionPresent) logger.info(`${describeBroker(options)} kept the session of ${clientId}: requests queued for it while it was away come now`);
-      const transport = new MqttTransport(client, options, sink, logger);
+      const transport = new MqttTransport(client, options, sink, logger, reader);
       transport.endSessionOnClose = version === 5 && session.expirySeconds > 0 && !session.clientIdGiven;
       transport.sharedSubscriptionAvailable = connack.properties?.sharedSubscriptionAvailable;
       return transport;
@@ -169,7 +204,7 @@ const MQTT5_ANSWER_MS = 3_000;
 /** The broker took the MQTT 5 CONNECT and closed the socket or stayed silent: worth a 3.1.1 attempt. */
 class NoMqtt5Answer extends Error {}
 
-function connectOnce(options: ResolvedMqttOptions, clientId: string, protocolVersion: 4 | 5, deadline: number, canFallBack: boolean, will: LastWill | undefined, session: SessionRequest): Promise<{ client: MqttClient; connack: IConnackPacket }> {
+function connectOnce(options: ResolvedMqttOptions, clientId: string, protocolVersion: 4 | 5, deadline: number, canFallBack: boolean, will: LastWill | undefined, session: SessionRequest, attach: (client: MqttClient) => void): Promise<{ client: MqttClient; connack: IConnackPacket }> {
   const where = describeBroker(options);
   const timeoutMs = Math.max(1, deadline - Date.now());
   const clientOptions: IClientOptions = {
@@ -222,6 +257,7 @@ function connectOnce(options: ResolvedMqttOptions, clientId: string, protocolVer
       reject(new CommunicationError(`Could not connect to ${where}: ${(error as Error).message}`, { target: where, cause: error }));
       return;
     }
+    attach(client);
     let lastError: Error | undefined;
     // Under "auto", an MQTT 5 CONNECT that the broker answers by closing the socket, or not at all, falls back.
     let connectSent = false;
@@ -304,22 +340,13 @@ export class MqttTransport implements Transport {
     private readonly options: ResolvedMqttOptions,
     private readonly sink: MessageSink,
     private readonly logger: Logger,
+    /** What reads the client's messages (see `attachInbound`). */
+    private readonly reader: InboundReader,
   ) {
+    this.inboundGated = reader.flow !== undefined;
     this.supportsProperties = client.options.protocolVersion === 5;
     this.where = describeBroker(options);
     disableNagle(client);
-    client.on("message", (topic, payload, packet) => {
-      const properties = packet.properties;
-      const message: InboundMessage = {
-        topic,
-        payload,
-        responseTopic: properties?.responseTopic,
-        correlationData: properties?.correlationData,
-        messageExpiryInterval: properties?.messageExpiryInterval,
-      };
-      if (this.flow?.shouldPark(topic)) this.flow.park(message);
-      else sink(message);
-    });
     client.on("error", (error) => logger.warn(`MQTT error from ${this.where}: ${error.message}`));
     client.on("offline", () => {
       if (!this.closed) logger.warn(`Lost the connection to ${this.where}; reconnecting every ${options.reconnectPeriodMs} ms`);
@@ -376,13 +403,11 @@ export class MqttTransport implements Transport {
     });
   }
 
-  /** Flow control of inbound messages, once the RPC core asked for it (see `InboundFlow`). */
-  private flow: InboundFlow | undefined;
+  readonly inboundGated: boolean;
 
+  /** Flow control asked for after connecting; messages delivered before it were read without it. */
   setInboundGate(gate: () => Promise<void> | undefined, urgent: (topic: string) => boolean = () => false): void {
-    // Under "reject" the core bounds what waits and answers the rest at once: nothing is parked.
-    const window = this.options.overload === "reject" ? Number.POSITIVE_INFINITY : inboundWindow(this.options);
-    this.flow = new InboundFlow(this.client, this.sink, window, gate, urgent);
+    this.reader.flow ??= newFlow(this.client, this.options, this.sink, { gate, urgent });
   }
 
   /** The MQTT protocol version in use: 5 or 4 (3.1.1). */
