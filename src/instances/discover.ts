@@ -6,7 +6,7 @@ import type { InboundMessage } from "../communicator/transport.js";
 import { parseCommunicatorOptions } from "../communicator/parse-options.js";
 import { createConsoleLogger, type Logger } from "../logger.js";
 import { safeLogger } from "../log/safe-logger.js";
-import { connectMqttTransport } from "../mqtt/mqtt-transport.js";
+import { connectMqttTransport } from "../mqtt/mqtt-connect.js";
 import { mqttCommunicatorOptionsSchema, type MqttCommunicatorOptions } from "../mqtt/mqtt-options.js";
 import { assertPrefix } from "../wire/names.js";
 import { anyRecordFilters, decodeRecord, discoverQueryTopic, instanceRecordFilter, parseRecordTopic, type InstanceRecord } from "./record.js";

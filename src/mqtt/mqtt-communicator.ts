@@ -4,7 +4,8 @@ import type { CommunicatorInit } from "../communicator/types.js";
 import { parseCommunicatorOptions } from "../communicator/parse-options.js";
 import { protectSecret } from "../log/redact.js";
 import { mqttCommunicatorOptionsSchema, type MqttCommunicatorOptions, type ResolvedMqttOptions } from "./mqtt-options.js";
-import { connectMqttTransport, describeBroker, type MqttTransport } from "./mqtt-transport.js";
+import { connectMqttTransport } from "./mqtt-connect.js";
+import { describeBroker, type MqttTransport } from "./mqtt-transport.js";
 
 /**
  * The `mqtt` communicator: the RPC core over mqtt.js 5, speaking MQTT 5 when the broker does and

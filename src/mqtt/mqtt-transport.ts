@@ -1,8 +1,8 @@
-import mqtt, { type IClientOptions, type IClientPublishOptions, type IConnackPacket, type MqttClient } from "mqtt";
+import type { IClientPublishOptions, MqttClient } from "mqtt";
 import { DEFAULT_MAX_CONCURRENT_HANDLERS, DEFAULT_MAX_QUEUED_REQUESTS } from "../communicator/base-communicator.js";
 import { CommunicationError } from "../errors/errors.js";
 import type { Logger } from "../logger.js";
-import type { InboundControl, InboundMessage, LastWill, MessageSink, PublishProperties, PublishTicket, Transport } from "../communicator/transport.js";
+import type { InboundControl, MessageSink, PublishProperties, PublishTicket, Transport } from "../communicator/transport.js";
 import { InboundFlow } from "./inbound-flow.js";
 import type { ResolvedMqttOptions } from "./mqtt-options.js";
 import { PacketStore } from "./packet-store.js";
@@ -21,71 +21,6 @@ const MAX_POISONED_TOPICS = 1_024;
 
 /** Waits before subscriptions refused with the unspecified reason 128 are tried again. */
 const SUBSCRIBE_RETRY_DELAYS_MS = [250, 1_000];
-
-/** CONNACK codes that mean the broker does not speak MQTT 5 (3.1.1 code 1, MQTT 5 reason 132). */
-const PROTOCOL_REFUSED = new Set([1, 132]);
-
-const CONNACK_REASONS: Record<number, string> = {
-  1: "unacceptable protocol version",
-  2: "client identifier rejected",
-  3: "server unavailable",
-  4: "bad user name or password",
-  5: "not authorized",
-  132: "unsupported protocol version",
-  133: "client identifier not valid",
-  134: "bad user name or password",
-  135: "not authorized",
-  136: "server unavailable",
-  137: "server busy",
-  138: "banned",
-};
-
-/** CONNACK refusals that may pass: the server is unavailable (3.1.1 code 3, MQTT 5 reason 136) or busy (137). */
-const TRANSIENT_CONNACK = new Set([3, 136, 137]);
-
-/** What to do about a CONNACK refusal. */
-const CONNACK_HINTS: Record<number, string> = {
-  4: ": check the username and password",
-  5: ": the broker does not let this client connect",
-  134: ": check the username and password",
-  135: ": the broker does not let this client connect",
-};
-
-/** TLS failures no retry can fix: the certificate chain or name is wrong until someone changes the configuration. */
-const TLS_FAILURES: Record<string, string> = {
-  SELF_SIGNED_CERT_IN_CHAIN: "untrusted",
-  DEPTH_ZERO_SELF_SIGNED_CERT: "untrusted",
-  UNABLE_TO_VERIFY_LEAF_SIGNATURE: "untrusted",
-  UNABLE_TO_GET_ISSUER_CERT: "untrusted",
-  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: "untrusted",
-  CERT_UNTRUSTED: "untrusted",
-  CERT_SIGNATURE_FAILURE: "untrusted",
-  CERT_HAS_EXPIRED: "expired",
-  CERT_NOT_YET_VALID: "expired",
-  ERR_TLS_CERT_ALTNAME_INVALID: "name",
-};
-
-/**
- * A connection error that retrying cannot fix, said with what to change; undefined for one worth
- * retrying until the connect timeout. A refused TCP connection (no broker listening yet) is retried
- * only when `waitForBroker` is true, as agents started before their broker want.
- */
-function fatalConnectError(error: Error & { code?: unknown }, waitForBroker: boolean): string | undefined {
-  const code = typeof error.code === "string" ? error.code : undefined;
-  if (code === undefined) return undefined;
-  switch (TLS_FAILURES[code]) {
-    case "untrusted":
-      return `the broker's TLS certificate is not trusted (${code}): give the CA that signed it as the ca option (the CLI's --ca), or for a test broker only, rejectUnauthorized: false (--insecure)`;
-    case "expired":
-      return `the broker's TLS certificate is not valid now (${code})`;
-    case "name":
-      return `the broker's TLS certificate is not for this host name (${code}): ${error.message}`;
-  }
-  if (code === "ENOTFOUND" || code === "EAI_AGAIN") return `the host name does not resolve (${code})`;
-  if (code === "ERR_SSL_WRONG_VERSION_NUMBER" || code === "EPROTO") return `TLS failed (${code}): is this a TLS port (mqtts://) of the broker? ${error.message}`;
-  if (code === "ECONNREFUSED" && !waitForBroker) return "nothing accepts connections there (ECONNREFUSED)";
-  return undefined;
-}
 
 /** MQTT 5 reason codes a SUBACK or PUBACK may refuse with (3.1.1 has only 128). */
 const FAILURE_REASONS: Record<number, string> = {
@@ -116,204 +51,6 @@ export function describeBroker(options: ResolvedMqttOptions): string {
     return url.toString().replace(/\/$/, "");
   }
   return `mqtt://${options.brokerHost}:${options.brokerPort}`;
-}
-
-function noLog(): void {}
-
-/** Connect and return a transport; with `protocolVersion: "auto"`, fall back to 3.1.1 when MQTT 5 is refused. */
-/** The MQTT session a connection asks for: see `sessionExpirySeconds`. */
-export interface SessionRequest {
-  /** 0: a clean session. */
-  expirySeconds: number;
-  /** Over MQTT 3.1.1 (no expiry) a session is kept only for a client id the user gave. */
-  clientIdGiven: boolean;
-}
-
-const CLEAN_SESSION: SessionRequest = { expirySeconds: 0, clientIdGiven: false };
-
-/**
- * What reads a client's messages: the sink, behind `InboundFlow` when the core asked for flow control. Set
- * up on the client before it connects, so that what a kept session delivers right after the CONNACK is
- * neither missed (mqtt.js would acknowledge a message nobody listened to) nor read without limit.
- */
-function attachInbound(client: MqttClient, options: ResolvedMqttOptions, sink: MessageSink, inbound: InboundControl | undefined): InboundReader {
-  const reader: InboundReader = { flow: inbound === undefined ? undefined : newFlow(client, options, sink, inbound) };
-  client.on("message", (topic, payload, packet) => {
-    const properties = packet.properties;
-    const message: InboundMessage = {
-      topic,
-      payload,
-      responseTopic: properties?.responseTopic,
-      correlationData: properties?.correlationData,
-      messageExpiryInterval: properties?.messageExpiryInterval,
-    };
-    const flow = reader.flow;
-    if (flow?.shouldPark(topic)) flow.park(message);
-    else sink(message);
-  });
-  return reader;
-}
-
-/** The flow control a client's message listener goes through, once there is one. */
-interface InboundReader {
-  flow: InboundFlow | undefined;
-}
-
-function newFlow(client: MqttClient, options: ResolvedMqttOptions, sink: MessageSink, inbound: InboundControl): InboundFlow {
-  // Under "reject" the core bounds what waits and answers the rest at once: nothing is parked.
-  const window = options.overload === "reject" ? Number.POSITIVE_INFINITY : inboundWindow(options);
-  return new InboundFlow(client, sink, window, inbound.gate, inbound.urgent);
-}
-
-export async function connectMqttTransport(options: ResolvedMqttOptions, clientId: string, sink: MessageSink, logger: Logger, will?: LastWill, session: SessionRequest = CLEAN_SESSION, inbound?: InboundControl): Promise<MqttTransport> {
-  const versions: (4 | 5)[] = options.protocolVersion === "auto" ? [5, 4] : [options.protocolVersion];
-  const deadline = Date.now() + options.connectTimeoutMs;
-  for (const version of versions) {
-    const canFallBack = version === 5 && versions.length > 1;
-    try {
-      let reader: InboundReader = { flow: undefined };
-      const { client, connack } = await connectOnce(options, clientId, version, deadline, canFallBack, will, session, (client) => (reader = attachInbound(client, options, sink, inbound)));
-      if (connack.sessionPresent) logger.info(`${describeBroker(options)} kept the session of ${clientId}: requests queued for it while it was away come now`);
-      const transport = new MqttTransport(client, options, sink, logger, reader);
-      transport.endSessionOnClose = version === 5 && session.expirySeconds > 0 && !session.clientIdGiven;
-      transport.sharedSubscriptionAvailable = connack.properties?.sharedSubscriptionAvailable;
-      return transport;
-    } catch (error) {
-      const code = (error as { code?: unknown }).code;
-      if (canFallBack && typeof code === "number" && PROTOCOL_REFUSED.has(code)) {
-        logger.debug(`${describeBroker(options)} refused MQTT 5 (code ${code}); falling back to MQTT 3.1.1`);
-        continue;
-      }
-      if (canFallBack && error instanceof NoMqtt5Answer) {
-        logger.info(`${describeBroker(options)} ${error.message}; falling back to MQTT 3.1.1`);
-        continue;
-      }
-      throw error;
-    }
-  }
-  throw new CommunicationError(`Could not connect to ${describeBroker(options)}`);
-}
-
-/**
- * How long an MQTT 5 CONNECT may go unanswered, under `protocolVersion: "auto"`, before 3.1.1 is tried.
- * A broker that speaks MQTT 5 answers within milliseconds; one that does not (RabbitMQ 3.x) may just
- * close the socket, or say nothing.
- */
-const MQTT5_ANSWER_MS = 3_000;
-
-/** The broker took the MQTT 5 CONNECT and closed the socket or stayed silent: worth a 3.1.1 attempt. */
-class NoMqtt5Answer extends Error {}
-
-function connectOnce(options: ResolvedMqttOptions, clientId: string, protocolVersion: 4 | 5, deadline: number, canFallBack: boolean, will: LastWill | undefined, session: SessionRequest, attach: (client: MqttClient) => void): Promise<{ client: MqttClient; connack: IConnackPacket }> {
-  const where = describeBroker(options);
-  const timeoutMs = Math.max(1, deadline - Date.now());
-  const clientOptions: IClientOptions = {
-    clientId,
-    protocolVersion,
-    // MQTT 5: Clean Start false with an expiry. 3.1.1 has no expiry: a kept session under a made-up client id
-    // would stay on the broker for ever after a crash, so only a client id of the user's own keeps one.
-    clean: session.expirySeconds === 0 || (protocolVersion === 4 && !session.clientIdGiven),
-    keepalive: options.keepalive,
-    reconnectPeriod: options.reconnectPeriodMs,
-    connectTimeout: timeoutMs,
-    resubscribe: true,
-    outgoingStore: new PacketStore(),
-    // Ping on a fixed beat (every keepalive) instead of re-arming mqtt.js's ping timer on every
-    // acknowledgement received, a clearInterval and a setInterval per QoS 1 message.
-    reschedulePings: false,
-  };
-  if (will !== undefined) clientOptions.will = { topic: will.topic, payload: Buffer.from(will.payload), retain: will.retain, qos: options.qos };
-  if (protocolVersion === 5) {
-    // The broker never sends a packet larger than this: payloads over maxPayloadBytes are dropped there,
-    // never read into memory here. The allowance covers the largest topic and the properties.
-    clientOptions.properties = { maximumPacketSize: Math.min(options.maxPayloadBytes + 65_536 + 1_024, 268_435_455) };
-    if (session.expirySeconds > 0) clientOptions.properties.sessionExpiryInterval = session.expirySeconds;
-    // The broker's window of unacknowledged messages to us: a request is acknowledged once it is answered,
-    // so under "queue" the window is the running handlers and the wait queue, and the broker keeps the
-    // rest. Under "reject" the broker must keep sending, so that those beyond are turned away at once.
-    if (options.overload !== "reject") clientOptions.properties.receiveMaximum = Math.min(65_535, inboundWindow(options));
-  }
-  // mqtt.js calls its `debug` logger several times per packet even when it is off (an arguments
-  // array each time); skip it unless DEBUG is set, so `DEBUG=mqttjs*` still shows mqtt.js's own log.
-  if (!process.env.DEBUG) clientOptions.log = noLog;
-  if (options.username !== undefined) clientOptions.username = options.username;
-  if (options.password !== undefined) clientOptions.password = options.password;
-  if (options.ca !== undefined) clientOptions.ca = options.ca;
-  if (options.cert !== undefined) clientOptions.cert = options.cert;
-  if (options.key !== undefined) clientOptions.key = options.key;
-  if (options.rejectUnauthorized !== undefined) clientOptions.rejectUnauthorized = options.rejectUnauthorized;
-
-  return new Promise((resolve, reject) => {
-    let client: MqttClient;
-    try {
-      if (options.streamBuilder) {
-        client = new mqtt.MqttClient(options.streamBuilder as () => any, clientOptions);
-      } else if (options.url) {
-        client = mqtt.connect(options.url, clientOptions);
-      } else {
-        client = mqtt.connect({ ...clientOptions, host: options.brokerHost, port: options.brokerPort, protocol: "mqtt" });
-      }
-    } catch (error) {
-      reject(new CommunicationError(`Could not connect to ${where}: ${(error as Error).message}`, { target: where, cause: error }));
-      return;
-    }
-    attach(client);
-    let lastError: Error | undefined;
-    // Under "auto", an MQTT 5 CONNECT that the broker answers by closing the socket, or not at all, falls back.
-    let connectSent = false;
-    const onPacketSend = (packet: { cmd: string }) => {
-      if (packet.cmd === "connect") connectSent = true;
-    };
-    const onClose = () => {
-      if (connectSent) fail(new NoMqtt5Answer("closed the connection after an MQTT 5 CONNECT"));
-    };
-    const silence = canFallBack
-      ? setTimeout(() => connectSent && fail(new NoMqtt5Answer(`did not answer an MQTT 5 CONNECT within ${MQTT5_ANSWER_MS} ms`)), Math.min(MQTT5_ANSWER_MS, timeoutMs))
-      : undefined;
-    if (canFallBack) {
-      client.on("packetsend", onPacketSend);
-      client.on("close", onClose);
-    }
-    const cleanup = () => {
-      clearTimeout(timer);
-      clearTimeout(silence);
-      client.off("packetsend", onPacketSend);
-      client.off("close", onClose);
-      client.off("connect", onConnect);
-      client.off("error", onError);
-    };
-    const fail = (error: Error) => {
-      cleanup();
-      client.end(true);
-      reject(error);
-    };
-    const onConnect = (connack: IConnackPacket) => {
-      cleanup();
-      resolve({ client, connack });
-    };
-    const onError = (error: Error & { code?: unknown }) => {
-      lastError = error;
-      // "Server unavailable" or "busy" may pass (NATS says so while its JetStream is busy): mqtt.js tries
-      // again after reconnectPeriodMs, until the connect timeout.
-      if (typeof error.code === "number" && TRANSIENT_CONNACK.has(error.code)) return;
-      if (typeof error.code === "number") {
-        // A CONNACK refusal: retrying will not help.
-        const reason = CONNACK_REASONS[error.code] ?? error.message;
-        const refused = new CommunicationError(`${where} refused the connection: ${reason} (code ${error.code})${CONNACK_HINTS[error.code] ?? ""}`, { target: where, cause: error });
-        Object.assign(refused, { code: error.code });
-        fail(refused);
-        return;
-      }
-      const fatal = fatalConnectError(error, options.waitForBroker);
-      if (fatal !== undefined) fail(new CommunicationError(`Could not connect to ${where}: ${fatal}`, { target: where, cause: error }));
-    };
-    const timer = setTimeout(() => {
-      const why = lastError ? `: ${lastError.message}` : "";
-      fail(new CommunicationError(`Could not connect to ${where} within ${options.connectTimeoutMs} ms${why}`, { target: where, cause: lastError }));
-    }, timeoutMs);
-    client.on("connect", onConnect);
-    client.on("error", onError);
-  });
 }
 
 /**
@@ -547,8 +284,19 @@ export class MqttTransport implements Transport {
   }
 }
 
+/** The flow control a client's message listener goes through, once there is one. */
+export interface InboundReader {
+  flow: InboundFlow | undefined;
+}
+
+export function newFlow(client: MqttClient, options: ResolvedMqttOptions, sink: MessageSink, inbound: InboundControl): InboundFlow {
+  // Under "reject" the core bounds what waits and answers the rest at once: nothing is parked.
+  const window = options.overload === "reject" ? Number.POSITIVE_INFINITY : inboundWindow(options);
+  return new InboundFlow(client, sink, window, inbound.gate, inbound.urgent);
+}
+
 /** How many requests may be in this process unacknowledged: running handlers and the wait queue. */
-function inboundWindow(options: ResolvedMqttOptions): number {
+export function inboundWindow(options: ResolvedMqttOptions): number {
   return (options.maxConcurrentHandlers ?? DEFAULT_MAX_CONCURRENT_HANDLERS) + Math.max(1, options.maxQueuedRequests ?? DEFAULT_MAX_QUEUED_REQUESTS);
 }
 
