@@ -209,3 +209,60 @@ describe.each(tcpBrokers)("a killed or hung instance of a group on %s", (name, s
     }
   });
 });
+
+describe.each(tcpBrokers)("kill -9 of one of three members under steady traffic on %s", (name, start) => {
+  const children = new Children();
+  afterEach(() => children.killAll());
+
+  it("answers every call once, by a live member, long before its timeout: none waits for the dead member", { timeout: 120_000 }, async () => {
+    const broker = await start();
+    const log = recordingLogger();
+    const client = new MqttCommunicator({ agentName: "caller", serviceUrls: { grp: "grp" }, options: { url: broker.url }, logger: log });
+    try {
+      // Each call takes 300 ms at its member: about a third of those in flight are at the member that dies.
+      const instances = ["grp-a", "grp-b", "grp-c"].map((id) => children.startTs("test/fixtures/groups/server.ts", [broker.url, "workers", id, "300"]));
+      for (const instance of instances) await instance.waitForStdout(/^ready (shared|instances)$/m, 60_000);
+      await client.start();
+      await vi.waitFor(() => expect(client.liveInstances("grp")).toHaveLength(3), { timeout: 10_000, interval: 20 });
+
+      const TIMEOUT_MS = 15_000;
+      const calls: { n: number; sentAt: number; settled?: number; answer?: { instance: string }; error?: unknown }[] = [];
+      let sending = true;
+      let killedAt = 0;
+      const load = (async () => {
+        for (let n = 0; sending; n++) {
+          const call: (typeof calls)[number] = { n, sentAt: performance.now() };
+          calls.push(call);
+          client.sendRequest<{ n: number; instance: string }>("grp", "work", { n }, { timeoutMs: TIMEOUT_MS }).then(
+            (answer) => Object.assign(call, { answer, settled: performance.now() }),
+            (error: unknown) => Object.assign(call, { error, settled: performance.now() }),
+          );
+          await new Promise((resolve) => setTimeout(resolve, 10)); // ~100 calls/s, paced
+        }
+      })();
+      await vi.waitFor(() => expect(calls.length).toBeGreaterThan(100), { timeout: 30_000, interval: 20 });
+      killedAt = performance.now();
+      instances[1]!.process.kill("SIGKILL");
+      await vi.waitFor(() => expect(client.liveInstances("grp").map((record) => record.instance)).toEqual(["grp-a", "grp-c"]), { timeout: 15_000, interval: 20 });
+      const sentBeforeGone = calls.length;
+      await vi.waitFor(() => expect(calls.length).toBeGreaterThan(sentBeforeGone + 100), { timeout: 30_000, interval: 20 });
+      sending = false;
+      await load;
+      await vi.waitFor(() => expect(calls.every((call) => call.settled !== undefined)).toBe(true), { timeout: TIMEOUT_MS + 5_000, interval: 50 });
+
+      const failed = calls.filter((call) => call.error !== undefined);
+      const inFlightAtKill = calls.filter((call) => call.sentAt < killedAt && call.settled! > killedAt);
+      const slowest = Math.max(...inFlightAtKill.map((call) => call.settled! - call.sentAt));
+      const byDead = calls.filter((call) => call.answer?.instance === "grp-b" && call.settled! > killedAt);
+      console.log(`${name}: ${calls.length} calls, ${failed.length} failed; ${inFlightAtKill.length} in flight at the kill, the slowest answered after ${slowest.toFixed(0)} ms; ${log.lines.filter((line) => /is gone/.test(line.message)).length} resend warning(s)`);
+      expect(failed.map((call) => String(call.error))).toEqual([]);
+      expect(byDead).toEqual([]);
+      // None waited out its timeout: those at the dead member went to the others when its Last Will came.
+      expect(slowest).toBeLessThan(TIMEOUT_MS / 2);
+      expect(log.lines.filter((line) => line.level === "warn" && /a second answer/.test(line.message))).toEqual([]);
+    } finally {
+      await client.stop();
+      await broker.close();
+    }
+  });
+});

@@ -19,7 +19,7 @@ import type { Communicator, CommunicatorInit, Handler, HandlerOptions, RequestOp
 import { HandlerCatalog } from "../instances/handler-catalog.js";
 import { DEFAULT_SHARE_PROBE_MS, Presence } from "../instances/presence.js";
 import { ServiceStats } from "../instances/stats.js";
-import type { InstanceRecord } from "../instances/record.js";
+import { instanceRequestBase, type InstanceRecord } from "../instances/record.js";
 import { packageVersion } from "../package-info.js";
 
 /** Default `timeoutMs` of a request. */
@@ -235,6 +235,7 @@ export abstract class BaseCommunicator implements Communicator {
       warnings: this.warnings,
       describe: () => this.catalog.summary(),
       openmas: () => this.openmas?.served(),
+      onInstanceLost: (prefix, instance) => this.instanceLost(prefix, instance),
     });
     this.dispatcher = new Dispatcher({
       publish: (topic, payload, properties) => this.requireTransport(topic).publish(topic, payload, properties),
@@ -381,6 +382,8 @@ export abstract class BaseCommunicator implements Communicator {
     );
     for (const batcher of this.batchers.values()) batcher.clear();
     await this.dispatcher.drain(this.stopGraceMs);
+    // Answered what it took: now the record goes (a record cleared without "leaving" means a dead instance).
+    if (transport && transport.connected !== false) await within(this.presence.clear(transport).catch(() => undefined), Math.max(0, closeBy - Date.now()));
     try {
       await this.transport?.close(Math.max(0, closeBy - Date.now()));
     } finally {
@@ -447,6 +450,19 @@ export abstract class BaseCommunicator implements Communicator {
     const properties = this.requestExpiry && transport.supportsProperties ? { messageExpiryInterval: Math.ceil(timeoutMs / 1000) } : undefined;
     transport.publish(topic, body, properties, this.pending.ticket(id)).catch((error: unknown) => this.pending.reject(id, CommunicationError.from(error, { target })));
     this.pending.remember(id, topic, body);
+  }
+
+  /**
+   * An instance of a target's group died (its Last Will cleared its record without it leaving first): the
+   * calls sent to it go to another member now, instead of waiting out their timeouts.
+   */
+  private instanceLost(prefix: string, instance: string): void {
+    const transport = this.transport;
+    if (transport === undefined || this.state !== "started") return;
+    const sent = this.pending.resendFrom(instanceRequestBase(prefix, instance), (method) => this.requestTopicOf(prefix, method), (id, topic, body) => {
+      transport.publish(topic, body, undefined, this.pending.ticket(id)).catch((error: unknown) => this.pending.reject(id, CommunicationError.from(error, { target: topic })));
+    });
+    if (sent > 0) this.logger.warn(`${this.agentName}: instance ${instance} of ${prefix} is gone (its Last Will cleared its record) with ${sent} call(s) unanswered; sent them to the other instances`);
   }
 
   /** After a reconnect, calls in flight whose answers may have been lost with the connection go again. */

@@ -104,6 +104,23 @@ export class PendingRequests {
     return sent;
   }
 
+  /**
+   * Send again the remembered requests that went to a topic under `base` (one instance's request topics),
+   * each to the topic `retarget` gives for its method: that instance died with them unanswered.
+   */
+  resendFrom(base: string, retarget: (method: string) => string, publish: (id: string, topic: string, body: string) => void): number {
+    let sent = 0;
+    for (const entry of this.entries.values()) {
+      const topic = entry.topic;
+      if (topic === undefined || entry.body === undefined) continue;
+      if (topic !== base && !(topic.startsWith(base) && topic.charCodeAt(base.length) === 47)) continue;
+      entry.topic = retarget(entry.method);
+      publish(entry.id, entry.topic, entry.body);
+      sent++;
+    }
+    return sent;
+  }
+
   /** Track `id` (from `nextId`); the returned promise settles with the response, or rejects on timeout or abort. */
   add(id: string, call: PendingCall): Promise<unknown> {
     if (call.signal?.aborted) {

@@ -28,8 +28,8 @@ export class InstanceDirectory {
   }
 
   /**
-   * The instance a call to `prefix` goes to, round robin, when every live instance of it is in one
-   * `instances` group; undefined when requests go to the plain request topic.
+   * The instance a call to `prefix` goes to, round robin, when every live instance of it is in one group;
+   * undefined when requests go to the plain request topic.
    */
   pick(prefix: string): string | undefined {
     const spread = this.spread.get(prefix);
@@ -40,9 +40,11 @@ export class InstanceDirectory {
   }
 
   private refresh(prefix: string): void {
-    const records = this.instances(prefix);
+    // Every group, `shared` ones too: a caller that knows which member has a call can send it again to another
+    // member when that one dies. Leaving members take nothing new.
+    const records = this.instances(prefix).filter((record) => record.leaving !== true);
     const group = records[0]?.group;
-    const grouped = records.length > 0 && group !== null && records.every((record) => record.routing === "instances" && record.group === group);
+    const grouped = records.length > 0 && group !== null && records.every((record) => record.routing !== "single" && record.group === group);
     if (!grouped) {
       this.spread.delete(prefix);
       return;

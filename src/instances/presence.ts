@@ -45,6 +45,8 @@ export interface PresenceDeps {
   describe(): { methods: string[]; notifications: string[]; handlers: string[]; schemaDigest: string };
   /** `<root>/<agent name>` when the instance also serves OpenMAS's built-in format. */
   openmas?: (() => string | undefined) | undefined;
+  /** An instance of a watched prefix vanished without leaving first (its Last Will cleared its record): it died. */
+  onInstanceLost?: ((prefix: string, instance: string) => void) | undefined;
 }
 
 const BAD_RECORDS = "discovery records that could not be read";
@@ -162,6 +164,17 @@ export class Presence {
   /** Publish (or, after a reconnect, publish again) this instance's retained record. */
   async announce(transport: Transport): Promise<void> {
     if (!transport.publishRetained) return;
+    const record = this.record(transport);
+    this.announced = true;
+    this.lastAnnounced = Date.now();
+    try {
+      await transport.publishRetained(this.recordTopic, JSON.stringify(record));
+    } catch (error) {
+      this.deps.logger.warn(`${this.deps.agentName}: could not publish its discovery record (${(error as Error).message}); it is not listed, and callers of a group do not choose it. Allow it to publish to ${this.recordTopic}`);
+    }
+  }
+
+  private record(transport: Transport): InstanceRecord {
     const served = this.deps.describe();
     const record: InstanceRecord = {
       kind: RECORD_KIND,
@@ -178,32 +191,34 @@ export class Presence {
     };
     const openmas = this.deps.openmas?.();
     if (openmas !== undefined) record.openmas = openmas;
-    this.announced = true;
-    this.lastAnnounced = Date.now();
-    try {
-      await transport.publishRetained(this.recordTopic, JSON.stringify(record));
-    } catch (error) {
-      this.deps.logger.warn(`${this.deps.agentName}: could not publish its discovery record (${(error as Error).message}); it is not listed, and callers of a group do not choose it. Allow it to publish to ${this.recordTopic}`);
-    }
+    if (this.leaving) record.leaving = true;
+    return record;
   }
 
-  /** Clear the record (on `stop()`): callers stop choosing this instance. */
+  /**
+   * On `stop()`, before the handlers drain: mark the record as leaving, so that callers stop choosing this
+   * instance and know, when the record is cleared (`clear`), that it did not die with calls unanswered.
+   */
   async withdraw(transport: Transport): Promise<void> {
-    // Stop watching first: the broker would otherwise send our own clear back while we disconnect.
+    // Stop watching first: the broker would otherwise send our own records back while we disconnect.
     if (this.watching.length > 0) await transport.unsubscribe?.(this.watching).catch(() => undefined);
     this.watching = [];
-    if (this.announced && transport.publishRetained) {
-      this.announced = false;
-      await transport.publishRetained(this.recordTopic, "");
-    }
+    this.leaving = true;
+    if (this.announced && transport.publishRetained) await transport.publishRetained(this.recordTopic, JSON.stringify(this.record(transport)));
     if (this.routing !== "single" && this.groupRequests !== undefined) {
       // Leave the group: from now on the others take every request (a stopping instance would only answer
       // "stopping"). Requests already addressed to this instance's own topic still get that answer.
-      this.leaving = true;
       const filters = this.groupRequests;
       this.groupRequests = undefined;
       await transport.unsubscribe?.(filters).catch(() => undefined);
     }
+  }
+
+  /** After the handlers drained: clear the record for good. */
+  async clear(transport: Transport): Promise<void> {
+    if (!this.announced || !transport.publishRetained) return;
+    this.announced = false;
+    await transport.publishRetained(this.recordTopic, "");
   }
 
   /** Whether `topic` is this instance's own request topic (`P/instance/<id>/request[/<method>]`). */
@@ -243,7 +258,8 @@ export class Presence {
       this.deps.warnings.warn(BAD_RECORDS, () => `${this.deps.agentName}: ignored a discovery record on ${message.topic}: ${record}`);
       return true;
     }
-    this.directory.update(where.prefix, where.instance, record);
+    const previous = this.directory.update(where.prefix, where.instance, record);
+    if (record === undefined && previous !== undefined && previous.leaving !== true && where.instance !== this.deps.clientId) this.deps.onInstanceLost?.(where.prefix, where.instance);
     if (where.prefix === this.deps.prefix) this.memberIds = this.openMasMemberIds = undefined;
     if (record !== undefined && this.decided && where.prefix === this.deps.prefix && where.instance !== this.deps.clientId) this.checkPeer(record);
     return true;
@@ -283,7 +299,7 @@ export class Presence {
     const group = this.deps.group;
     const ids = this.directory
       .instances(this.deps.prefix)
-      .filter((record) => record.group === group && record.routing === this.routing && (openmas === undefined || record.openmas === openmas))
+      .filter((record) => record.group === group && record.routing === this.routing && record.leaving !== true && (openmas === undefined || record.openmas === openmas))
       .map((record) => record.instance);
     if (!ids.includes(this.deps.clientId)) ids.push(this.deps.clientId);
     return ids.sort();

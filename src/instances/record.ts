@@ -52,6 +52,11 @@ export interface InstanceRecord {
    * (`wireFormat: "openmas"`); absent otherwise, and in records of versions before that format.
    */
   openmas?: string;
+  /**
+   * True once the instance is stopping: it answers what it has taken, takes nothing new, and clears the record
+   * when it is done. A record cleared without it first (by the Last Will) is an instance that died.
+   */
+  leaving?: true;
 }
 
 const LEVEL = "instance";
@@ -150,6 +155,7 @@ export function decodeRecord(topic: string, payload: Uint8Array): InstanceRecord
     startedAt: value.startedAt as number,
     keepaliveSeconds: value.keepaliveSeconds as number,
   };
+  if (value.leaving === true) record.leaving = true;
   if (value.openmas !== undefined) record.openmas = value.openmas as string;
   return record;
 }
