@@ -92,6 +92,8 @@ export class Dispatcher {
   /** When each request the message being delivered queued will have started: what `inboundGate` hands out. */
   private queuedNow: Promise<void>[] | undefined;
   private overload: OverloadPolicy = "queue";
+  /** Whether the transport can hold acknowledgements (`limitConcurrency` with a limit). */
+  private holdsAcks = false;
   /** Whether the transport holds acknowledgements (`limitConcurrency` with "queue"): then `queuedNow` is kept. */
   private gated = false;
   private maxQueued = Number.POSITIVE_INFINITY;
@@ -145,6 +147,7 @@ export class Dispatcher {
     // Under "reject" the broker must go on sending, so that what is beyond the queue is turned away at
     // once: messages are acknowledged as they come, and a server that dies loses what it had taken.
     this.gated = overload === "queue" && Number.isFinite(max);
+    this.holdsAcks = Number.isFinite(max);
     this.overload = overload;
     this.maxQueued = maxQueued;
   }
@@ -334,7 +337,10 @@ export class Dispatcher {
     const why = `${this.maxConcurrentHandlers} handlers running and ${this.waiting.length} requests waiting`;
     warnings.warn(OVERLOADED, () => `${name}: turned away ${request.method} ${describe(request.id)} as overloaded (${why})`);
     if (this.handlers.has(request.method)) this.deps.stats?.record(request.method, 0, true);
-    reply(replies.error(request.id, { code: ErrorCode.Overloaded, message: `Service ${name} is overloaded (${why}); the request did not run, try again later` }));
+    const sent = reply(replies.error(request.id, { code: ErrorCode.Overloaded, message: `Service ${name} is overloaded (${why}); the request did not run, try again later` }));
+    // Acknowledged once the broker has the answer: a burst is then bounded by the broker's window (and the
+    // transport's), not by how many answers wait in the client's queue.
+    if (this.holdsAcks) (this.queuedNow ??= []).push(Promise.resolve(sent).then(noop, noop));
   }
 
   /** A duplicate of a request that already ran, whose answer the dedup cache no longer holds: it does not run again. */

@@ -290,8 +290,8 @@ export interface InboundReader {
 }
 
 export function newFlow(client: MqttClient, options: ResolvedMqttOptions, sink: MessageSink, inbound: InboundControl): InboundFlow {
-  // Under "reject" the core bounds what waits and answers the rest at once: nothing is parked.
-  const window = options.overload === "reject" ? Number.POSITIVE_INFINITY : inboundWindow(options);
+  // Under "reject" only the Overloaded answers the broker has not taken yet are held: at most as many again.
+  const window = inboundWindow(options);
   return new InboundFlow(client, sink, window, inbound.gate, inbound.urgent);
 }
 
