@@ -103,23 +103,32 @@ export class Dispatcher {
   }
 
   dispatch(kind: TopicKind, message: InboundMessage): void {
+    this.delivering = true;
     try {
       this.dispatchUnsafe(kind, message);
     } catch (error) {
       // Only a bug of ours can land here; it must still not take the service down.
       this.deps.logger.error(`${this.deps.name}: failed to dispatch a message on ${message.topic}`, { error });
+    } finally {
+      this.delivering = false;
     }
   }
+
+  /** True while a message the transport is delivering is dispatched: answers published now are its. */
+  private delivering = false;
 
   /**
    * Serve a request another wire format decoded (the OpenMAS format): run as one that came in JSON-RPC,
    * with the same limits, deadline, dedup and stop rules, and answered on `responseTopic` in `replies`' format.
    */
   serveRequest(request: ServedRequest, message: InboundMessage, responseTopic: string, replies: ReplyEncoder): void {
+    this.delivering = true;
     try {
       this.startRequest(request, message, responseTopic, (body) => this.answer(responseTopic, body, undefined), replies);
     } catch (error) {
       this.deps.logger.error(`${this.deps.name}: failed to serve a request on ${message.topic}`, { error });
+    } finally {
+      this.delivering = false;
     }
   }
 
@@ -513,7 +522,18 @@ export class Dispatcher {
     return `its response topic ${describe(candidate)} ${responseTopicProblem(candidate, this.deps.maxTopicLevels)}`;
   }
 
-  private async answer(topic: string, body: string, properties: PublishProperties | undefined): Promise<void> {
+  /**
+   * Publish an answer. One published while its request is being delivered (a handler that answered at once, or
+   * an error answer) holds that message's acknowledgement until the broker has the answer, like one that ran
+   * longer (see `inboundGate`): a process that dies in between gets the request again instead of losing it.
+   */
+  private answer(topic: string, body: string, properties: PublishProperties | undefined): Promise<void> {
+    const sent = this.publishAnswer(topic, body, properties);
+    if (this.delivering && this.gated) (this.queuedNow ??= []).push(sent);
+    return sent;
+  }
+
+  private async publishAnswer(topic: string, body: string, properties: PublishProperties | undefined): Promise<void> {
     try {
       await this.deps.publish(topic, body, properties);
     } catch (error) {
