@@ -36,17 +36,21 @@ describe("sessions", () => {
     const caller = await RawCaller.connect(mosquitto.url);
     try {
       await Promise.all(caller.send("restarting", "slow", 1_000));
+      // Five more whose callers stop waiting in 1 s: by the time the restarted server reaches them, they are refused.
+      await Promise.all(caller.send("restarting", "slow", 5, Date.now() + 1_000));
       await caller.answered(200, 60_000);
       first.process.kill("SIGKILL");
       await first.exited;
       const answeredBeforeKill = caller.answers.size;
       const second = await startFloodServer(children, mosquitto.url, options);
-      await caller.answered(1_000, 90_000);
+      await caller.answered(1_005, 90_000);
       const samples = await settledSamples(second);
-      console.log(`restart: ${answeredBeforeKill} answered before the kill, ${caller.answers.size}/1000 answered in all, ${caller.duplicates} answered twice; the restarted server ran ${samples.at(-1)!.started} handlers`);
-      expect(caller.answers.size).toBe(1_000);
+      console.log(`restart: ${answeredBeforeKill} answered before the kill, ${caller.answers.size}/1005 answered in all (${caller.results} results), ${caller.duplicates} answered twice; the restarted server ran ${samples.at(-1)!.started} handlers`);
+      expect(caller.answers.size).toBe(1_005);
       expect(caller.duplicates).toBe(0);
       expect(caller.results).toBe(1_000);
+      // Past their deadline when the server got to them: refused (-32603, "the deadline ... passed"), not run.
+      expect(caller.otherErrors).toEqual({ "-32603": 5 });
       // What the first process had answered did not run again; what it had taken but not answered did.
       expect(samples.at(-1)!.started).toBeGreaterThanOrEqual(1_000 - answeredBeforeKill);
       expect(samples.at(-1)!.started).toBeLessThanOrEqual(1_000 - answeredBeforeKill + 20);

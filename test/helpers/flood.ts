@@ -111,12 +111,15 @@ export class RawCaller {
     return new RawCaller(client, responseTopic);
   }
 
-  /** Publish `count` more requests; resolves with each one's publish promise (acknowledged by the broker). */
-  send(prefix: string, method: string, count: number): Promise<unknown>[] {
+  /**
+   * Publish `count` more requests, with a payload `deadline` (ms since the epoch) if given; resolves with each
+   * one's publish promise (acknowledged by the broker).
+   */
+  send(prefix: string, method: string, count: number, deadline?: number): Promise<unknown>[] {
     const publishes: Promise<unknown>[] = [];
     for (let i = 0; i < count; i++) {
       const n = this.sent++;
-      const body = JSON.stringify({ jsonrpc: "2.0", id: `r${n}`, method, params: { n }, response_topic: this.responseTopic });
+      const body = JSON.stringify({ jsonrpc: "2.0", id: `r${n}`, method, params: { n }, response_topic: this.responseTopic, ...(deadline === undefined ? {} : { deadline }) });
       publishes.push(this.client.publishAsync(`${prefix}/request/${method}`, body, { qos: 1 }));
     }
     return publishes;
