@@ -30,7 +30,13 @@ async function sessionKept(clientId: string): Promise<boolean> {
 }
 
 describe("sessions", () => {
-  it("kill -9 of a server with 1 000 requests queued, restarted with the same clientId: every request answered exactly once", { timeout: 120_000 }, async () => {
+  /**
+   * At least once at the server, once at the caller: a request the first process had answered, but whose
+   * acknowledgement had not left it when it was killed, runs again after the restart (the broker cannot tell),
+   * and its answer comes a second time, byte for byte the same, which mqtt-contracts clients drop silently.
+   * Only requests in flight at the kill can run twice: at most the 20 handlers.
+   */
+  it("kill -9 of a server with 1 000 requests queued, restarted with the same clientId: every request answered, none lost", { timeout: 120_000 }, async () => {
     const options = { agentName: "restarting", clientId: "restarting-1", maxConcurrentHandlers: 20, handlerMs: 50 };
     const first = await startFloodServer(children, mosquitto.url, options);
     const caller = await RawCaller.connect(mosquitto.url);
@@ -45,15 +51,17 @@ describe("sessions", () => {
       const second = await startFloodServer(children, mosquitto.url, options);
       await caller.answered(1_005, 90_000);
       const samples = await settledSamples(second);
-      console.log(`restart: ${answeredBeforeKill} answered before the kill, ${caller.answers.size}/1005 answered in all (${caller.results} results), ${caller.duplicates} answered twice; the restarted server ran ${samples.at(-1)!.started} handlers`);
+      console.log(`restart: ${answeredBeforeKill} answered before the kill, ${caller.answers.size}/1005 answered in all (${caller.results} results), ${caller.duplicates} answered twice (${caller.differentDuplicates} of them differently); the restarted server ran ${samples.at(-1)!.started} handlers`);
       expect(caller.answers.size).toBe(1_005);
-      expect(caller.duplicates).toBe(0);
       expect(caller.results).toBe(1_000);
+      expect(caller.differentDuplicates).toBe(0);
+      expect(caller.duplicates).toBeLessThanOrEqual(20);
       // Past their deadline when the server got to them: refused (-32603, "the deadline ... passed"), not run.
       expect(caller.otherErrors).toEqual({ "-32603": 5 });
-      // What the first process had answered did not run again; what it had taken but not answered did.
-      expect(samples.at(-1)!.started).toBeGreaterThanOrEqual(1_000 - answeredBeforeKill);
-      expect(samples.at(-1)!.started).toBeLessThanOrEqual(1_000 - answeredBeforeKill + 20);
+      // What the first process had taken but not answered ran again, and at most the handlers in flight at the kill twice.
+      // (An answer of the first process still on its way when it exited is counted after: hence the 20 below.)
+      expect(samples.at(-1)!.started).toBeGreaterThanOrEqual(1_000 - answeredBeforeKill - 20);
+      expect(samples.at(-1)!.started).toBeLessThanOrEqual(1_000 - answeredBeforeKill + caller.duplicates);
     } finally {
       await caller.close();
     }

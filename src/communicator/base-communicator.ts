@@ -324,6 +324,7 @@ export abstract class BaseCommunicator implements Communicator {
       // Before connecting: a kept session delivers what was queued for it right after the broker accepts it.
       this.dispatcher.limitConcurrency(this.maxConcurrentHandlers, this.overload, this.maxQueuedRequests);
       this.transport = await this.openTransport((message) => this.onMessage(message), inbound);
+      this.dispatcher.holdUntilAnswered(this.transport.keepsSession === true);
       if (!this.transport.inboundGated) {
         if (this.transport.setInboundGate) this.transport.setInboundGate(inbound.gate, inbound.urgent);
         else this.dispatcher.limitConcurrency(Number.POSITIVE_INFINITY); // a transport that cannot hold back what it reads gets no limit

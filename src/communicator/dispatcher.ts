@@ -92,6 +92,18 @@ export class Dispatcher {
   /** When each request the message being delivered queued will have started: what `inboundGate` hands out. */
   private queuedNow: Promise<void>[] | undefined;
   private overload: OverloadPolicy = "queue";
+  /**
+   * Whether a request's acknowledgement waits for its answer (a kept session: the broker delivers it again if
+   * this process dies first), or only until it starts (a clean session, where that would not help, and where
+   * brokers with small windows, RabbitMQ's 10 and Mosquitto's 20 under 3.1.1, would cap the running handlers).
+   */
+  private untilAnswered = true;
+
+  /** Set once connected: see `untilAnswered`. */
+  holdUntilAnswered(kept: boolean): void {
+    this.untilAnswered = kept;
+  }
+
   /** Whether the transport can hold acknowledgements (`limitConcurrency` with a limit). */
   private holdsAcks = false;
   /** Whether the transport holds acknowledgements (`limitConcurrency` with "queue"): then `queuedNow` is kept. */
@@ -319,16 +331,18 @@ export class Dispatcher {
         this.turnAway(request, reply, replies);
         return;
       }
-      // The transport acknowledges the message once this request is answered (see `inboundGate`).
-      let answered: (() => void) | undefined;
-      if (this.gated) (this.queuedNow ??= []).push(new Promise<void>((resolve) => (answered = resolve)));
-      // Acknowledged once the broker has the answer: an answer still in the client's queue dies with the process.
-      const replyOnce = answered === undefined ? reply : (body: string) => {
+      // The transport acknowledges the message once this request starts, or, with a kept session, once the
+      // broker has its answer (see `inboundGate`): an answer still in the client's queue dies with the process.
+      let released: (() => void) | undefined;
+      if (this.gated) (this.queuedNow ??= []).push(new Promise<void>((resolve) => (released = resolve)));
+      const untilAnswered = released !== undefined && this.untilAnswered;
+      const replyOnce = !untilAnswered ? reply : (body: string) => {
         const sent = reply(body);
-        void Promise.resolve(sent).then(answered, answered);
+        void Promise.resolve(sent).then(released, released);
         return sent;
       };
       this.waiting.push(() => {
+        if (!untilAnswered) released?.();
         if (deadline !== undefined && Date.now() >= deadline && this.accepting) {
           this.expire(request, deadline, "while it waited for a free handler", replyOnce, replies);
           return;
@@ -337,7 +351,7 @@ export class Dispatcher {
       });
       return;
     }
-    this.runRequest(request, message, handler, deadline, reply, replies, this.gated);
+    this.runRequest(request, message, handler, deadline, reply, replies, this.gated && this.untilAnswered);
   }
 
   /** All handlers run and the wait queue is full (`overload: "reject"`): answer at once, without running it. */
@@ -529,7 +543,7 @@ export class Dispatcher {
    */
   private answer(topic: string, body: string, properties: PublishProperties | undefined): Promise<void> {
     const sent = this.publishAnswer(topic, body, properties);
-    if (this.delivering && this.gated) (this.queuedNow ??= []).push(sent);
+    if (this.delivering && this.gated && this.untilAnswered) (this.queuedNow ??= []).push(sent);
     return sent;
   }
 

@@ -53,6 +53,8 @@ export interface Transport {
   setInboundGate?(gate: () => Promise<void> | undefined, urgent?: (topic: string) => boolean): void;
   /** Optional: true when the transport took an `InboundControl` as it connected (then `setInboundGate` is not called). */
   readonly inboundGated?: boolean;
+  /** Optional: whether the broker keeps this connection's session when it ends (then unanswered requests come again). */
+  readonly keepsSession?: boolean;
   /**
    * Disconnect, flushing what is in flight for at most `flushMs` (default: the transport's own bound), then
    * dropping the connection. Must settle within that bound with the broker unreachable too.

@@ -90,6 +90,14 @@ export interface SessionRequest {
 const CLEAN_SESSION: SessionRequest = { expirySeconds: 0, clientIdGiven: false };
 
 /**
+ * MQTT 5: Clean Start false with an expiry. 3.1.1 has no expiry: a kept session under a made-up client id would
+ * stay on the broker for ever after a crash, so only a client id of the user's own keeps one.
+ */
+function cleanSession(session: SessionRequest, protocolVersion: 4 | 5): boolean {
+  return session.expirySeconds === 0 || (protocolVersion === 4 && !session.clientIdGiven);
+}
+
+/**
  * What reads a client's messages: the sink, behind `InboundFlow` when the core asked for flow control. Set
  * up on the client before it connects, so that what a kept session delivers right after the CONNACK is
  * neither missed (mqtt.js would acknowledge a message nobody listened to) nor read without limit.
@@ -123,6 +131,7 @@ export async function connectMqttTransport(options: ResolvedMqttOptions, clientI
       if (connack.sessionPresent) logger.info(`${describeBroker(options)} kept the session of ${clientId}: requests queued for it while it was away come now`);
       const transport = new MqttTransport(client, options, sink, logger, reader);
       transport.endSessionOnClose = version === 5 && session.expirySeconds > 0 && !session.clientIdGiven;
+      transport.keepsSession = !cleanSession(session, version);
       transport.sharedSubscriptionAvailable = connack.properties?.sharedSubscriptionAvailable;
       return transport;
     } catch (error) {
@@ -157,9 +166,7 @@ function connectOnce(options: ResolvedMqttOptions, clientId: string, protocolVer
   const clientOptions: IClientOptions = {
     clientId,
     protocolVersion,
-    // MQTT 5: Clean Start false with an expiry. 3.1.1 has no expiry: a kept session under a made-up client id
-    // would stay on the broker for ever after a crash, so only a client id of the user's own keeps one.
-    clean: session.expirySeconds === 0 || (protocolVersion === 4 && !session.clientIdGiven),
+    clean: cleanSession(session, protocolVersion),
     keepalive: options.keepalive,
     reconnectPeriod: options.reconnectPeriodMs,
     connectTimeout: timeoutMs,

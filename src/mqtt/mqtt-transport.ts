@@ -141,6 +141,8 @@ export class MqttTransport implements Transport {
   }
 
   readonly inboundGated: boolean;
+  /** Set by `connectMqttTransport`: whether the broker keeps the session when the connection ends. */
+  keepsSession = false;
 
   /** Flow control asked for after connecting; messages delivered before it were read without it. */
   setInboundGate(gate: () => Promise<void> | undefined, urgent: (topic: string) => boolean = () => false): void {

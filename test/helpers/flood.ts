@@ -90,6 +90,10 @@ export async function startFloodServer(children: Children, url: string, options:
  */
 export class RawCaller {
   readonly answers = new Map<number, number>();
+  /** The first answer's payload to each request, to tell a copy of it from a different answer. */
+  private readonly firstAnswers = new Map<number, string>();
+  /** Answers beyond the first that are not byte for byte the first one (our clients drop copies silently). */
+  differentDuplicates = 0;
   results = 0;
   overloaded = 0;
   readonly otherErrors: Record<string, number> = {};
@@ -149,11 +153,16 @@ export class RawCaller {
   }
 
   private onAnswer(payload: Buffer): void {
-    const answer = JSON.parse(payload.toString()) as { id: string; result?: unknown; error?: { code: number } };
+    const text = payload.toString();
+    const answer = JSON.parse(text) as { id: string; result?: unknown; error?: { code: number } };
     const n = Number(answer.id.slice(1));
     const count = (this.answers.get(n) ?? 0) + 1;
     this.answers.set(n, count);
-    if (count > 1) return;
+    if (count > 1) {
+      if (this.firstAnswers.get(n) !== text) this.differentDuplicates++;
+      return;
+    }
+    this.firstAnswers.set(n, text);
     if (answer.error === undefined) this.results++;
     else if (answer.error.code === -32001) {
       this.overloaded++;
