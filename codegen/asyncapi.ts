@@ -1,4 +1,4 @@
-import { DEFAULT_REQUEST_TIMEOUT_MS } from "../src/communicator/base-communicator.js";
+import { DEFAULT_REQUEST_TIMEOUT_MS } from "../src/communicator/defaults.js";
 import { ErrorCode } from "../src/errors/codes.js";
 import { notificationTopic, requestTopic, responseTopic } from "../src/wire/topics.js";
 import type { ContractModel, ErrorModel, JsonSchema, MethodModel, NotificationModel, ServiceModel } from "./model.js";

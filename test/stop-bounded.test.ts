@@ -4,7 +4,7 @@
  * Each agent is a process of its own, as it runs under systemd or Kubernetes.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { CLOSE_TIMEOUT_MS, DEFAULT_STOP_GRACE_MS } from "../src/communicator/base-communicator.js";
+import { CLOSE_TIMEOUT_MS, DEFAULT_STOP_GRACE_MS } from "../src/communicator/defaults.js";
 import { Children } from "./helpers/child-process.js";
 import { RawCaller, startFloodServer } from "./helpers/flood.js";
 import { startMosquitto, type Mosquitto } from "./helpers/mosquitto.js";

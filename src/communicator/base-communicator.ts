@@ -22,25 +22,26 @@ import { ServiceStats } from "../instances/stats.js";
 import { instanceRequestBase, type InstanceRecord } from "../instances/record.js";
 import { packageVersion } from "../package-info.js";
 
-/** Default `timeoutMs` of a request. */
-export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
-/** Default `maxPayloadBytes`: 1 MiB. */
-export const DEFAULT_MAX_PAYLOAD_BYTES = 1024 * 1024;
-/** Default `maxConcurrentHandlers`. */
-export const DEFAULT_MAX_CONCURRENT_HANDLERS = 1024;
-/** Default time `stop()` gives running handlers to answer. */
-export const DEFAULT_STOP_GRACE_MS = 5_000;
-/** Default `maxQueuedRequests`. */
-export const DEFAULT_MAX_QUEUED_REQUESTS = 256;
-/** Default `sessionExpirySeconds` of a communicator that serves outside a group. */
-export const DEFAULT_SESSION_EXPIRY_SECONDS = 300;
-/**
- * How long `stop()` may spend, besides the handlers' grace, on what needs the broker: clearing the
- * discovery record and flushing what is in flight. With the broker unreachable it gives up on both then.
- */
-export const CLOSE_TIMEOUT_MS = 2_000;
-/** Default `clockSkewToleranceMs`. */
-export const DEFAULT_CLOCK_SKEW_TOLERANCE_MS = 1_000;
+export {
+  CLOSE_TIMEOUT_MS,
+  DEFAULT_CLOCK_SKEW_TOLERANCE_MS,
+  DEFAULT_MAX_CONCURRENT_HANDLERS,
+  DEFAULT_MAX_PAYLOAD_BYTES,
+  DEFAULT_MAX_QUEUED_REQUESTS,
+  DEFAULT_REQUEST_TIMEOUT_MS,
+  DEFAULT_SESSION_EXPIRY_SECONDS,
+  DEFAULT_STOP_GRACE_MS,
+} from "./defaults.js";
+import {
+  CLOSE_TIMEOUT_MS,
+  DEFAULT_CLOCK_SKEW_TOLERANCE_MS,
+  DEFAULT_MAX_CONCURRENT_HANDLERS,
+  DEFAULT_MAX_PAYLOAD_BYTES,
+  DEFAULT_MAX_QUEUED_REQUESTS,
+  DEFAULT_REQUEST_TIMEOUT_MS,
+  DEFAULT_SESSION_EXPIRY_SECONDS,
+  DEFAULT_STOP_GRACE_MS,
+} from "./defaults.js";
 
 /** Settings every transport-backed communicator shares, after its own options were validated. */
 export interface BaseCommunicatorSettings extends OpenMasSettings {

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { nameProblem, prefixProblem } from "../wire/names.js";
 import { rootProblem } from "../wire/openmas/topics.js";
-import { DEFAULT_MAX_PAYLOAD_BYTES, DEFAULT_STOP_GRACE_MS } from "./base-communicator.js";
+import { DEFAULT_MAX_PAYLOAD_BYTES, DEFAULT_STOP_GRACE_MS } from "./defaults.js";
 
 const batchSettings = () =>
   z

@@ -1,5 +1,5 @@
 import type { IClientPublishOptions, MqttClient } from "mqtt";
-import { DEFAULT_MAX_CONCURRENT_HANDLERS, DEFAULT_MAX_QUEUED_REQUESTS } from "../communicator/base-communicator.js";
+import { DEFAULT_MAX_CONCURRENT_HANDLERS, DEFAULT_MAX_QUEUED_REQUESTS } from "../communicator/defaults.js";
 import { CommunicationError } from "../errors/errors.js";
 import type { Logger } from "../logger.js";
 import type { InboundControl, MessageSink, PublishProperties, PublishTicket, Transport } from "../communicator/transport.js";
