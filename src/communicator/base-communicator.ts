@@ -5,7 +5,7 @@ import { createConsoleLogger, type Logger } from "../logger.js";
 import { decodeResponse, describe, encodeNotification, encodeRequest, type Params } from "../wire/jsonrpc.js";
 import { assertName, assertPrefix, DEFAULT_MAX_TOPIC_LEVELS } from "../wire/names.js";
 import { classifyTopic, notificationFilter, notificationTopic, requestBatchTopic, requestFilter, requestTopic, responseTopic } from "../wire/topics.js";
-import { parseJson, utf8 } from "../wire/payload.js";
+import { readPayload, type UnreadablePayload } from "../wire/payload.js";
 import { fnv1a } from "../wire/fnv1a.js";
 import { safeLogger } from "../log/safe-logger.js";
 import { WarningLimiter } from "../log/warning-limiter.js";
@@ -639,16 +639,13 @@ export abstract class BaseCommunicator implements Communicator {
   }
 
   private onResponse(message: InboundMessage): void {
-    const size = message.payload.byteLength;
-    if (size > this.maxPayloadBytes) {
-      this.warnings.warn(BAD_RESPONSES, () => `${this.agentName}: dropped a response of ${size} bytes (limit ${this.maxPayloadBytes})`);
-      return;
-    }
     let value: unknown;
     try {
-      value = parseJson(utf8(message.payload));
-    } catch {
-      this.warnings.warn(BAD_RESPONSES, () => `${this.agentName}: dropped a response that is not JSON on ${message.topic}`);
+      value = readPayload(message.payload, this.maxPayloadBytes);
+    } catch (error) {
+      const size = message.payload.byteLength;
+      const why = (error as UnreadablePayload).problem === "too-large" ? `of ${size} bytes (limit ${this.maxPayloadBytes})` : `that is not JSON on ${message.topic}`;
+      this.warnings.warn(BAD_RESPONSES, () => `${this.agentName}: dropped a response ${why}`);
       return;
     }
     // A fingerprint of the message: a QoS 1 redelivery of it is a copy, not a second answer.

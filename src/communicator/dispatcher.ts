@@ -6,7 +6,7 @@ import { decodeInbound, describe, encodeError, isPlainObject, isRequestId, type 
 import { DEADLINE_PASSED, jsonRpcReplies, type ReplyEncoder } from "../wire/reply.js";
 import { responseTopicProblem } from "../wire/names.js";
 import type { TopicKind } from "../wire/topics.js";
-import { parseJson, utf8 } from "../wire/payload.js";
+import { readPayload, type UnreadablePayload } from "../wire/payload.js";
 import type { WarningLimiter } from "../log/warning-limiter.js";
 import type { DedupCache } from "./dedup-cache.js";
 import { HandlerCall } from "./handler-call.js";
@@ -213,16 +213,13 @@ export class Dispatcher {
 
   private dispatchUnsafe(kind: TopicKind, message: InboundMessage): void {
     const { maxPayloadBytes, name, warnings } = this.deps;
-    const size = message.payload.byteLength;
-    if (size > maxPayloadBytes) {
-      this.answerInvalid(message, null, { code: ErrorCode.InvalidRequest, message: `Invalid Request: payload of ${size} bytes exceeds the limit of ${maxPayloadBytes} bytes` }, undefined, kind);
-      return;
-    }
     let value: unknown;
     try {
-      value = parseJson(utf8(message.payload));
+      value = readPayload(message.payload, maxPayloadBytes);
     } catch (error) {
-      this.answerInvalid(message, null, { code: ErrorCode.ParseError, message: `Parse error: ${(error as Error).message}` }, undefined, kind);
+      const unreadable = error as UnreadablePayload;
+      const wire = unreadable.problem === "too-large" ? { code: ErrorCode.InvalidRequest, message: `Invalid Request: ${unreadable.message}` } : { code: ErrorCode.ParseError, message: `Parse error: ${unreadable.message}` };
+      this.answerInvalid(message, null, wire, undefined, kind);
       return;
     }
     if (Array.isArray(value)) {

@@ -4,7 +4,7 @@ import type { Logger } from "../logger.js";
 import type { WarningLimiter } from "../log/warning-limiter.js";
 import { describe, type Params } from "../wire/jsonrpc.js";
 import { responseTopicProblem } from "../wire/names.js";
-import { parseJson, utf8 } from "../wire/payload.js";
+import { readPayload, type UnreadablePayload } from "../wire/payload.js";
 import type { ReplyEncoder } from "../wire/reply.js";
 import { errorFromOpenMas, toOpenMasError } from "../wire/openmas/errors.js";
 import {
@@ -190,15 +190,12 @@ export class OpenMasEndpoint {
 
   /** The payload parsed, or `undefined` after a rate-limited warning saying why not. */
   private read(message: InboundMessage, kind: string, warning: string): unknown {
-    const size = message.payload.byteLength;
-    if (size > this.deps.maxPayloadBytes) {
-      this.deps.warnings.warn(warning, () => `${this.deps.agentName}: dropped an OpenMAS ${kind} of ${size} bytes on ${message.topic} (limit ${this.deps.maxPayloadBytes})`);
-      return undefined;
-    }
     try {
-      return parseJson(utf8(message.payload));
-    } catch {
-      this.deps.warnings.warn(warning, () => `${this.deps.agentName}: dropped an OpenMAS ${kind} that is not JSON on ${message.topic}`);
+      return readPayload(message.payload, this.deps.maxPayloadBytes);
+    } catch (error) {
+      const size = message.payload.byteLength;
+      const why = (error as UnreadablePayload).problem === "too-large" ? `of ${size} bytes on ${message.topic} (limit ${this.deps.maxPayloadBytes})` : `that is not JSON on ${message.topic}`;
+      this.deps.warnings.warn(warning, () => `${this.deps.agentName}: dropped an OpenMAS ${kind} ${why}`);
       return undefined;
     }
   }

@@ -32,3 +32,28 @@ function dropPrototypeKeys(root: unknown): void {
     for (const key in record) if (Object.hasOwn(record, key)) stack.push(record[key]);
   }
 }
+
+/** Why a payload from the network could not be read: too large to read, or not JSON. */
+export class UnreadablePayload extends Error {
+  constructor(
+    readonly problem: "too-large" | "not-json",
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Read a payload from the network: refuse one over `maxBytes` unread, then parse it as JSON (`parseJson`).
+ * Throws `UnreadablePayload`, whose message says what was wrong (the size and the limit, or the parser's
+ * words); each caller says what it does about it (an error answer, or a rate-limited warning).
+ */
+export function readPayload(payload: Uint8Array, maxBytes: number): unknown {
+  const size = payload.byteLength;
+  if (size > maxBytes) throw new UnreadablePayload("too-large", `payload of ${size} bytes exceeds the limit of ${maxBytes} bytes`);
+  try {
+    return parseJson(utf8(payload));
+  } catch (error) {
+    throw new UnreadablePayload("not-json", (error as Error).message);
+  }
+}
