@@ -3,7 +3,8 @@ export { BaseAgent } from "./agent/base-agent.js";
 export { agentConfigSchema, agentConfigFromEnv, parseAgentConfig } from "./agent/agent-config.js";
 
 // Communicators
-export { BaseCommunicator, DEFAULT_MAX_PAYLOAD_BYTES, DEFAULT_REQUEST_TIMEOUT_MS, DEFAULT_STOP_GRACE_MS } from "./communicator/base-communicator.js";
+export { BaseCommunicator } from "./communicator/base-communicator.js";
+export { CLOSE_TIMEOUT_MS, DEFAULT_MAX_PAYLOAD_BYTES, DEFAULT_REQUEST_TIMEOUT_MS, DEFAULT_STOP_GRACE_MS } from "./communicator/defaults.js";
 export { MqttCommunicator } from "./mqtt/mqtt-communicator.js";
 export { mqttCommunicatorOptionsSchema } from "./mqtt/mqtt-options.js";
 export { MemoryCommunicator, memoryCommunicatorOptionsSchema } from "./memory/memory-communicator.js";

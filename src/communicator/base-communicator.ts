@@ -22,16 +22,6 @@ import { ServiceStats } from "../instances/stats.js";
 import { instanceRequestBase, type InstanceRecord } from "../instances/record.js";
 import { packageVersion } from "../package-info.js";
 
-export {
-  CLOSE_TIMEOUT_MS,
-  DEFAULT_CLOCK_SKEW_TOLERANCE_MS,
-  DEFAULT_MAX_CONCURRENT_HANDLERS,
-  DEFAULT_MAX_PAYLOAD_BYTES,
-  DEFAULT_MAX_QUEUED_REQUESTS,
-  DEFAULT_REQUEST_TIMEOUT_MS,
-  DEFAULT_SESSION_EXPIRY_SECONDS,
-  DEFAULT_STOP_GRACE_MS,
-} from "./defaults.js";
 import {
   CLOSE_TIMEOUT_MS,
   DEFAULT_CLOCK_SKEW_TOLERANCE_MS,
