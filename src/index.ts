@@ -56,7 +56,7 @@ export type { ContractErrorClass } from "./contract/contract-error.js";
 export type { SchemaIssue } from "./contract/schema.js";
 export type { AgentDeps } from "./agent/base-agent.js";
 export type { AgentConfig, AgentConfigInput } from "./agent/agent-config.js";
-export type { BaseCommunicatorSettings } from "./communicator/base-communicator.js";
+export type { BaseCommunicatorSettings } from "./communicator/settings.js";
 export type { BatchSettings } from "./communicator/request-batcher.js";
 export type { Communicator, CommunicatorClass, CommunicatorInit, Handler, HandlerContext, HandlerOptions, RequestOptions } from "./communicator/types.js";
 export type { InboundMessage, MessageSink, PublishProperties, Transport } from "./communicator/transport.js";
