@@ -20,7 +20,7 @@ import type { Communicator, CommunicatorInit, Handler, HandlerOptions, RequestOp
 import { HandlerCatalog } from "../instances/handler-catalog.js";
 import { DEFAULT_SHARE_PROBE_MS, Presence } from "../instances/presence.js";
 import { ServiceStats } from "../instances/stats.js";
-import { instanceRequestBase, type InstanceRecord } from "../instances/record.js";
+import type { InstanceRecord } from "../instances/record.js";
 import { packageVersion } from "../package-info.js";
 
 import {
@@ -144,7 +144,7 @@ export abstract class BaseCommunicator implements Communicator {
       warnings: this.warnings,
       describe: () => this.catalog.summary(),
       openmas: () => this.openmas?.served(),
-      onInstanceLost: (prefix, instance) => this.instanceLost(prefix, instance),
+      onInstanceLost: (prefix, instance, requestBase) => this.instanceLost(prefix, instance, requestBase),
     });
     this.dispatcher = new Dispatcher({
       publish: (topic, payload, properties) => this.requireTransport(topic).publish(topic, payload, properties),
@@ -254,9 +254,7 @@ export abstract class BaseCommunicator implements Communicator {
         });
       }
       await this.presence.query(transport, serves);
-      transport.onReconnect?.(() => {
-        if (this.state === "started") this.resendInFlight(transport);
-      });
+      transport.onReconnect?.(() => this.resendInFlight());
       this.state = "started";
     } catch (error) {
       if (this.state === "starting") this.state = "stopped";
@@ -364,23 +362,31 @@ export abstract class BaseCommunicator implements Communicator {
 
   /**
    * An instance of a target's group died (its Last Will cleared its record without it leaving first): the
-   * calls sent to it go to another member now, instead of waiting out their timeouts.
+   * calls sent to its request topics (under `requestBase`) go to another member now, instead of waiting out
+   * their timeouts.
    */
-  private instanceLost(prefix: string, instance: string): void {
-    const transport = this.transport;
-    if (transport === undefined || this.state !== "started") return;
-    const sent = this.pending.resendFrom(instanceRequestBase(prefix, instance), (method) => this.requestTopicOf(prefix, method), (id, topic, body) => {
-      transport.publish(topic, body, undefined, this.pending.ticket(id)).catch((error: unknown) => this.pending.reject(id, CommunicationError.from(error, { target: topic })));
-    });
+  private instanceLost(prefix: string, instance: string, requestBase: string): void {
+    const sent = this.resend((topic, method) => (topic === requestBase || (topic.startsWith(requestBase) && topic.charCodeAt(requestBase.length) === 47) ? this.requestTopicOf(prefix, method) : undefined));
     if (sent > 0) this.logger.warn(`${this.agentName}: instance ${instance} of ${prefix} is gone (its Last Will cleared its record) with ${sent} call(s) unanswered; sent them to the other instances`);
   }
 
-  /** After a reconnect, calls in flight whose answers may have been lost with the connection go again. */
-  private resendInFlight(transport: Transport): void {
-    const sent = this.pending.resendAfterReconnect((id, topic, body) => {
+  /**
+   * After a reconnect: calls in flight that the broker had taken go again, since a caller keeps a clean session
+   * and their answers may have been lost with the connection. A server that already ran one answers it from
+   * its dedup cache without running it again, and a second copy of an answer is dropped as a copy.
+   */
+  private resendInFlight(): void {
+    const sent = this.resend((topic, _method, acknowledged) => (acknowledged ? topic : undefined));
+    if (sent > 0) this.logger.info(`${this.agentName}: sent ${sent} call(s) in flight again after the reconnect; a server that already ran one answers it from its dedup cache`);
+  }
+
+  /** Publish remembered calls again where `retarget` says (see `PendingRequests.resend`). */
+  private resend(retarget: (topic: string, method: string, acknowledged: boolean) => string | undefined): number {
+    const transport = this.transport;
+    if (transport === undefined || this.state !== "started") return 0;
+    return this.pending.resend(retarget, (id, topic, body) => {
       transport.publish(topic, body, undefined, this.pending.ticket(id)).catch((error: unknown) => this.pending.reject(id, CommunicationError.from(error, { target: topic })));
     });
-    if (sent > 0) this.logger.info(`${this.agentName}: sent ${sent} call(s) in flight again after the reconnect; a server that already ran one answers it from its dedup cache`);
   }
 
   /** Publish queued requests to `target`: alone as a plain request, together as one batch. */

@@ -188,11 +188,6 @@ export class Dispatcher {
     return queued.length === 1 ? queued[0] : Promise.all(queued).then(() => undefined);
   }
 
-  /** Requests waiting for a free handler now. */
-  get queuedRequests(): number {
-    return this.waiting.length;
-  }
-
   /** Stop taking calls, wait up to `graceMs` for running handlers, then abort the rest. */
   async drain(graceMs: number): Promise<void> {
     this.accepting = false;

@@ -13,7 +13,7 @@ interface Pending extends PublishTicket {
   onAbort: (() => void) | undefined;
   target: string;
   method: string;
-  /** Where the request went and what it said, kept to send it again after a reconnect (see `resendAfterReconnect`). */
+  /** Where the request went and what it said, kept to send it again (see `resend`). */
   topic: string | undefined;
   body: string | undefined;
 }
@@ -80,7 +80,7 @@ export class PendingRequests {
     return this.entries.get(id);
   }
 
-  /** Keep what `id` was sent as, so that `resendAfterReconnect` can send it again. */
+  /** Keep what `id` was sent as, so that `resend` can send it again. */
   remember(id: string, topic: string, body: string): void {
     const entry = this.entries.get(id);
     if (entry === undefined) return;
@@ -89,33 +89,18 @@ export class PendingRequests {
   }
 
   /**
-   * After a reconnect: send again every remembered request that the broker had acknowledged (one it had not
-   * is still in the transport's store, and goes again by itself). Its answer may have been lost with the
-   * connection, since a caller keeps a clean session; the server's dedup cache answers a request it already
-   * ran without running it again, and a second copy of an answer is dropped as a copy.
+   * Send remembered requests again: `retarget` says, for each, where it goes now (its topic, or another), or
+   * undefined to leave it be. `acknowledged` is whether the broker took its publish (one it has not is still in
+   * the transport's store, and goes again by itself). Returns how many went.
    */
-  resendAfterReconnect(publish: (id: string, topic: string, body: string) => void): number {
+  resend(retarget: (topic: string, method: string, acknowledged: boolean) => string | undefined, publish: (id: string, topic: string, body: string) => void): number {
     let sent = 0;
     for (const entry of this.entries.values()) {
-      if (entry.topic === undefined || entry.body === undefined || entry.packetId !== undefined) continue;
-      publish(entry.id, entry.topic, entry.body);
-      sent++;
-    }
-    return sent;
-  }
-
-  /**
-   * Send again the remembered requests that went to a topic under `base` (one instance's request topics),
-   * each to the topic `retarget` gives for its method: that instance died with them unanswered.
-   */
-  resendFrom(base: string, retarget: (method: string) => string, publish: (id: string, topic: string, body: string) => void): number {
-    let sent = 0;
-    for (const entry of this.entries.values()) {
-      const topic = entry.topic;
-      if (topic === undefined || entry.body === undefined) continue;
-      if (topic !== base && !(topic.startsWith(base) && topic.charCodeAt(base.length) === 47)) continue;
-      entry.topic = retarget(entry.method);
-      publish(entry.id, entry.topic, entry.body);
+      if (entry.topic === undefined || entry.body === undefined) continue;
+      const topic = retarget(entry.topic, entry.method, entry.packetId === undefined);
+      if (topic === undefined) continue;
+      entry.topic = topic;
+      publish(entry.id, topic, entry.body);
       sent++;
     }
     return sent;

@@ -45,8 +45,11 @@ export interface PresenceDeps {
   describe(): { methods: string[]; notifications: string[]; handlers: string[]; schemaDigest: string };
   /** `<root>/<agent name>` when the instance also serves OpenMAS's built-in format. */
   openmas?: (() => string | undefined) | undefined;
-  /** An instance of a watched prefix vanished without leaving first (its Last Will cleared its record): it died. */
-  onInstanceLost?: ((prefix: string, instance: string) => void) | undefined;
+  /**
+   * An instance of a watched prefix vanished without leaving first (its Last Will cleared its record): it died.
+   * `requestBase` is where calls to it went: `P/instance/<id>/request`.
+   */
+  onInstanceLost?: ((prefix: string, instance: string, requestBase: string) => void) | undefined;
 }
 
 const BAD_RECORDS = "discovery records that could not be read";
@@ -259,7 +262,7 @@ export class Presence {
       return true;
     }
     const previous = this.directory.update(where.prefix, where.instance, record);
-    if (record === undefined && previous !== undefined && previous.leaving !== true && where.instance !== this.deps.clientId) this.deps.onInstanceLost?.(where.prefix, where.instance);
+    if (record === undefined && previous !== undefined && previous.leaving !== true && where.instance !== this.deps.clientId) this.deps.onInstanceLost?.(where.prefix, where.instance, instanceRequestBase(where.prefix, where.instance));
     if (where.prefix === this.deps.prefix) this.memberIds = this.openMasMemberIds = undefined;
     if (record !== undefined && this.decided && where.prefix === this.deps.prefix && where.instance !== this.deps.clientId) this.checkPeer(record);
     return true;

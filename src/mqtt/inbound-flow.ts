@@ -1,5 +1,7 @@
 import type { IPublishPacket, MqttClient } from "mqtt";
+import { DEFAULT_MAX_CONCURRENT_HANDLERS, DEFAULT_MAX_QUEUED_REQUESTS } from "../communicator/defaults.js";
 import type { InboundMessage, MessageSink } from "../communicator/transport.js";
+import type { ResolvedMqttOptions } from "./mqtt-options.js";
 
 /** Tells mqtt.js to read on without acknowledging: it goes on to the next packet when handleMessage reports an error. */
 const ACK_LATER = new Error("acknowledged once a handler takes it");
@@ -132,4 +134,12 @@ export class InboundFlow {
     const client = this.client as unknown as { _sendPacket(packet: object): void; options: { protocolVersion?: number } };
     client._sendPacket(client.options.protocolVersion === 5 ? { cmd: "puback", messageId, reasonCode: 0 } : { cmd: "puback", messageId });
   }
+}
+
+/**
+ * How many requests may be in this process unacknowledged: running handlers and the wait queue. Under
+ * "reject" only the Overloaded answers the broker has not taken yet are held: at most as many again.
+ */
+export function inboundWindow(options: ResolvedMqttOptions): number {
+  return (options.maxConcurrentHandlers ?? DEFAULT_MAX_CONCURRENT_HANDLERS) + Math.max(1, options.maxQueuedRequests ?? DEFAULT_MAX_QUEUED_REQUESTS);
 }

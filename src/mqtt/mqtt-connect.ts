@@ -8,7 +8,8 @@ import type { Logger } from "../logger.js";
 import type { InboundControl, InboundMessage, LastWill, MessageSink } from "../communicator/transport.js";
 import type { ResolvedMqttOptions } from "./mqtt-options.js";
 import { PacketStore } from "./packet-store.js";
-import { describeBroker, inboundWindow, MqttTransport, newFlow, type InboundReader } from "./mqtt-transport.js";
+import { InboundFlow, inboundWindow } from "./inbound-flow.js";
+import { describeBroker, MqttTransport } from "./mqtt-transport.js";
 
 /** CONNACK codes that mean the broker does not speak MQTT 5 (3.1.1 code 1, MQTT 5 reason 132). */
 const PROTOCOL_REFUSED = new Set([1, 132]);
@@ -102,8 +103,8 @@ function cleanSession(session: SessionRequest, protocolVersion: 4 | 5): boolean 
  * up on the client before it connects, so that what a kept session delivers right after the CONNACK is
  * neither missed (mqtt.js would acknowledge a message nobody listened to) nor read without limit.
  */
-function attachInbound(client: MqttClient, options: ResolvedMqttOptions, sink: MessageSink, inbound: InboundControl | undefined): InboundReader {
-  const reader: InboundReader = { flow: inbound === undefined ? undefined : newFlow(client, options, sink, inbound) };
+function attachInbound(client: MqttClient, options: ResolvedMqttOptions, sink: MessageSink, inbound: InboundControl | undefined): boolean {
+  const flow = inbound === undefined ? undefined : new InboundFlow(client, sink, inboundWindow(options), inbound.gate, inbound.urgent);
   client.on("message", (topic, payload, packet) => {
     const properties = packet.properties;
     const message: InboundMessage = {
@@ -113,11 +114,10 @@ function attachInbound(client: MqttClient, options: ResolvedMqttOptions, sink: M
       correlationData: properties?.correlationData,
       messageExpiryInterval: properties?.messageExpiryInterval,
     };
-    const flow = reader.flow;
     if (flow?.shouldPark(topic)) flow.park(message);
     else sink(message);
   });
-  return reader;
+  return flow !== undefined;
 }
 
 export async function connectMqttTransport(options: ResolvedMqttOptions, clientId: string, sink: MessageSink, logger: Logger, will?: LastWill, session: SessionRequest = CLEAN_SESSION, inbound?: InboundControl): Promise<MqttTransport> {
@@ -126,10 +126,10 @@ export async function connectMqttTransport(options: ResolvedMqttOptions, clientI
   for (const version of versions) {
     const canFallBack = version === 5 && versions.length > 1;
     try {
-      let reader: InboundReader = { flow: undefined };
-      const { client, connack } = await connectOnce(options, clientId, version, deadline, canFallBack, will, session, (client) => (reader = attachInbound(client, options, sink, inbound)));
+      let gated = false;
+      const { client, connack } = await connectOnce(options, clientId, version, deadline, canFallBack, will, session, (client) => (gated = attachInbound(client, options, sink, inbound)));
       if (connack.sessionPresent) logger.info(`${describeBroker(options)} kept the session of ${clientId}: requests queued for it while it was away come now`);
-      const transport = new MqttTransport(client, options, sink, logger, reader);
+      const transport = new MqttTransport(client, options, logger, gated);
       transport.endSessionOnClose = version === 5 && session.expirySeconds > 0 && !session.clientIdGiven;
       transport.keepsSession = !cleanSession(session, version);
       transport.sharedSubscriptionAvailable = connack.properties?.sharedSubscriptionAvailable;

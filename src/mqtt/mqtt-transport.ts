@@ -1,9 +1,7 @@
 import type { IClientPublishOptions, MqttClient } from "mqtt";
-import { DEFAULT_MAX_CONCURRENT_HANDLERS, DEFAULT_MAX_QUEUED_REQUESTS } from "../communicator/defaults.js";
 import { CommunicationError } from "../errors/errors.js";
 import type { Logger } from "../logger.js";
-import type { InboundControl, MessageSink, PublishProperties, PublishTicket, Transport } from "../communicator/transport.js";
-import { InboundFlow } from "./inbound-flow.js";
+import type { PublishProperties, PublishTicket, Transport } from "../communicator/transport.js";
 import type { ResolvedMqttOptions } from "./mqtt-options.js";
 import { PacketStore } from "./packet-store.js";
 
@@ -75,12 +73,10 @@ export class MqttTransport implements Transport {
   constructor(
     private readonly client: MqttClient,
     private readonly options: ResolvedMqttOptions,
-    private readonly sink: MessageSink,
     private readonly logger: Logger,
-    /** What reads the client's messages (see `attachInbound`). */
-    private readonly reader: InboundReader,
+    /** Whether the client's messages go through `InboundFlow` (see `attachInbound` in mqtt-connect.ts). */
+    readonly inboundGated: boolean,
   ) {
-    this.inboundGated = reader.flow !== undefined;
     this.supportsProperties = client.options.protocolVersion === 5;
     this.where = describeBroker(options);
     disableNagle(client);
@@ -140,14 +136,8 @@ export class MqttTransport implements Transport {
     });
   }
 
-  readonly inboundGated: boolean;
   /** Set by `connectMqttTransport`: whether the broker keeps the session when the connection ends. */
   keepsSession = false;
-
-  /** Flow control asked for after connecting; messages delivered before it were read without it. */
-  setInboundGate(gate: () => Promise<void> | undefined, urgent: (topic: string) => boolean = () => false): void {
-    this.reader.flow ??= newFlow(this.client, this.options, this.sink, { gate, urgent });
-  }
 
   /** The MQTT protocol version in use: 5 or 4 (3.1.1). */
   get protocolVersion(): number {
@@ -284,22 +274,6 @@ export class MqttTransport implements Transport {
     if ((await Promise.race([flushed, timedOut])) === "timeout") await this.client.endAsync(true);
     clearTimeout(timer);
   }
-}
-
-/** The flow control a client's message listener goes through, once there is one. */
-export interface InboundReader {
-  flow: InboundFlow | undefined;
-}
-
-export function newFlow(client: MqttClient, options: ResolvedMqttOptions, sink: MessageSink, inbound: InboundControl): InboundFlow {
-  // Under "reject" only the Overloaded answers the broker has not taken yet are held: at most as many again.
-  const window = inboundWindow(options);
-  return new InboundFlow(client, sink, window, inbound.gate, inbound.urgent);
-}
-
-/** How many requests may be in this process unacknowledged: running handlers and the wait queue. */
-export function inboundWindow(options: ResolvedMqttOptions): number {
-  return (options.maxConcurrentHandlers ?? DEFAULT_MAX_CONCURRENT_HANDLERS) + Math.max(1, options.maxQueuedRequests ?? DEFAULT_MAX_QUEUED_REQUESTS);
 }
 
 /** The largest topic MQTT can carry, in UTF-8 bytes. */
