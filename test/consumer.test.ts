@@ -155,6 +155,16 @@ describe("a fresh project: npm init, npm install <tarball> zod typescript, a con
     for (const heavy of ["ts-morph", "@ts-morph/common", "typescript", "tsx", "esbuild", "aedes", "zod-to-json-schema"]) expect(packages, heavy).not.toContain(heavy);
   });
 
+  it("turns a call away with OverloadedError under overload: \"reject\", and names a bad overload value", { timeout: SLOW }, async () => {
+    await cp(join(fixtures, "overload.mjs"), join(shell.cwd, "overload.mjs"));
+    const run = await shell.ok("node", ["overload.mjs"]);
+    const report = JSON.parse(run.stdout) as { firstResult: unknown; overloaded: boolean; retryable: boolean; code: number; badOption: { configurationError: boolean; message: string } };
+    expect(report).toMatchObject({ firstResult: { done: true }, overloaded: true, retryable: true, code: -32001 });
+    expect(report.badOption.configurationError).toBe(true);
+    expect(report.badOption.message).toContain("overload");
+    expect(report.badOption.message).toContain('"drop"');
+  });
+
   it("generates from this repository's contracts exactly what is committed in generated/", { timeout: SLOW }, async () => {
     // In a folder of its own, under the same names as here: the committed headers name contracts/<file>.
     const mirror = shell.in("repo-copy");

@@ -58,7 +58,7 @@ export const commonOptionsShape = () => ({
    * once `maxQueuedRequests` wait, further ones are answered at once with `OverloadedError` (-32001;
    * 503 in the OpenMAS format), which callers may retry.
    */
-  overload: z.enum(["queue", "reject"]).optional(),
+  overload: z.enum(["queue", "reject"], { error: (issue) => `must be "queue" or "reject", got ${JSON.stringify(issue.input)}` }).optional(),
   /**
    * How many requests may wait in this process for a free handler. Default 256. Under `"queue"` the broker
    * holds the rest (their acknowledgements are held back); under `"reject"` the rest are turned away.
