@@ -1,6 +1,6 @@
 import { DEFAULT_REQUEST_TIMEOUT_MS } from "../src/communicator/defaults.js";
 import { ErrorCode } from "../src/errors/codes.js";
-import { notificationTopic, requestTopic, responseTopic } from "../src/wire/topics.js";
+import { notificationTopic, requestTopic, responseTopic } from "../src/wire/jsonrpc/topics.js";
 import type { ContractModel, ErrorModel, JsonSchema, MethodModel, NotificationModel, ServiceModel } from "./model.js";
 
 /**

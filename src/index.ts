@@ -25,7 +25,7 @@ export { ContractError } from "./contract/contract-error.js";
 export { connectionFlagOptions, connectionOptionsFromFlags } from "./cli/connection-flags.js";
 
 // Discovery: the services and instances on a broker
-export { discover } from "./instances/discover.js";
+export { discover } from "./mqtt/discover.js";
 
 // Embedded broker
 export { startBroker } from "./broker/embedded-broker.js";
@@ -46,7 +46,7 @@ export {
 export { errorFromWire, errorToWire } from "./errors/wire.js";
 
 // Wire format
-export { requestTopic, notificationTopic, responseTopic, requestFilter, notificationFilter } from "./wire/topics.js";
+export { requestTopic, notificationTopic, responseTopic, requestFilter, notificationFilter } from "./wire/jsonrpc/topics.js";
 export { createConsoleLogger } from "./logger.js";
 
 export type { AnySchema, SchemaLike, ParamsLike, ErrorContract, MethodContract, NotificationContract, ServiceDefinition, ServiceContract } from "./contract/define-service.js";
@@ -56,16 +56,16 @@ export type { ContractErrorClass } from "./contract/contract-error.js";
 export type { SchemaIssue } from "./contract/schema.js";
 export type { AgentDeps } from "./agent/base-agent.js";
 export type { AgentConfig, AgentConfigInput } from "./agent/agent-config.js";
-export type { BaseCommunicatorSettings } from "./communicator/settings.js";
+export type { BaseCommunicatorSettings } from "./communicator/options.js";
 export type { BatchSettings } from "./communicator/request-batcher.js";
 export type { Communicator, CommunicatorClass, CommunicatorInit, Handler, HandlerContext, HandlerOptions, RequestOptions } from "./communicator/types.js";
-export type { InboundMessage, MessageSink, PublishProperties, Transport } from "./communicator/transport.js";
+export type { InboundMessage, MessageSink, PublishProperties, Transport } from "./transport/transport.js";
 export type { MqttCommunicatorOptions } from "./mqtt/mqtt-options.js";
 export type { MemoryCommunicatorOptions } from "./memory/memory-communicator.js";
 export type { CommunicatorSource } from "./plugins/registry.js";
 export type { CommunicatorManifest, DiscoveredCommunicator, DiscoverOptions } from "./plugins/discovery.js";
 export type { EmbeddedBroker, StartBrokerOptions } from "./broker/embedded-broker.js";
-export type { DiscoverOptions as DiscoverServicesOptions, DiscoveredService } from "./instances/discover.js";
+export type { DiscoverOptions as DiscoverServicesOptions, DiscoveredService } from "./mqtt/discover.js";
 export type { InstanceRecord, Routing } from "./instances/record.js";
 export type { OpenRpcDocument, OpenRpcMethod, ContentDescriptor } from "./instances/openrpc.js";
 export type { StatsSnapshot } from "./instances/stats.js";
@@ -74,4 +74,4 @@ export type { CommunicationErrorOptions } from "./errors/errors.js";
 export type { WireError } from "./errors/wire.js";
 export type { ErrorCode as ErrorCodeValue } from "./errors/codes.js";
 export type { Logger, LogLevel } from "./logger.js";
-export type { Params, RequestId, RequestMessage, NotificationMessage, ResponseMessage } from "./wire/jsonrpc.js";
+export type { Params, RequestId, RequestMessage, NotificationMessage, ResponseMessage } from "./wire/jsonrpc/codec.js";

@@ -3,7 +3,7 @@ import { createConsoleLogger, type LogLevel } from "../logger.js";
 import { redactUrl } from "../log/redact.js";
 import { MqttCommunicator } from "../mqtt/mqtt-communicator.js";
 import type { MqttCommunicatorOptions } from "../mqtt/mqtt-options.js";
-import type { Params } from "../wire/jsonrpc.js";
+import type { Params } from "../wire/values.js";
 import { nameProblem, prefixProblem } from "../wire/names.js";
 import { levelProblem } from "../wire/openmas/topics.js";
 import type { CliIo } from "./cli-io.js";

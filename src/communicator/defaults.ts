@@ -21,3 +21,5 @@ export const DEFAULT_SESSION_EXPIRY_SECONDS = 300;
 export const CLOSE_TIMEOUT_MS = 2_000;
 /** Default `clockSkewToleranceMs`. */
 export const DEFAULT_CLOCK_SKEW_TOLERANCE_MS = 1_000;
+/** Default `shareProbeMs`: how long `start()` waits for its `$share` probe before it decides the broker does not deliver them. */
+export const DEFAULT_SHARE_PROBE_MS = 2_000;

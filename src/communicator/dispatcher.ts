@@ -1,29 +1,23 @@
 import { ErrorCode } from "../errors/codes.js";
 import { CommunicationError, RpcError } from "../errors/errors.js";
-import { errorToWire, type WireError } from "../errors/wire.js";
+import { errorToWire } from "../errors/wire.js";
 import type { Logger } from "../logger.js";
-import { decodeInbound, describe, encodeError, isPlainObject, isRequestId, type DecodedInbound, type Params, type RequestId, type RequestMessage } from "../wire/jsonrpc.js";
-import { DEADLINE_PASSED, jsonRpcReplies, type ReplyEncoder } from "../wire/reply.js";
-import { responseTopicProblem } from "../wire/names.js";
-import type { TopicKind } from "../wire/topics.js";
-import { readPayload, type UnreadablePayload } from "../wire/payload.js";
 import type { WarningLimiter } from "../log/warning-limiter.js";
+import { DEADLINE_PASSED, DROPPED, type InboundSink, type Params, type ReplyEncoder, type RequestId, type ServedRequest, type WireFormat } from "../wire/format.js";
+import { describe } from "../wire/values.js";
+import type { InboundMessage, PublishProperties } from "../transport/transport.js";
 import type { DedupCache } from "./dedup-cache.js";
 import { HandlerCall } from "./handler-call.js";
+import type { CallObserver } from "./membership.js";
 import { ResponseCoalescer } from "./response-coalescer.js";
 import { SequenceMap } from "./sequence-map.js";
-import type { InboundMessage, PublishProperties } from "./transport.js";
 import type { Handler } from "./types.js";
-import type { ServiceStats } from "../instances/stats.js";
 
 function noop(): void {}
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return typeof (value as { then?: unknown } | null)?.then === "function";
 }
-
-/** A request, in whichever wire format it came: what the dispatcher needs to run and answer it. */
-export type ServedRequest = Pick<RequestMessage, "id" | "method" | "params" | "deadline">;
 
 /** A handler that has not finished yet: its context, and a promise that settles when it has answered. */
 interface RunningHandler {
@@ -34,9 +28,6 @@ interface RunningHandler {
 export interface DispatcherDeps {
   publish(topic: string, payload: string, properties?: PublishProperties): Promise<void>;
   logger: Logger;
-  maxPayloadBytes: number;
-  /** Response topics with more levels are never published to (a broker would disconnect us). */
-  maxTopicLevels: number;
   /** Where warnings about bad input go, rate-limited per kind. */
   warnings: WarningLimiter;
   /** Requests taken recently, so a redelivered duplicate does not run again; undefined when turned off. */
@@ -45,14 +36,13 @@ export interface DispatcherDeps {
   clockSkewToleranceMs: number;
   /** Names this service in logs. */
   name: string;
-  /** Where finished requests are counted, per method (only methods with a registered handler). */
-  stats?: ServiceStats | undefined;
+  /** Told of finished requests, per method (only methods with a registered handler). */
+  calls?: CallObserver | undefined;
   /** Methods every server answers unless a handler of its own takes the name (`rpc.discover`, `rpc.stats`). */
   builtins?: ReadonlyMap<string, Handler<any, any>> | undefined;
 }
 
 /** Kinds of rate-limited warning: what a flood of bad input repeats. */
-const DROPPED = "dropped requests and notifications that could not be served";
 const HANDLER_THREW = "handlers that threw";
 const NO_HANDLER = "notifications with no handler";
 const EXPIRED = "requests whose deadline passed before they could run";
@@ -63,11 +53,12 @@ const OVERLOADED = "requests turned away as overloaded";
 export type OverloadPolicy = "queue" | "reject";
 
 /**
- * The server side of the RPC core: decodes requests and notifications from the network, runs
- * handlers, and answers. Everything from the network is hostile here: nothing it sends may throw
+ * The server side of the RPC core, format-neutral: a wire format decodes what arrives, and the dispatcher
+ * runs the handlers with the limits (dedup, deadlines, the concurrency gate, drain on stop) and publishes
+ * the answers the format encodes. Everything from the network is hostile here: nothing it sends may throw
  * out of `dispatch`, and every request with a usable response topic gets an answer.
  */
-export class Dispatcher {
+export class Dispatcher implements InboundSink {
   readonly handlers = new Map<string, Handler<any, any>>();
   /** Handlers still running (those that returned a promise), by start number; see `SequenceMap` for why not a `Set`. */
   private readonly running = new SequenceMap<number, RunningHandler>((started) => started);
@@ -114,10 +105,12 @@ export class Dispatcher {
     this.batchReplies = new ResponseCoalescer((topic, payload, properties) => this.answer(topic, payload, properties));
   }
 
-  dispatch(kind: TopicKind, message: InboundMessage): void {
+  /** The one entry point: `format` decodes the request(s) or notification(s) `message` carries, and they run here. */
+  dispatch(message: InboundMessage, format: WireFormat, route: "request" | "notification"): void {
     this.delivering = true;
+    this.format = format;
     try {
-      this.dispatchUnsafe(kind, message);
+      format.serve(message, route, this);
     } catch (error) {
       // Only a bug of ours can land here; it must still not take the service down.
       this.deps.logger.error(`${this.deps.name}: failed to dispatch a message on ${message.topic}`, { error });
@@ -129,33 +122,24 @@ export class Dispatcher {
   /** True while a message the transport is delivering is dispatched: answers published now are its. */
   private delivering = false;
 
-  /**
-   * Serve a request another wire format decoded (the OpenMAS format): run as one that came in JSON-RPC,
-   * with the same limits, deadline, dedup and stop rules, and answered on `responseTopic` in `replies`' format.
-   */
-  serveRequest(request: ServedRequest, message: InboundMessage, responseTopic: string, replies: ReplyEncoder): void {
-    this.delivering = true;
-    try {
-      this.startRequest(request, message, responseTopic, (body) => this.answer(responseTopic, body, undefined), replies);
-    } catch (error) {
-      this.deps.logger.error(`${this.deps.name}: failed to serve a request on ${message.topic}`, { error });
-    } finally {
-      this.delivering = false;
-    }
+  /** The format of the message being dispatched: it joins the answers of a batch. */
+  private format: WireFormat | undefined;
+
+  /** From the format: run `request` and answer it on `replyTo`. */
+  request(request: ServedRequest, message: InboundMessage, replyTo: string, replies: ReplyEncoder, properties: PublishProperties | undefined, batch: boolean): void {
+    const send = batch ? (body: string) => this.batchReplies.add(replyTo, body, properties, this.format!) : (body: string) => this.answer(replyTo, body, properties);
+    this.startRequest(request, message, replyTo, send, replies);
   }
 
-  /** Publish an answer that never reaches a handler (a request another format found broken). */
-  reply(topic: string, body: string): void {
-    void this.answer(topic, body, undefined);
+  /** From the format: an answer that never reaches a handler (a request the format found broken). */
+  reply(topic: string, body: string, properties: PublishProperties | undefined, batch: boolean): void {
+    if (batch) this.batchReplies.add(topic, body, properties, this.format!);
+    else void this.answer(topic, body, properties);
   }
 
-  /** Serve a notification another wire format decoded. */
-  serveNotification(method: string, params: Params, topic: string): void {
-    try {
-      this.runNotification(method, params, topic);
-    } catch (error) {
-      this.deps.logger.error(`${this.deps.name}: failed to serve a notification on ${topic}`, { error });
-    }
+  /** From the format: run a notification's handler. */
+  notification(method: string, params: Params, topic: string): void {
+    this.runNotification(method, params, topic);
   }
 
   /**
@@ -206,92 +190,11 @@ export class Dispatcher {
     void this.batchReplies.flush();
   }
 
-  private dispatchUnsafe(kind: TopicKind, message: InboundMessage): void {
-    const { maxPayloadBytes, name, warnings } = this.deps;
-    let value: unknown;
-    try {
-      value = readPayload(message.payload, maxPayloadBytes);
-    } catch (error) {
-      const unreadable = error as UnreadablePayload;
-      const wire = unreadable.problem === "too-large" ? { code: ErrorCode.InvalidRequest, message: `Invalid Request: ${unreadable.message}` } : { code: ErrorCode.ParseError, message: `Parse error: ${unreadable.message}` };
-      this.answerInvalid(message, null, wire, undefined, kind);
-      return;
-    }
-    if (Array.isArray(value)) {
-      this.dispatchBatch(kind, message, value);
-      return;
-    }
-    const decoded = decodeInbound(value, kind);
-    if (decoded.kind === "invalid") {
-      this.answerInvalid(message, decoded.id, decoded.error, decoded.responseTopic, kind);
-      return;
-    }
-    if (decoded.kind === "notification") {
-      this.runNotification(decoded.message.method, decoded.message.params, message.topic);
-      return;
-    }
-    const responseTopic = this.responseTopicOf(message, decoded.message.response_topic);
-    if (responseTopic === undefined) {
-      warnings.warn(DROPPED, () => `${name}: dropped request ${describe(decoded.message.id)} for ${decoded.message.method}: ${this.noResponseTopicReason(message, decoded.message.response_topic)}; it gets no answer`);
-      return;
-    }
-    const properties = message.correlationData === undefined ? undefined : { correlationData: message.correlationData };
-    this.startRequest(decoded.message, message, responseTopic, (body) => this.answer(responseTopic, body, properties));
-  }
-
-  /**
-   * A JSON-RPC batch: each entry is a request (it has an `id`) or a notification, and is served and
-   * answered on its own, as if it had come alone; answers that are ready together go out as one array.
-   * Broken entries get per-entry errors; a batch of notifications gets no answer at all.
-   */
-  private dispatchBatch(kind: TopicKind, message: InboundMessage, entries: unknown[]): void {
-    if (entries.length === 0) {
-      this.answerInvalid(message, null, { code: ErrorCode.InvalidRequest, message: "Invalid Request: empty batch" }, undefined, kind);
-      return;
-    }
-    // Where entries without a usable response topic of their own are answered: the MQTT 5 property
-    // (responseTopicOf prefers it), else the first usable response topic in the batch.
-    let batchTopic: string | undefined;
-    const properties = message.correlationData === undefined ? undefined : { correlationData: message.correlationData };
-    const seen = new Map<RequestId, number>();
-    for (const entry of entries) {
-      if (!isPlainObject(entry)) continue;
-      batchTopic ??= this.responseTopicOf(message, entry.response_topic);
-      if (isRequestId(entry.id)) seen.set(entry.id, (seen.get(entry.id) ?? 0) + 1);
-    }
-    for (const entry of entries) {
-      const entryKind = kind === "notification" || (isPlainObject(entry) && !("id" in entry)) ? "notification" : "request";
-      const duplicate = isPlainObject(entry) && isRequestId(entry.id) && seen.get(entry.id)! > 1;
-      const decoded: DecodedInbound = duplicate
-        ? { kind: "invalid", id: entry.id as RequestId, error: { code: ErrorCode.InvalidRequest, message: `Invalid Request: id ${describe(entry.id)} appears more than once in the batch` }, responseTopic: entry.response_topic }
-        : decodeInbound(entry, entryKind);
-      if (decoded.kind === "notification") {
-        this.runNotification(decoded.message.method, decoded.message.params, message.topic);
-        continue;
-      }
-      const ownTopic = decoded.kind === "request" ? decoded.message.response_topic : decoded.responseTopic;
-      const topic = this.responseTopicOf(message, ownTopic) ?? batchTopic;
-      if (decoded.kind === "invalid") {
-        if (topic === undefined || entryKind === "notification") {
-          this.deps.warnings.warn(DROPPED, () => `${this.deps.name}: dropped a batch entry on ${message.topic}: ${decoded.error.message} (${entryKind === "notification" ? "notifications are never answered" : "no usable response topic"})`);
-        } else {
-          this.batchReplies.add(topic, encodeError(decoded.id, decoded.error), properties);
-        }
-        continue;
-      }
-      if (topic === undefined) {
-        this.deps.warnings.warn(DROPPED, () => `${this.deps.name}: dropped batch entry ${describe(decoded.message.id)} for ${decoded.message.method}: ${this.noResponseTopicReason(message, ownTopic)}`);
-        continue;
-      }
-      this.startRequest(decoded.message, message, topic, (body) => this.batchReplies.add(topic, body, properties));
-    }
-  }
-
   /**
    * Run a request's handler and hand the encoded answer to `reply`. A handler that returns a plain
    * value is answered in the same tick; one that returns a promise is tracked so `drain()` can wait.
    */
-  private startRequest(request: ServedRequest, message: InboundMessage, responseTopic: string, send: (body: string) => unknown, replies: ReplyEncoder = jsonRpcReplies): void {
+  private startRequest(request: ServedRequest, message: InboundMessage, responseTopic: string, send: (body: string) => unknown, replies: ReplyEncoder): void {
     let reply = send;
     const dedup = this.deps.dedup;
     if (dedup !== undefined) {
@@ -351,7 +254,7 @@ export class Dispatcher {
     const { name, warnings } = this.deps;
     const why = `${this.maxConcurrentHandlers} handlers running and ${this.waiting.length} requests waiting`;
     warnings.warn(OVERLOADED, () => `${name}: turned away ${request.method} ${describe(request.id)} as overloaded (${why})`);
-    if (this.handlers.has(request.method)) this.deps.stats?.record(request.method, 0, true);
+    if (this.handlers.has(request.method)) this.deps.calls?.finished(request.method, 0, true);
     const sent = reply(replies.error(request.id, { code: ErrorCode.Overloaded, message: `Service ${name} is overloaded (${why}); the request did not run, try again later` }));
     // Acknowledged once the broker has the answer: a burst is then bounded by the broker's window (and the
     // transport's), not by how many answers wait in the client's queue.
@@ -396,7 +299,7 @@ export class Dispatcher {
     }
     const call = new HandlerCall(request.id, request.method, message.topic, deadline);
     // Counted only for handlers of the service's own (a flood of unknown names costs nothing there).
-    const stats = this.deps.stats !== undefined && this.handlers.has(request.method) ? this.deps.stats : undefined;
+    const stats = this.deps.calls !== undefined && this.handlers.has(request.method) ? this.deps.calls : undefined;
     const began = stats === undefined ? 0 : performance.now();
     let result: unknown;
     try {
@@ -404,13 +307,13 @@ export class Dispatcher {
     } catch (error) {
       call.dispose();
       reply(this.encodeFailure(request, error, replies));
-      stats?.record(request.method, performance.now() - began, true);
+      stats?.finished(request.method, performance.now() - began, true);
       return;
     }
     if (!isThenable(result)) {
       call.dispose();
       reply(this.encodeSuccess(request, result, replies));
-      stats?.record(request.method, performance.now() - began, false);
+      stats?.finished(request.method, performance.now() - began, false);
       return;
     }
     const started = ++this.started;
@@ -429,7 +332,7 @@ export class Dispatcher {
         this.running.delete(started);
         this.runningRequests--;
         const sent = reply(body);
-        stats?.record(request.method, performance.now() - began, failed);
+        stats?.finished(request.method, performance.now() - began, failed);
         this.startWaiting();
         // `done` settles once the broker has the answer (see `inboundGate`); a publish that fails settles it too.
         return sent;
@@ -456,7 +359,7 @@ export class Dispatcher {
     return this.encodeOrFail(request.id, () => replies.error(request.id, wire, error), request.method, replies);
   }
 
-  private runNotification(method: string, params: Record<string, unknown>, topic: string): void {
+  private runNotification(method: string, params: Params, topic: string): void {
     const { logger, name, warnings } = this.deps;
     const handler = this.handlers.get(method);
     if (handler === undefined) {
@@ -493,39 +396,6 @@ export class Dispatcher {
       this.deps.logger.error(`${this.deps.name}: ${message}`);
       return replies.error(id, { code: ErrorCode.InternalError, message });
     }
-  }
-
-  /** Answer a broken message with `error` if it names a usable response topic; drop it with a warning otherwise. */
-  private answerInvalid(message: InboundMessage, id: RequestId | null, error: WireError, payloadTopic: unknown, kind: TopicKind): void {
-    const responseTopic = kind === "request" ? this.responseTopicOf(message, payloadTopic) : undefined;
-    if (responseTopic === undefined) {
-      const why = kind === "request" ? this.noResponseTopicReason(message, payloadTopic) : "notifications are never answered";
-      this.deps.warnings.warn(DROPPED, () => `${this.deps.name}: dropped a ${kind} on ${message.topic}: ${error.message} (${why})`);
-      return;
-    }
-    this.deps.logger.debug(`${this.deps.name}: answered a bad ${kind} on ${message.topic} with ${error.code}: ${error.message}`);
-    const properties = message.correlationData === undefined ? undefined : { correlationData: message.correlationData };
-    void this.answer(responseTopic, encodeError(id, error), properties);
-  }
-
-  /**
-   * The MQTT 5 Response Topic property wins over the payload's `response_topic`; either must be a topic
-   * the broker accepts. The last one found valid is remembered: a caller sends all its requests with one.
-   */
-  private responseTopicOf(message: InboundMessage, payloadTopic: unknown): string | undefined {
-    const candidate = message.responseTopic ?? payloadTopic;
-    if (candidate === this.lastValidResponseTopic) return candidate as string;
-    if (responseTopicProblem(candidate, this.deps.maxTopicLevels) !== undefined) return undefined;
-    this.lastValidResponseTopic = candidate as string;
-    return candidate as string;
-  }
-
-  private lastValidResponseTopic: string | undefined;
-
-  private noResponseTopicReason(message: InboundMessage, payloadTopic: unknown): string {
-    const candidate = message.responseTopic ?? payloadTopic;
-    if (candidate === undefined) return "it has no response topic";
-    return `its response topic ${describe(candidate)} ${responseTopicProblem(candidate, this.deps.maxTopicLevels)}`;
   }
 
   /**

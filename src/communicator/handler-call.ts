@@ -1,4 +1,4 @@
-import type { RequestId } from "../wire/jsonrpc.js";
+import type { RequestId } from "../wire/values.js";
 import type { HandlerContext } from "./types.js";
 
 /**

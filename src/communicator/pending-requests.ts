@@ -1,7 +1,7 @@
 import { CommunicationError, RequestAbortedError, RequestTimeoutError } from "../errors/errors.js";
-import type { RequestId } from "../wire/jsonrpc.js";
+import type { RequestId } from "../wire/values.js";
 import { SequenceMap } from "./sequence-map.js";
-import type { PublishTicket } from "./transport.js";
+import type { PublishTicket } from "../transport/transport.js";
 
 interface Pending extends PublishTicket {
   readonly id: string;
@@ -93,11 +93,11 @@ export class PendingRequests {
    * undefined to leave it be. `acknowledged` is whether the broker took its publish (one it has not is still in
    * the transport's store, and goes again by itself). Returns how many went.
    */
-  resend(retarget: (topic: string, method: string, acknowledged: boolean) => string | undefined, publish: (id: string, topic: string, body: string) => void): number {
+  resend(retarget: (topic: string, method: string, acknowledged: boolean, target: string) => string | undefined, publish: (id: string, topic: string, body: string) => void): number {
     let sent = 0;
     for (const entry of this.entries.values()) {
       if (entry.topic === undefined || entry.body === undefined) continue;
-      const topic = retarget(entry.topic, entry.method, entry.packetId === undefined);
+      const topic = retarget(entry.topic, entry.method, entry.packetId === undefined, entry.target);
       if (topic === undefined) continue;
       entry.topic = topic;
       publish(entry.id, topic, entry.body);

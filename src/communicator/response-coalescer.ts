@@ -1,22 +1,23 @@
-import type { PublishProperties } from "./transport.js";
+import type { PublishProperties } from "../transport/transport.js";
+import type { WireFormat } from "../wire/format.js";
 
 /**
  * Collects the answers to batch entries that finish in the same event-loop turn and publishes them
- * as one JSON-RPC batch response per response topic. Each entry is answered as soon as its handler
+ * as one message per response topic, joined by their wire format (a JSON-RPC batch response). Each entry is answered as soon as its handler
  * is done (a slow entry never holds up the others); entries that finish together share a message.
  */
 export class ResponseCoalescer {
   /** Keyed by topic and correlation data: answers to different MQTT 5 batches keep their own. */
-  private readonly queued = new Map<string, { topic: string; properties: PublishProperties | undefined; bodies: string[] }>();
+  private readonly queued = new Map<string, { topic: string; properties: PublishProperties | undefined; bodies: string[]; format: WireFormat }>();
   private scheduled: NodeJS.Immediate | undefined;
 
   constructor(private readonly publish: (topic: string, payload: string, properties?: PublishProperties) => Promise<void>) {}
 
-  add(topic: string, body: string, properties?: PublishProperties): void {
+  add(topic: string, body: string, properties: PublishProperties | undefined, format: WireFormat): void {
     const key = properties?.correlationData ? `${topic}\u0000${Buffer.from(properties.correlationData).toString("hex")}` : topic;
     const queued = this.queued.get(key);
     if (queued) queued.bodies.push(body);
-    else this.queued.set(key, { topic, properties, bodies: [body] });
+    else this.queued.set(key, { topic, properties, bodies: [body], format });
     this.scheduled ??= setImmediate(() => void this.flush());
   }
 
@@ -26,6 +27,6 @@ export class ResponseCoalescer {
     this.scheduled = undefined;
     const batches = [...this.queued.values()];
     this.queued.clear();
-    await Promise.all(batches.map(({ topic, properties, bodies }) => this.publish(topic, `[${bodies.join(",")}]`, properties)));
+    await Promise.all(batches.map(({ topic, properties, bodies, format }) => this.publish(topic, format.joinReplies!(bodies), properties)));
   }
 }

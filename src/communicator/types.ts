@@ -1,6 +1,5 @@
-import type { ErrorContract, SchemaLike } from "../contract/define-service.js";
 import type { Logger } from "../logger.js";
-import type { Params, RequestId } from "../wire/jsonrpc.js";
+import type { Params, RequestId } from "../wire/values.js";
 
 /** Per-call options of `sendRequest`. */
 export interface RequestOptions {
@@ -24,9 +23,13 @@ export interface HandlerContext {
   readonly signal: AbortSignal;
 }
 
+/** A JSON Schema document, as plain JSON. */
+export type JsonSchema = Record<string, unknown>;
+
 /**
  * What a handler serves, for `rpc.discover`, the discovery record and instance groups. `registerService`
- * fills it from the contract; a bare `registerHandler` may leave it out.
+ * fills it from the contract (its schemas converted to JSON Schema once, at registration); a bare
+ * `registerHandler` may leave it out.
  */
 export interface HandlerOptions {
   /** A method answers requests; a notification is never answered. Unknown when left out. */
@@ -36,9 +39,12 @@ export interface HandlerOptions {
   /** The contract's version, for the OpenRPC document. */
   version?: string;
   description?: string;
-  params?: SchemaLike;
-  result?: SchemaLike;
-  errors?: Record<string, ErrorContract>;
+  /** The JSON Schema of the params object. */
+  params?: JsonSchema;
+  /** The JSON Schema of the result (methods only). */
+  result?: JsonSchema;
+  /** The errors it may answer with, by name. */
+  errors?: Record<string, { code: number }>;
   /**
    * Notifications in a `sharedGroup`: `"all"` (default) runs the handler on every instance of the group,
    * `"one"` on one instance only.

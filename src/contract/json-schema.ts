@@ -4,8 +4,9 @@ import type { zodToJsonSchema as ZodToJsonSchema } from "zod-to-json-schema";
 import type { AnySchema } from "./define-service.js";
 import { isZod4 } from "./schema.js";
 
-/** A JSON Schema document, as plain JSON. */
-export type JsonSchema = Record<string, unknown>;
+import type { JsonSchema } from "../communicator/types.js";
+
+export type { JsonSchema };
 
 /**
  * The JSON Schema (draft-07) of a schema's wire form (its input side). Zod 4 schemas go through
@@ -30,4 +31,13 @@ let zodToJsonSchema: typeof ZodToJsonSchema | undefined;
  */
 function loadZodToJsonSchema(): typeof ZodToJsonSchema {
   return (zodToJsonSchema ??= (createRequire(import.meta.url)("zod-to-json-schema") as { zodToJsonSchema: typeof ZodToJsonSchema }).zodToJsonSchema);
+}
+
+/** The JSON Schema of a contract schema for `rpc.discover`; `{}` (anything) with a note when it has no JSON Schema form. */
+export function describeSchema(schema: AnySchema): JsonSchema {
+  try {
+    return toJsonSchema(schema);
+  } catch (error) {
+    return { description: `no JSON Schema form: ${(error as Error).message}` };
+  }
 }

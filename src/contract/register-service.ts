@@ -3,6 +3,7 @@ import { ErrorCode } from "../errors/codes.js";
 import { RpcError, ValidationError } from "../errors/errors.js";
 import type { Logger } from "../logger.js";
 import { asZodSchema, type MethodContract, type NotificationContract, type ServiceContract } from "./define-service.js";
+import { describeSchema } from "./json-schema.js";
 import { encodeSchema, parseSchema, summarizeIssues } from "./schema.js";
 
 type AnyHandler = (params: any, context: HandlerContext) => unknown;
@@ -64,12 +65,12 @@ export function registerService(communicator: Communicator, contract: ServiceCon
   return () => unregister.forEach((fn) => fn());
 }
 
-/** What `rpc.discover` and the discovery record say of one handler. */
+/** What `rpc.discover` and the discovery record say of one handler; its schemas as JSON Schema, converted once here. */
 function describeHandler(contract: ServiceContract, kind: "method" | "notification", spec: MethodContract | NotificationContract): HandlerOptions {
-  const options: HandlerOptions = { kind, service: contract.name, params: spec.params };
+  const options: HandlerOptions = { kind, service: contract.name, params: describeSchema(asZodSchema(spec.params)) };
   if (contract.version !== undefined) options.version = contract.version;
   if (spec.description !== undefined) options.description = spec.description;
-  if ("result" in spec) options.result = spec.result;
+  if ("result" in spec) options.result = describeSchema(asZodSchema(spec.result));
   if ("errors" in spec && spec.errors !== undefined) options.errors = spec.errors;
   return options;
 }

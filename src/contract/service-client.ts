@@ -1,6 +1,6 @@
 import type { Communicator, RequestOptions } from "../communicator/types.js";
 import { ConfigurationError, RpcError, ValidationError } from "../errors/errors.js";
-import type { Params } from "../wire/jsonrpc.js";
+import type { Params } from "../wire/values.js";
 import type { ContractErrorClass } from "./contract-error.js";
 import { asZodSchema, type MethodContract, type NotificationContract, type ServiceContract } from "./define-service.js";
 import { parseSchema, summarizeIssues } from "./schema.js";

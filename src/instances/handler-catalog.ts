@@ -1,3 +1,4 @@
+import type { HandlerObserver } from "../communicator/membership.js";
 import type { HandlerOptions } from "../communicator/types.js";
 import { buildOpenRpc, digestOf, type OpenRpcDocument } from "./openrpc.js";
 
@@ -5,10 +6,8 @@ import { buildOpenRpc, digestOf, type OpenRpcDocument } from "./openrpc.js";
  * What a communicator's handlers are, as `registerHandler` was told: the source of its `rpc.discover`
  * document and of the names and digest in its discovery record.
  */
-export class HandlerCatalog {
+export class HandlerCatalog implements HandlerObserver {
   private readonly options = new Map<string, HandlerOptions | undefined>();
-  /** Notifications a group delivers to one instance only. */
-  readonly deliveredToOne = new Set<string>();
   private document: OpenRpcDocument | undefined;
 
   constructor(
@@ -16,21 +15,14 @@ export class HandlerCatalog {
     private readonly library: string,
   ) {}
 
-  set(method: string, options: HandlerOptions | undefined): void {
+  registered(method: string, options: HandlerOptions | undefined): void {
     this.options.set(method, options);
-    if (options?.kind === "notification" && options.delivery === "one") this.deliveredToOne.add(method);
-    else this.deliveredToOne.delete(method);
     this.document = undefined;
   }
 
-  delete(method: string): void {
+  unregistered(method: string): void {
     this.options.delete(method);
-    this.deliveredToOne.delete(method);
     this.document = undefined;
-  }
-
-  get size(): number {
-    return this.options.size;
   }
 
   /** The OpenRPC document of every handler; built on first use after a change. */

@@ -3,9 +3,7 @@
  * (https://spec.open-rpc.org). Notifications are methods with the `x-notification` extension and no result.
  */
 import { createHash } from "node:crypto";
-import { asZodSchema } from "../contract/define-service.js";
-import { toJsonSchema, type JsonSchema } from "../contract/json-schema.js";
-import type { HandlerOptions } from "../communicator/types.js";
+import type { HandlerOptions, JsonSchema } from "../communicator/types.js";
 
 export const OPENRPC_VERSION = "1.3.2";
 
@@ -37,16 +35,6 @@ export interface OpenRpcDocument {
   methods: OpenRpcMethod[];
 }
 
-/** JSON Schema of a contract schema; `{}` (anything) with a note when it has no JSON Schema form. */
-function schemaOf(schema: HandlerOptions["params"]): JsonSchema {
-  if (schema === undefined) return {};
-  try {
-    return toJsonSchema(asZodSchema(schema));
-  } catch (error) {
-    return { description: `no JSON Schema form: ${(error as Error).message}` };
-  }
-}
-
 /** Params by name: one content descriptor per property of the params object. */
 function paramsOf(schema: JsonSchema): ContentDescriptor[] {
   const properties = (schema.properties ?? {}) as Record<string, JsonSchema>;
@@ -70,9 +58,9 @@ export function buildOpenRpc(title: string, library: string, handlers: Iterable<
       method["x-unchecked"] = true;
       method.result = { name: "result", schema: {} };
     } else {
-      method.params = paramsOf(schemaOf(options.params));
+      method.params = paramsOf(options.params ?? {});
       if (options.kind === "notification") method["x-notification"] = true;
-      else method.result = { name: "result", schema: schemaOf(options.result) };
+      else method.result = { name: "result", schema: options.result ?? {} };
       const errors = Object.entries(options.errors ?? {}).map(([errorName, error]) => ({ code: error.code, message: errorName }));
       if (errors.length > 0) method.errors = errors;
     }

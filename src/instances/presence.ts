@@ -3,53 +3,17 @@
  * record (cleared by its Last Will), decides how a `sharedGroup` shares requests on this broker, watches
  * the records of its own prefix and of its targets, and says which instance a call goes to.
  */
-import { randomBytes } from "node:crypto";
-import type { Logger } from "../logger.js";
-import type { WarningLimiter } from "../log/warning-limiter.js";
-import type { InboundMessage, LastWill, Transport } from "../communicator/transport.js";
-import { requestFilter } from "../wire/topics.js";
-import { fnv1a } from "../wire/fnv1a.js";
+import type { HandlerObserver, Membership, MembershipContext, RoutedFormat } from "../communicator/membership.js";
+import type { HandlerOptions } from "../communicator/types.js";
+import type { InboundMessage, LastWill, Transport } from "../transport/transport.js";
 import { InstanceDirectory } from "./directory.js";
-import {
-  decodeRecord,
-  discoverQueryTopic,
-  instanceProbeTopic,
-  instanceRecordFilter,
-  instanceRequestBase,
-  instanceTopic,
-  parseRecordTopic,
-  RECORD_KIND,
-  type InstanceRecord,
-  type Routing,
-} from "./record.js";
+import { picks } from "./group-hash.js";
+import { decodeRecord, discoverQueryTopic, instanceRecordFilter, instanceRequestBase, instanceTopic, parseRecordTopic, RECORD_KIND, type InstanceRecord, type Routing } from "./record.js";
+import { ShareProbe } from "./share-probe.js";
 
-/** How long `start()` waits for its `$share` probe to come back before it decides the broker does not deliver them. */
-export const DEFAULT_SHARE_PROBE_MS = 2_000;
-
-export interface PresenceDeps {
-  agentName: string;
-  prefix: string;
-  clientId: string;
-  /** `sharedGroup`, if any. */
-  group: string | undefined;
-  /** `sharedRouting`: decide by a probe (`auto`), or take it as given. */
-  routing: "auto" | "shared" | "instances";
-  probeMs: number;
-  /** The prefixes of the services this communicator calls. */
-  targets: readonly string[];
-  keepaliveSeconds: () => number;
-  library: string;
-  logger: Logger;
-  warnings: WarningLimiter;
+export interface PresenceDeps extends MembershipContext {
   /** What the record says the instance serves; read when it is announced. */
   describe(): { methods: string[]; notifications: string[]; handlers: string[]; schemaDigest: string };
-  /** `<root>/<agent name>` when the instance also serves OpenMAS's built-in format. */
-  openmas?: (() => string | undefined) | undefined;
-  /**
-   * An instance of a watched prefix vanished without leaving first (its Last Will cleared its record): it died.
-   * `requestBase` is where calls to it went: `P/instance/<id>/request`.
-   */
-  onInstanceLost?: ((prefix: string, instance: string, requestBase: string) => void) | undefined;
 }
 
 const BAD_RECORDS = "discovery records that could not be read";
@@ -57,13 +21,15 @@ const BAD_RECORDS = "discovery records that could not be read";
 const QUERY_INTERVAL_MS = 1_000;
 const MAX_WARNED_PEERS = 100;
 
-export class Presence {
+export class Presence implements Membership, HandlerObserver {
   readonly directory = new InstanceDirectory();
+  /** Notifications a group delivers to one instance only. */
+  private readonly deliveredToOne = new Set<string>();
+  private readonly probe: ShareProbe;
   /** How requests reach this instance; decided by `open`. */
   routing: Routing = "single";
   private readonly instanceRequests: string;
   private readonly recordTopic: string;
-  private probe: { topic: string; nonce: string; arrived: () => void } | undefined;
   private readonly warnedPeers = new Set<string>();
   private startedAt = 0;
   private announced = false;
@@ -86,6 +52,29 @@ export class Presence {
     this.instanceRequests = instanceRequestBase(deps.prefix, deps.clientId);
     this.recordTopic = instanceTopic(deps.prefix, deps.clientId);
     this.queryTopic = discoverQueryTopic(deps.prefix);
+    this.probe = new ShareProbe(deps.agentName, deps.logger);
+  }
+
+  registered(method: string, options: HandlerOptions | undefined): void {
+    if (options?.kind === "notification" && options.delivery === "one") this.deliveredToOne.add(method);
+    else this.deliveredToOne.delete(method);
+  }
+
+  unregistered(method: string): void {
+    this.deliveredToOne.delete(method);
+  }
+
+  /**
+   * Whether this instance takes a message every member of its group received: a request on the plain
+   * topic under `instances` routing, a notification delivered to one instance (see `owns`).
+   */
+  admits(route: "request" | "notification", message: InboundMessage, format: RoutedFormat): boolean {
+    if (route === "request" ? this.routing !== "instances" : this.routing === "single" || this.deliveredToOne.size === 0 || !this.deliveredToOne.has(format.methodOf(message.topic))) return true;
+    return this.owns(message.payload, format.servedAs);
+  }
+
+  instances(prefix: string): InstanceRecord[] {
+    return this.directory.instances(prefix);
   }
 
   /** Cleared by the broker when this instance disappears without `stop()`. */
@@ -95,11 +84,10 @@ export class Presence {
 
   /**
    * Watch the records of this prefix and the targets, decide the routing, and return the filters that
-   * bring this instance its requests (the shared or plain request filter, and its own request topic) and
-   * the discovery queries for its prefix. `otherRequestFilters` bring requests in another wire format
-   * (OpenMAS's topics); a group shares them the same way.
+   * bring this instance its requests (`requestFilters`, of every wire format it serves, shared in a group,
+   * and its own request topic) and the discovery queries for its prefix.
    */
-  async open(transport: Transport, otherRequestFilters: readonly string[] = []): Promise<string[]> {
+  async open(transport: Transport, requestFilters: readonly string[]): Promise<string[]> {
     this.startedAt = Date.now();
     const watched = [...new Set([this.deps.prefix, ...this.deps.targets])];
     if (transport.publishRetained) {
@@ -117,7 +105,7 @@ export class Presence {
     this.openMasMemberIds = undefined;
     // Records that came while the routing was being decided are checked now.
     for (const record of this.directory.instances(this.deps.prefix)) if (record.instance !== this.deps.clientId) this.checkPeer(record);
-    const requests = [requestFilter(this.deps.prefix), ...otherRequestFilters].map((filter) => (this.routing === "shared" ? `$share/${this.deps.group}/${filter}` : filter));
+    const requests = requestFilters.map((filter) => (this.routing === "shared" ? `$share/${this.deps.group}/${filter}` : filter));
     this.groupRequests = requests;
     return [...requests, `${this.instanceRequests}/#`, discoverQueryTopic(this.deps.prefix)];
   }
@@ -134,34 +122,7 @@ export class Presence {
 
   private async decideRouting(transport: Transport, group: string): Promise<Routing> {
     if (this.deps.routing !== "auto") return this.deps.routing;
-    if (transport.sharedSubscriptionAvailable === false) {
-      this.deps.logger.info(`${this.deps.agentName}: the broker says it has no shared subscriptions; group ${group} spreads requests over instance topics`);
-      return "instances";
-    }
-    // A group of our own, so the probe comes back to us and to nobody else; it also fences the retained
-    // records subscribed above, which a broker delivers before what is published after.
-    const topic = instanceProbeTopic(this.deps.prefix, this.deps.clientId);
-    const filter = `$share/${group}-probe-${randomBytes(3).toString("hex")}/${topic}`;
-    const nonce = randomBytes(8).toString("hex");
-    let timer: NodeJS.Timeout | undefined;
-    const arrived = new Promise<boolean>((resolve) => {
-      this.probe = { topic, nonce, arrived: () => resolve(true) };
-      timer = setTimeout(() => resolve(false), this.deps.probeMs);
-    });
-    try {
-      await transport.subscribe([filter]);
-      await transport.publish(topic, nonce);
-      const delivered = await arrived;
-      if (!delivered) this.deps.logger.info(`${this.deps.agentName}: the broker granted a $share subscription but delivered nothing within ${this.deps.probeMs} ms; group ${group} spreads requests over instance topics`);
-      return delivered ? "shared" : "instances";
-    } catch (error) {
-      this.deps.logger.info(`${this.deps.agentName}: the broker refused a $share subscription (${(error as Error).message}); group ${group} spreads requests over instance topics`);
-      return "instances";
-    } finally {
-      clearTimeout(timer);
-      this.probe = undefined;
-      await transport.unsubscribe?.([filter]).catch(() => undefined);
-    }
+    return this.probe.routing(transport, this.deps.prefix, this.deps.clientId, group, this.deps.probeMs);
   }
 
   /** Publish (or, after a reconnect, publish again) this instance's retained record. */
@@ -192,7 +153,7 @@ export class Presence {
       startedAt: this.startedAt,
       keepaliveSeconds: this.deps.keepaliveSeconds(),
     };
-    const openmas = this.deps.openmas?.();
+    const openmas = this.deps.servedAs();
     if (openmas !== undefined) record.openmas = openmas;
     if (this.leaving) record.leaving = true;
     return record;
@@ -249,11 +210,7 @@ export class Presence {
       this.answerQuery(transport);
       return true;
     }
-    const probe = this.probe;
-    if (probe !== undefined && message.topic === probe.topic) {
-      if (Buffer.from(message.payload).toString() === probe.nonce) probe.arrived();
-      return true;
-    }
+    if (this.probe.consume(message)) return true;
     const where = parseRecordTopic(message.topic);
     if (where === undefined) return false;
     const record = decodeRecord(message.topic, message.payload);
@@ -262,7 +219,7 @@ export class Presence {
       return true;
     }
     const previous = this.directory.update(where.prefix, where.instance, record);
-    if (record === undefined && previous !== undefined && previous.leaving !== true && where.instance !== this.deps.clientId) this.deps.onInstanceLost?.(where.prefix, where.instance, instanceRequestBase(where.prefix, where.instance));
+    if (record === undefined && previous !== undefined && previous.leaving !== true && where.instance !== this.deps.clientId) this.deps.onInstanceLost(where.prefix, where.instance, instanceRequestBase(where.prefix, where.instance));
     if (where.prefix === this.deps.prefix) this.memberIds = this.openMasMemberIds = undefined;
     if (record !== undefined && this.decided && where.prefix === this.deps.prefix && where.instance !== this.deps.clientId) this.checkPeer(record);
     return true;
@@ -317,9 +274,7 @@ export class Presence {
    */
   owns(payload: Uint8Array, openmas?: string): boolean {
     if (this.leaving) return false;
-    const members = this.members(openmas);
-    if (members.length === 1) return true;
-    return members[spread(fnv1a(payload)) % members.length] === this.deps.clientId;
+    return picks(this.members(openmas), this.deps.clientId, payload);
   }
 
   /** The instance topic base a call to `prefix` goes to, or undefined for the plain request topic. */
@@ -328,16 +283,3 @@ export class Presence {
     return instance === undefined ? undefined : instanceRequestBase(prefix, instance);
   }
 }
-
-/**
- * MurmurHash3's finalizer: every bit of the result depends on every bit of `hash`. FNV-1a's low bits alone
- * do not spread: its multiplier is odd, so its lowest bit is the parity of the bytes' lowest bits, and two
- * members would split requests by that parity (the same for every request of one shape).
- */
-function spread(hash: number): number {
-  let h = hash;
-  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
-  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
-  return (h ^ (h >>> 16)) >>> 0;
-}
-

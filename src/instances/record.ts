@@ -3,61 +3,13 @@
  * MQTT Last Will clears. Clients read the records of their targets to spread calls over a group's
  * instances; `discover()` and `mqtt-contracts ls` read every record on a broker.
  */
-import { isPlainObject } from "../wire/jsonrpc.js";
+import { isPlainObject } from "../wire/values.js";
 import { nameProblem, prefixProblem } from "../wire/names.js";
 import { parseJson, utf8 } from "../wire/payload.js";
 
-/** Marks a payload as one of our records. */
-export const RECORD_KIND = "mqtt-contracts/instance";
+import { RECORD_KIND, type InstanceRecord, type Routing } from "../communicator/membership.js";
 
-/**
- * How requests reach one instance of a service:
- * - `single`: no group; every instance subscribed to `P/request/#` runs every request;
- * - `shared`: a group on a broker that delivers `$share` subscriptions; the broker picks the instance;
- * - `instances`: a group on a broker that does not; callers that read the records publish to one
- *   instance's topic (`P/instance/<id>/request/<method>`), and requests on `P/request/#` from peers that
- *   know nothing of instances run on the instance that a hash of their payload picks.
- */
-export type Routing = "single" | "shared" | "instances";
-
-export interface InstanceRecord {
-  kind: typeof RECORD_KIND;
-  /** The agent's name. */
-  agent: string;
-  /** The topic prefix the instance serves. */
-  prefix: string;
-  /** The instance's MQTT client id; its record is at `P/instance/<instance>`. */
-  instance: string;
-  /** Its `sharedGroup`, or null. */
-  group: string | null;
-  routing: Routing;
-  /** Methods that answer requests, by name. */
-  methods: string[];
-  /** Notifications it handles, by name. */
-  notifications: string[];
-  /** Handlers registered without a contract: could be either. */
-  handlers: string[];
-  /** SHA-256 (hex) of its `rpc.discover` document: equal digests, equal contracts. */
-  schemaDigest: string;
-  /** `mqtt-contracts@<version>`. */
-  library: string;
-  /** The MQTT protocol version in use: "5" or "3.1.1" (or the transport's name). */
-  protocol: string;
-  /** When it started, in ms since the epoch. */
-  startedAt: number;
-  /** The connection's keepalive in seconds: the broker publishes the Last Will within ~1.5× of it. */
-  keepaliveSeconds: number;
-  /**
-   * `<root>/<agent name>` when the instance also serves OpenMAS's built-in MQTT format there
-   * (`wireFormat: "openmas"`); absent otherwise, and in records of versions before that format.
-   */
-  openmas?: string;
-  /**
-   * True once the instance is stopping: it answers what it has taken, takes nothing new, and clears the record
-   * when it is done. A record cleared without it first (by the Last Will) is an instance that died.
-   */
-  leaving?: true;
-}
+export { RECORD_KIND, type InstanceRecord, type Routing };
 
 const LEVEL = "instance";
 

@@ -4,6 +4,8 @@
  * registered handler are counted, so a flood of unknown method names costs nothing here.
  */
 
+import type { CallObserver } from "../communicator/membership.js";
+
 /** Buckets per power of two: the percentiles are exact to within 2^(1/4), about 19 %. */
 const STEPS_PER_DOUBLING = 4;
 /** From 1 µs up to 2^32 µs (71 minutes); slower calls count in the last bucket. */
@@ -51,7 +53,8 @@ export interface StatsSnapshot {
   methods: Record<string, { calls: number; errors: number; averageMs: number; p50Ms: number; p99Ms: number }>;
 }
 
-export class ServiceStats {
+/** Counts the requests a server's handlers answered, per method: what `rpc.stats` reports. */
+export class ServiceStats implements CallObserver {
   private readonly methods = new Map<string, MethodStats>();
 
   constructor(
@@ -60,7 +63,7 @@ export class ServiceStats {
   ) {}
 
   /** A request to `method` (which has a handler) finished after `elapsedMs`. */
-  record(method: string, elapsedMs: number, failed: boolean): void {
+  finished(method: string, elapsedMs: number, failed: boolean): void {
     let stats = this.methods.get(method);
     if (stats === undefined) this.methods.set(method, (stats = new MethodStats()));
     stats.record(elapsedMs, failed);

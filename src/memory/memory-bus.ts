@@ -1,5 +1,5 @@
-import type { InboundMessage, MessageSink, PublishProperties } from "../communicator/transport.js";
-import { topicMatches } from "../wire/topics.js";
+import type { InboundMessage, MessageSink, PublishProperties } from "../transport/transport.js";
+import { topicMatches } from "../wire/topic-filter.js";
 
 interface Subscription {
   filter: string;

@@ -1,7 +1,8 @@
 import { z } from "zod";
 import { BaseCommunicator } from "../communicator/base-communicator.js";
-import { commonOptionsShape } from "../communicator/common-options.js";
-import type { MessageSink, Transport } from "../communicator/transport.js";
+import { instanceParts } from "../instances/parts.js";
+import { commonOptionsShape } from "../communicator/options.js";
+import type { MessageSink, Transport } from "../transport/transport.js";
 import type { CommunicatorInit } from "../communicator/types.js";
 import { parseCommunicatorOptions } from "../communicator/parse-options.js";
 import { MemoryBus } from "./memory-bus.js";
@@ -28,7 +29,7 @@ export class MemoryCommunicator extends BaseCommunicator {
 
   constructor(init: CommunicatorInit<MemoryCommunicatorOptions>) {
     const options = parseCommunicatorOptions("memory", init.agentName, memoryCommunicatorOptionsSchema(), init.options);
-    super(init, options);
+    super(init, options, instanceParts);
     this.bus = options.bus ?? MemoryBus.default;
   }
 

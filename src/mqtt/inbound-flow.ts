@@ -1,6 +1,6 @@
 import type { IPublishPacket, MqttClient } from "mqtt";
 import { DEFAULT_MAX_CONCURRENT_HANDLERS, DEFAULT_MAX_QUEUED_REQUESTS } from "../communicator/defaults.js";
-import type { InboundMessage, MessageSink } from "../communicator/transport.js";
+import type { InboundMessage, MessageSink } from "../transport/transport.js";
 import type { ResolvedMqttOptions } from "./mqtt-options.js";
 
 /** Tells mqtt.js to read on without acknowledging: it goes on to the next packet when handleMessage reports an error. */

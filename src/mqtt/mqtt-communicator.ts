@@ -1,5 +1,6 @@
 import { BaseCommunicator } from "../communicator/base-communicator.js";
-import type { InboundControl, MessageSink, Transport } from "../communicator/transport.js";
+import { instanceParts } from "../instances/parts.js";
+import type { InboundControl, MessageSink, Transport } from "../transport/transport.js";
 import type { CommunicatorInit } from "../communicator/types.js";
 import { parseCommunicatorOptions } from "../communicator/parse-options.js";
 import { protectSecret } from "../log/redact.js";
@@ -17,7 +18,7 @@ export class MqttCommunicator extends BaseCommunicator {
 
   constructor(init: CommunicatorInit<MqttCommunicatorOptions>) {
     const options = parseCommunicatorOptions("mqtt", init.agentName, mqttCommunicatorOptionsSchema(), init.options);
-    super(init, options);
+    super(init, options, instanceParts);
     this.mqttOptions = options;
     // With DEBUG=mqttjs*, mqtt.js prints whole CONNECT packets: keep the credentials out of that output.
     protectSecret(options.password);

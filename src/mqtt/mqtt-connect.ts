@@ -5,7 +5,7 @@
 import mqtt, { type IClientOptions, type IConnackPacket, type MqttClient } from "mqtt";
 import { CommunicationError } from "../errors/errors.js";
 import type { Logger } from "../logger.js";
-import type { InboundControl, InboundMessage, LastWill, MessageSink } from "../communicator/transport.js";
+import type { InboundControl, InboundMessage, LastWill, MessageSink } from "../transport/transport.js";
 import type { ResolvedMqttOptions } from "./mqtt-options.js";
 import { PacketStore } from "./packet-store.js";
 import { InboundFlow, inboundWindow } from "./inbound-flow.js";

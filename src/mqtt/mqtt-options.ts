@@ -1,6 +1,6 @@
 import type { Duplex } from "node:stream";
 import { z } from "zod";
-import { commonOptionsShape } from "../communicator/common-options.js";
+import { commonOptionsShape } from "../communicator/options.js";
 import { redactUrl } from "../log/redact.js";
 
 const pem = () => z.union([z.string(), z.instanceof(Buffer), z.array(z.string()), z.array(z.instanceof(Buffer))]);

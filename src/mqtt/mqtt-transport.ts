@@ -1,7 +1,7 @@
 import type { IClientPublishOptions, MqttClient } from "mqtt";
 import { CommunicationError } from "../errors/errors.js";
 import type { Logger } from "../logger.js";
-import type { PublishProperties, PublishTicket, Transport } from "../communicator/transport.js";
+import type { PublishProperties, PublishTicket, Transport } from "../transport/transport.js";
 import type { ResolvedMqttOptions } from "./mqtt-options.js";
 import { PacketStore } from "./packet-store.js";
 

@@ -1,7 +1,7 @@
 import { Readable } from "node:stream";
 import type { IStore } from "mqtt";
 import { SequenceMap } from "../communicator/sequence-map.js";
-import type { PublishTicket } from "../communicator/transport.js";
+import type { PublishTicket } from "../transport/transport.js";
 
 type Packet = Parameters<IStore["put"]>[0];
 type PacketCallback = Parameters<IStore["get"]>[1];

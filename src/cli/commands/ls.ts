@@ -1,4 +1,4 @@
-import { discover, type DiscoveredService } from "../../instances/discover.js";
+import { discover, type DiscoveredService } from "../../mqtt/discover.js";
 import { createConsoleLogger } from "../../logger.js";
 import { redactUrl } from "../../log/redact.js";
 import type { MqttCommunicatorOptions } from "../../mqtt/mqtt-options.js";

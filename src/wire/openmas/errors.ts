@@ -17,7 +17,7 @@
 import { ErrorCode } from "../../errors/codes.js";
 import { MethodNotFoundError, OverloadedError, RequestTimeoutError, RpcError, ValidationError, type CommunicationError } from "../../errors/errors.js";
 import type { WireError } from "../../errors/wire.js";
-import { DEADLINE_PASSED } from "../reply.js";
+import { DEADLINE_PASSED } from "../format.js";
 
 /** The `error` member of an OpenMAS answer. `data` is ours (a JSON-RPC error's data); OpenMAS ignores it. */
 export interface OpenMasError {

@@ -6,7 +6,7 @@
 import { randomUUID } from "node:crypto";
 import { ErrorCode } from "../../errors/codes.js";
 import type { WireError } from "../../errors/wire.js";
-import { describe, isPlainObject, isRequestId, type Params, type RequestId } from "../jsonrpc.js";
+import { describe, isPlainObject, isRequestId, type Params, type RequestId } from "../jsonrpc/codec.js";
 import { levelProblem } from "./topics.js";
 import type { OpenMasError } from "./errors.js";
 

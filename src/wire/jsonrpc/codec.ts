@@ -1,10 +1,9 @@
-import { ErrorCode } from "../errors/codes.js";
-import type { WireError } from "../errors/wire.js";
+import { ErrorCode } from "../../errors/codes.js";
+import type { WireError } from "../../errors/wire.js";
 
-/** A JSON-RPC id. Ours are strings; peers may use numbers. */
-export type RequestId = string | number;
+import { describe, isPlainObject, type Params, type RequestId } from "../values.js";
 
-export type Params = Record<string, unknown>;
+export { describe, isPlainObject, type Params, type RequestId };
 
 export interface RequestMessage {
   jsonrpc: "2.0";
@@ -48,9 +47,6 @@ export function encodeError(id: RequestId | null, error: WireError): string {
   return JSON.stringify({ jsonrpc: "2.0", id, error });
 }
 
-export function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
 
 export function isRequestId(value: unknown): value is RequestId {
   return (typeof value === "string" && value.length > 0 && value.length <= 256) || (typeof value === "number" && Number.isFinite(value));
@@ -131,14 +127,4 @@ export function decodeResponse(value: unknown): DecodedResponse {
 
 function invalid(id: RequestId | null, code: number, message: string, responseTopic: unknown): DecodedInbound {
   return { kind: "invalid", id, error: { code, message }, responseTopic };
-}
-
-/** A short, bounded description of a hostile value for error messages. */
-export function describe(value: unknown): string {
-  if (value === undefined) return "missing";
-  if (value === null) return "null";
-  if (Array.isArray(value)) return "an array";
-  if (typeof value === "object") return "an object";
-  const text = typeof value === "string" ? JSON.stringify(value) : String(value);
-  return `${typeof value} ${text.length > 64 ? `${text.slice(0, 61)}...` : text}`;
 }

@@ -2,14 +2,14 @@
  * `discover()`: the services and instances on a broker, read from their retained discovery records.
  */
 import { randomBytes } from "node:crypto";
-import type { InboundMessage } from "../communicator/transport.js";
+import type { InboundMessage } from "../transport/transport.js";
 import { parseCommunicatorOptions } from "../communicator/parse-options.js";
 import { createConsoleLogger, type Logger } from "../logger.js";
 import { safeLogger } from "../log/safe-logger.js";
-import { connectMqttTransport } from "../mqtt/mqtt-connect.js";
-import { mqttCommunicatorOptionsSchema, type MqttCommunicatorOptions } from "../mqtt/mqtt-options.js";
+import { connectMqttTransport } from "./mqtt-connect.js";
+import { mqttCommunicatorOptionsSchema, type MqttCommunicatorOptions } from "./mqtt-options.js";
 import { assertPrefix } from "../wire/names.js";
-import { anyRecordFilters, decodeRecord, discoverQueryTopic, instanceRecordFilter, parseRecordTopic, type InstanceRecord } from "./record.js";
+import { anyRecordFilters, decodeRecord, discoverQueryTopic, instanceRecordFilter, parseRecordTopic, type InstanceRecord } from "../instances/record.js";
 
 export interface DiscoverOptions {
   /** How to reach the broker: the `mqtt` communicator's options (`url`, credentials, TLS...). */
