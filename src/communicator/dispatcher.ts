@@ -1,12 +1,12 @@
 import { ErrorCode } from "../errors/codes.js";
-import { CommunicationError, RpcError } from "../errors/errors.js";
-import { errorToWire } from "../errors/wire.js";
+import { CommunicationError } from "../errors/errors.js";
 import type { Logger } from "../logger.js";
 import type { WarningLimiter } from "../log/warning-limiter.js";
-import { DEADLINE_PASSED, DROPPED, type InboundSink, type Params, type ReplyEncoder, type RequestId, type ServedRequest, type WireFormat } from "../wire/format.js";
+import { DEADLINE_PASSED, DROPPED, type InboundSink, type Params, type ReplyEncoder, type ServedRequest, type WireFormat } from "../wire/format.js";
 import { describe } from "../wire/values.js";
 import type { InboundMessage, PublishProperties } from "../transport/transport.js";
 import type { DedupCache } from "./dedup-cache.js";
+import { AnswerEncoder } from "./answers.js";
 import { HandlerCall } from "./handler-call.js";
 import type { CallObserver } from "./membership.js";
 import { ResponseCoalescer } from "./response-coalescer.js";
@@ -43,7 +43,6 @@ export interface DispatcherDeps {
 }
 
 /** Kinds of rate-limited warning: what a flood of bad input repeats. */
-const HANDLER_THREW = "handlers that threw";
 const NO_HANDLER = "notifications with no handler";
 const EXPIRED = "requests whose deadline passed before they could run";
 const DUPLICATES = "duplicates of requests whose answers are no longer kept";
@@ -101,7 +100,10 @@ export class Dispatcher implements InboundSink {
   private gated = false;
   private maxQueued = Number.POSITIVE_INFINITY;
 
+  private readonly encode: AnswerEncoder;
+
   constructor(private readonly deps: DispatcherDeps) {
+    this.encode = new AnswerEncoder(deps.name, deps.logger, deps.warnings);
     this.batchReplies = new ResponseCoalescer((topic, payload, properties) => this.answer(topic, payload, properties));
   }
 
@@ -127,7 +129,8 @@ export class Dispatcher implements InboundSink {
 
   /** From the format: run `request` and answer it on `replyTo`. */
   request(request: ServedRequest, message: InboundMessage, replyTo: string, replies: ReplyEncoder, properties: PublishProperties | undefined, batch: boolean): void {
-    const send = batch ? (body: string) => this.batchReplies.add(replyTo, body, properties, this.format!) : (body: string) => this.answer(replyTo, body, properties);
+    const format = this.format!;
+    const send = batch ? (body: string) => this.batchReplies.add(replyTo, body, properties, format) : (body: string) => this.answer(replyTo, body, properties);
     this.startRequest(request, message, replyTo, send, replies);
   }
 
@@ -306,13 +309,13 @@ export class Dispatcher implements InboundSink {
       result = handler(request.params, call);
     } catch (error) {
       call.dispose();
-      reply(this.encodeFailure(request, error, replies));
+      reply(this.encode.failure(request, error, replies));
       stats?.finished(request.method, performance.now() - began, true);
       return;
     }
     if (!isThenable(result)) {
       call.dispose();
-      reply(this.encodeSuccess(request, result, replies));
+      reply(this.encode.success(request, result, replies));
       stats?.finished(request.method, performance.now() - began, false);
       return;
     }
@@ -321,10 +324,10 @@ export class Dispatcher implements InboundSink {
     let failed = false;
     const done = Promise.resolve(result)
       .then(
-        (value) => this.encodeSuccess(request, value, replies),
+        (value) => this.encode.success(request, value, replies),
         (error: unknown) => {
           failed = true;
-          return this.encodeFailure(request, error, replies);
+          return this.encode.failure(request, error, replies);
         },
       )
       .then((body) => {
@@ -345,18 +348,6 @@ export class Dispatcher implements InboundSink {
   /** Start waiting requests while handlers are free (each one's start lets the transport acknowledge it). */
   private startWaiting(): void {
     while (this.waiting.length > 0 && this.runningRequests < this.maxConcurrentHandlers) this.waiting.shift()!();
-  }
-
-  private encodeSuccess(request: ServedRequest, result: unknown, replies: ReplyEncoder): string {
-    return this.encodeOrFail(request.id, () => replies.result(request.id, result), request.method, replies);
-  }
-
-  private encodeFailure(request: ServedRequest, error: unknown, replies: ReplyEncoder): string {
-    const wire = errorToWire(error);
-    if (wire.code === ErrorCode.HandlerError && !(error instanceof RpcError)) {
-      this.deps.warnings.warn(HANDLER_THREW, () => `${this.deps.name}: handler for ${request.method} threw: ${wire.message}`);
-    }
-    return this.encodeOrFail(request.id, () => replies.error(request.id, wire, error), request.method, replies);
   }
 
   private runNotification(method: string, params: Params, topic: string): void {
@@ -387,16 +378,6 @@ export class Dispatcher implements InboundSink {
     })();
   }
 
-  /** Encode a response; if the result or error data cannot be carried by JSON, answer -32603 instead. */
-  private encodeOrFail(id: RequestId, encode: () => string, method: string, replies: ReplyEncoder): string {
-    try {
-      return encode();
-    } catch (error) {
-      const message = `Internal error: the response of ${method} cannot be encoded as JSON: ${(error as Error).message}`;
-      this.deps.logger.error(`${this.deps.name}: ${message}`);
-      return replies.error(id, { code: ErrorCode.InternalError, message });
-    }
-  }
 
   /**
    * Publish an answer. One published while its request is being delivered (a handler that answered at once, or
