@@ -1,7 +1,7 @@
 import { DEFAULT_REQUEST_TIMEOUT_MS } from "../src/communicator/defaults.js";
-import { ErrorCode } from "../src/errors/codes.js";
 import { notificationTopic, requestTopic, responseTopic } from "../src/wire/jsonrpc/topics.js";
-import type { ContractModel, ErrorModel, JsonSchema, MethodModel, NotificationModel, ServiceModel } from "./model.js";
+import { errorMessage, MQTT_BINDING_VERSION, notificationMessage, requestMessage, resultMessage, texts } from "./asyncapi-messages.js";
+import type { ContractModel, JsonSchema, ServiceModel } from "./model.js";
 
 /**
  * The AsyncAPI 3.0.0 document of every service in the model, from the server's point of view: a
@@ -151,171 +151,12 @@ export function buildAsyncApi(model: ContractModel): Record<string, unknown> {
   };
 }
 
-const MQTT_BINDING_VERSION = "0.2.0";
-
 /** A key segment: no dot, since dots separate the segments of our keys. */
 const KEY_SEGMENT = /^[A-Za-z0-9_-]+$/;
 
 function checkName(name: string, kind: string): string {
   if (!KEY_SEGMENT.test(name)) throw new Error(`AsyncAPI: ${kind} name ${JSON.stringify(name)} must match ${KEY_SEGMENT}`);
   return name;
-}
-
-/** The codes a server answers with on its own, each with what it means for the caller. */
-const STANDARD_ERRORS: readonly { name: string; code: number; description: string }[] = [
-  { name: "ParseError", code: ErrorCode.ParseError, description: "The payload was not valid JSON." },
-  { name: "InvalidRequest", code: ErrorCode.InvalidRequest, description: "The payload was not a valid JSON-RPC 2.0 request." },
-  { name: "MethodNotFound", code: ErrorCode.MethodNotFound, description: "The server has no handler for the method." },
-  { name: "InvalidParams", code: ErrorCode.InvalidParams, description: "The params failed the method's schema; data holds the issues." },
-  { name: "InternalError", code: ErrorCode.InternalError, description: "The server failed outside the handler, e.g. the result broke the contract." },
-  { name: "HandlerError", code: ErrorCode.HandlerError, description: "The handler threw an error that carried no code of its own." },
-];
-
-const JSONRPC = { type: "string", const: "2.0" } as const;
-
-function requestMessage(S: string, method: MethodModel, schemas: Record<string, JsonSchema>): Record<string, unknown> {
-  return {
-    name: `${S}.${method.name}.request`,
-    title: `${S}.${method.name} request`,
-    ...texts(method.description),
-    correlationId: correlationId(),
-    payload: {
-      type: "object",
-      required: ["jsonrpc", "id", "method", "params"],
-      properties: {
-        jsonrpc: JSONRPC,
-        id: { type: ["string", "number"], description: "Chosen by the client; the response carries the same id." },
-        method: { type: "string", const: method.name },
-        params: embedSchema(method.params.jsonSchema, `${S}.${method.name}.params`, schemas),
-        response_topic: {
-          type: "string",
-          description: "Where the response goes. The MQTT 5 Response Topic property takes precedence when present.",
-        },
-      },
-    },
-    bindings: {
-      mqtt: {
-        responseTopic: {
-          type: "string",
-          description: "MQTT 5 Response Topic property: optional (mqtt-contracts clients rely on response_topic and do not send it); where the response goes, in preference to response_topic, when present.",
-        },
-        correlationData: {
-          type: "string",
-          description: "MQTT 5 Correlation Data property: optional (mqtt-contracts clients correlate by the JSON-RPC id and do not send it); the server echoes it in the response when present.",
-        },
-        bindingVersion: MQTT_BINDING_VERSION,
-      },
-    },
-  };
-}
-
-function resultMessage(S: string, method: MethodModel, schemas: Record<string, JsonSchema>): Record<string, unknown> {
-  return {
-    name: `${S}.${method.name}.result`,
-    title: `${S}.${method.name} result`,
-    summary: `The successful response to ${S}.${method.name}.`,
-    correlationId: correlationId(),
-    payload: {
-      type: "object",
-      required: ["jsonrpc", "id", "result"],
-      properties: {
-        jsonrpc: JSONRPC,
-        id: { type: ["string", "number"], description: "The id of the request." },
-        result: embedSchema(method.result.jsonSchema, `${S}.${method.name}.result`, schemas),
-      },
-    },
-    bindings: responseBindings(),
-  };
-}
-
-function errorMessage(S: string, method: MethodModel, schemas: Record<string, JsonSchema>): Record<string, unknown> {
-  const standard = {
-    title: "JSON-RPC error",
-    type: "object",
-    required: ["code", "message"],
-    properties: {
-      code: {
-        type: "integer",
-        oneOf: STANDARD_ERRORS.map(({ name, code, description }) => ({ const: code, title: name, description })),
-      },
-      message: { type: "string" },
-      data: { description: "Details, e.g. the validation issues of an InvalidParams error." },
-    },
-  };
-  const declared = method.errors.map((error) => declaredError(S, method, error, schemas));
-  return {
-    name: `${S}.${method.name}.error`,
-    title: `${S}.${method.name} error`,
-    summary: `The error response to ${S}.${method.name}.`,
-    description:
-      declared.length > 0
-        ? `One of the application errors declared by ${S}.${method.name} (${method.errors.map((e) => `${e.name} ${e.code}`).join(", ")}), or a JSON-RPC error.`
-        : "A JSON-RPC error.",
-    correlationId: correlationId(),
-    payload: {
-      type: "object",
-      required: ["jsonrpc", "id", "error"],
-      properties: {
-        jsonrpc: JSONRPC,
-        id: { type: ["string", "number", "null"], description: "The id of the request; null if it could not be read." },
-        error: declared.length > 0 ? { oneOf: [...declared, standard] } : standard,
-      },
-    },
-    bindings: responseBindings(),
-  };
-}
-
-function declaredError(S: string, method: MethodModel, error: ErrorModel, schemas: Record<string, JsonSchema>): JsonSchema {
-  return {
-    title: error.name,
-    ...(error.description === undefined ? {} : { description: error.description }),
-    type: "object",
-    required: ["code", "message"],
-    properties: {
-      code: { type: "integer", const: error.code },
-      message: { type: "string" },
-      ...(error.data === undefined ? {} : { data: embedSchema(error.data.jsonSchema, `${S}.${method.name}.errors.${error.name}.data`, schemas) }),
-    },
-  };
-}
-
-function notificationMessage(S: string, notification: NotificationModel, schemas: Record<string, JsonSchema>): Record<string, unknown> {
-  return {
-    name: `${S}.${notification.name}.notification`,
-    title: `${S}.${notification.name} notification`,
-    ...texts(notification.description),
-    payload: {
-      type: "object",
-      required: ["jsonrpc", "method", "params"],
-      properties: {
-        jsonrpc: JSONRPC,
-        method: { type: "string", const: notification.name },
-        params: embedSchema(notification.params.jsonSchema, `${S}.${notification.name}.params`, schemas),
-      },
-    },
-  };
-}
-
-function correlationId(): Record<string, unknown> {
-  return { description: "The JSON-RPC id: a response carries the id of its request.", location: "$message.payload#/id" };
-}
-
-function responseBindings(): Record<string, unknown> {
-  return {
-    mqtt: {
-      correlationData: {
-        type: "string",
-        description: "MQTT 5 Correlation Data property, echoed from the request when it had one.",
-      },
-      bindingVersion: MQTT_BINDING_VERSION,
-    },
-  };
-}
-
-/** `summary` is the first line of a description, `description` all of it. */
-function texts(description: string | undefined): { summary?: string; description?: string } {
-  if (description === undefined || description.trim() === "") return {};
-  return { summary: description.trim().split("\n")[0]!.trim(), description };
 }
 
 function documentVersion(services: readonly ServiceModel[]): string {
@@ -340,73 +181,4 @@ function infoDescription(services: readonly ServiceModel[]): string {
     for (const line of body.slice(1)) lines.push(line.trim() === "" ? "" : `  ${line}`);
   }
   return lines.join("\n");
-}
-
-const DEFINITION_POINTERS = ["#/definitions/", "#/$defs/"] as const;
-/** Keywords whose values are data, not schemas: `$ref` inside them is not a reference. */
-const DATA_KEYWORDS = new Set(["const", "enum", "default", "examples", "example"]);
-/** Keywords whose values map names to schemas: their keys are names, not keywords. */
-const NAME_MAPS = new Set(["properties", "patternProperties", "definitions", "$defs", "dependencies"]);
-
-/**
- * Inline `schema` into the document. Its `definitions`/`$defs` go to `schemas` under `ns.<name>`,
- * and every `$ref` to them (or to the schema's root, `#`) is rewritten, because inside the bigger
- * document `#` means the document.
- */
-function embedSchema(schema: JsonSchema, ns: string, schemas: Record<string, JsonSchema>): JsonSchema {
-  const { definitions, $defs, ...root } = schema;
-  const targets = new Map<string, string>();
-  const used = new Set<string>();
-  const pending: [string, unknown][] = [];
-  for (const [pointer, defs] of [[DEFINITION_POINTERS[0], definitions], [DEFINITION_POINTERS[1], $defs]] as const) {
-    if (!isObject(defs)) continue;
-    for (const [name, def] of Object.entries(defs)) {
-      let key = `${ns}.${name.replace(/[^A-Za-z0-9_-]/g, "_")}`;
-      for (let i = 2; used.has(key); i++) key = `${ns}.${name.replace(/[^A-Za-z0-9_-]/g, "_")}_${i}`;
-      used.add(key);
-      const token = escapePointer(name);
-      for (const form of new Set([token, encodeURI(token)])) targets.set(`${pointer}${form}`, `#/components/schemas/${key}`);
-      pending.push([key, def]);
-    }
-  }
-  let rootUsed = false;
-  const rewrite = (ref: string): string => {
-    if (ref === "#") {
-      rootUsed = true;
-      return `#/components/schemas/${ns}`;
-    }
-    for (const [from, to] of targets) {
-      if (ref === from || ref.startsWith(`${from}/`)) return to + ref.slice(from.length);
-    }
-    return ref;
-  };
-  for (const [key, def] of pending) schemas[key] = rewriteRefs(def, rewrite, undefined) as JsonSchema;
-  const embedded = rewriteRefs(root, rewrite, undefined) as JsonSchema;
-  if (!rootUsed) return embedded;
-  schemas[ns] = embedded;
-  return { $ref: `#/components/schemas/${ns}` };
-}
-
-/** A deep copy of a schema with every `$ref` string passed through `rewrite`. */
-function rewriteRefs(node: unknown, rewrite: (ref: string) => string, parentKey: string | undefined): unknown {
-  if (Array.isArray(node)) return node.map((item) => rewriteRefs(item, rewrite, parentKey));
-  if (!isObject(node)) return node;
-  const inNameMap = parentKey !== undefined && NAME_MAPS.has(parentKey);
-  const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(node)) {
-    if (inNameMap) out[key] = rewriteRefs(value, rewrite, undefined);
-    else if (key === "$ref" && typeof value === "string") out[key] = rewrite(value);
-    else if (DATA_KEYWORDS.has(key)) out[key] = structuredClone(value);
-    else out[key] = rewriteRefs(value, rewrite, key);
-  }
-  return out;
-}
-
-/** A name as a JSON Pointer token inside a URI fragment, the way Zod and zod-to-json-schema write it. */
-function escapePointer(name: string): string {
-  return name.replace(/~/g, "~0").replace(/\//g, "~1");
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }

@@ -9,7 +9,7 @@ import { z } from "zod";
 import { generate } from "../codegen/generate.js";
 import { jsonProblems } from "../codegen/json-compat.js";
 import { ContractsError, loadContracts } from "../codegen/load-contracts.js";
-import { codegenCommand } from "../codegen/cli.js";
+import { codegenCommand } from "../src/cli/commands/codegen.js";
 import { staleFiles } from "../codegen/output.js";
 import type { ContractModel, GeneratedFile } from "../codegen/model.js";
 import { validateContracts } from "../codegen/validate-contracts.js";

@@ -67,7 +67,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
 
 /** Commands with flags of their own, loaded only when run: codegen brings ts-morph and TypeScript, which agents never need. */
 const OWN_FLAG_COMMANDS: Record<string, () => Promise<(argv: readonly string[], io: CliIo) => Promise<number>>> = {
-  codegen: async () => (await import("../../codegen/cli.js")).codegenCommand,
+  codegen: async () => (await import("./commands/codegen.js")).codegenCommand,
   init: async () => (await import("./commands/init.js")).initCommand,
 };
 

@@ -8,12 +8,12 @@ import { createRequire } from "node:module";
 import { join, relative, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
-import type { CliIo } from "../src/cli/cli-io.js";
-import { ExitCode } from "../src/cli/exit-codes.js";
-import { toPosix } from "./import-path.js";
-import { ContractsError } from "./load-contracts.js";
-import { CONTRACT_MODULE } from "./load-module.js";
-import { runCodegen } from "./run.js";
+import { toPosix } from "../../../codegen/import-path.js";
+import { ContractsError } from "../../../codegen/load-contracts.js";
+import { CONTRACT_MODULE } from "../../../codegen/load-module.js";
+import { runCodegen } from "../../../codegen/run.js";
+import type { CliIo } from "../cli-io.js";
+import { ExitCode } from "../exit-codes.js";
 
 export const CODEGEN_USAGE = `Usage: mqtt-contracts codegen [--check] [--contracts <dir>] [--out <dir>] [--watch]
 
@@ -202,7 +202,7 @@ function watchFolders(root: string, onFile: (path: string) => void): FolderWatch
 /** One `mqtt-contracts codegen` in a child process, its output passed through; resolves with its exit code. */
 function runChild(argv: readonly string[], io: CliIo): Promise<number> {
   const fromSource = import.meta.url.endsWith(".ts");
-  const entry = fileURLToPath(new URL(fromSource ? "../src/cli/main.ts" : "../src/cli/main.js", import.meta.url));
+  const entry = fileURLToPath(new URL(fromSource ? "../main.ts" : "../main.js", import.meta.url));
   // From this repository's sources the child needs what the parent was started with: tsx (found from here,
   // not from the project) and the source condition.
   const nodeArgs = fromSource ? ["--conditions=@mqtt-contracts/source", "--import", pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href] : [];

@@ -1,0 +1,167 @@
+/**
+ * The AsyncAPI messages of one method or notification (request, result, error, notification), with
+ * their MQTT bindings. Their payload schemas are embedded with `embedSchema`, whose definitions land in
+ * the `schemas` passed along (the document's `components.schemas`).
+ */
+import { ErrorCode } from "../src/errors/codes.js";
+import { embedSchema } from "./asyncapi-schemas.js";
+import type { ErrorModel, JsonSchema, MethodModel, NotificationModel } from "./model.js";
+
+export const MQTT_BINDING_VERSION = "0.2.0";
+
+/** The codes a server answers with on its own, each with what it means for the caller. */
+const STANDARD_ERRORS: readonly { name: string; code: number; description: string }[] = [
+  { name: "ParseError", code: ErrorCode.ParseError, description: "The payload was not valid JSON." },
+  { name: "InvalidRequest", code: ErrorCode.InvalidRequest, description: "The payload was not a valid JSON-RPC 2.0 request." },
+  { name: "MethodNotFound", code: ErrorCode.MethodNotFound, description: "The server has no handler for the method." },
+  { name: "InvalidParams", code: ErrorCode.InvalidParams, description: "The params failed the method's schema; data holds the issues." },
+  { name: "InternalError", code: ErrorCode.InternalError, description: "The server failed outside the handler, e.g. the result broke the contract." },
+  { name: "HandlerError", code: ErrorCode.HandlerError, description: "The handler threw an error that carried no code of its own." },
+];
+
+const JSONRPC = { type: "string", const: "2.0" } as const;
+
+export function requestMessage(S: string, method: MethodModel, schemas: Record<string, JsonSchema>): Record<string, unknown> {
+  return {
+    name: `${S}.${method.name}.request`,
+    title: `${S}.${method.name} request`,
+    ...texts(method.description),
+    correlationId: correlationId(),
+    payload: {
+      type: "object",
+      required: ["jsonrpc", "id", "method", "params"],
+      properties: {
+        jsonrpc: JSONRPC,
+        id: { type: ["string", "number"], description: "Chosen by the client; the response carries the same id." },
+        method: { type: "string", const: method.name },
+        params: embedSchema(method.params.jsonSchema, `${S}.${method.name}.params`, schemas),
+        response_topic: {
+          type: "string",
+          description: "Where the response goes. The MQTT 5 Response Topic property takes precedence when present.",
+        },
+      },
+    },
+    bindings: {
+      mqtt: {
+        responseTopic: {
+          type: "string",
+          description: "MQTT 5 Response Topic property: optional (mqtt-contracts clients rely on response_topic and do not send it); where the response goes, in preference to response_topic, when present.",
+        },
+        correlationData: {
+          type: "string",
+          description: "MQTT 5 Correlation Data property: optional (mqtt-contracts clients correlate by the JSON-RPC id and do not send it); the server echoes it in the response when present.",
+        },
+        bindingVersion: MQTT_BINDING_VERSION,
+      },
+    },
+  };
+}
+
+export function resultMessage(S: string, method: MethodModel, schemas: Record<string, JsonSchema>): Record<string, unknown> {
+  return {
+    name: `${S}.${method.name}.result`,
+    title: `${S}.${method.name} result`,
+    summary: `The successful response to ${S}.${method.name}.`,
+    correlationId: correlationId(),
+    payload: {
+      type: "object",
+      required: ["jsonrpc", "id", "result"],
+      properties: {
+        jsonrpc: JSONRPC,
+        id: { type: ["string", "number"], description: "The id of the request." },
+        result: embedSchema(method.result.jsonSchema, `${S}.${method.name}.result`, schemas),
+      },
+    },
+    bindings: responseBindings(),
+  };
+}
+
+export function errorMessage(S: string, method: MethodModel, schemas: Record<string, JsonSchema>): Record<string, unknown> {
+  const standard = {
+    title: "JSON-RPC error",
+    type: "object",
+    required: ["code", "message"],
+    properties: {
+      code: {
+        type: "integer",
+        oneOf: STANDARD_ERRORS.map(({ name, code, description }) => ({ const: code, title: name, description })),
+      },
+      message: { type: "string" },
+      data: { description: "Details, e.g. the validation issues of an InvalidParams error." },
+    },
+  };
+  const declared = method.errors.map((error) => declaredError(S, method, error, schemas));
+  return {
+    name: `${S}.${method.name}.error`,
+    title: `${S}.${method.name} error`,
+    summary: `The error response to ${S}.${method.name}.`,
+    description:
+      declared.length > 0
+        ? `One of the application errors declared by ${S}.${method.name} (${method.errors.map((e) => `${e.name} ${e.code}`).join(", ")}), or a JSON-RPC error.`
+        : "A JSON-RPC error.",
+    correlationId: correlationId(),
+    payload: {
+      type: "object",
+      required: ["jsonrpc", "id", "error"],
+      properties: {
+        jsonrpc: JSONRPC,
+        id: { type: ["string", "number", "null"], description: "The id of the request; null if it could not be read." },
+        error: declared.length > 0 ? { oneOf: [...declared, standard] } : standard,
+      },
+    },
+    bindings: responseBindings(),
+  };
+}
+
+function declaredError(S: string, method: MethodModel, error: ErrorModel, schemas: Record<string, JsonSchema>): JsonSchema {
+  return {
+    title: error.name,
+    ...(error.description === undefined ? {} : { description: error.description }),
+    type: "object",
+    required: ["code", "message"],
+    properties: {
+      code: { type: "integer", const: error.code },
+      message: { type: "string" },
+      ...(error.data === undefined ? {} : { data: embedSchema(error.data.jsonSchema, `${S}.${method.name}.errors.${error.name}.data`, schemas) }),
+    },
+  };
+}
+
+export function notificationMessage(S: string, notification: NotificationModel, schemas: Record<string, JsonSchema>): Record<string, unknown> {
+  return {
+    name: `${S}.${notification.name}.notification`,
+    title: `${S}.${notification.name} notification`,
+    ...texts(notification.description),
+    payload: {
+      type: "object",
+      required: ["jsonrpc", "method", "params"],
+      properties: {
+        jsonrpc: JSONRPC,
+        method: { type: "string", const: notification.name },
+        params: embedSchema(notification.params.jsonSchema, `${S}.${notification.name}.params`, schemas),
+      },
+    },
+  };
+}
+
+function correlationId(): Record<string, unknown> {
+  return { description: "The JSON-RPC id: a response carries the id of its request.", location: "$message.payload#/id" };
+}
+
+function responseBindings(): Record<string, unknown> {
+  return {
+    mqtt: {
+      correlationData: {
+        type: "string",
+        description: "MQTT 5 Correlation Data property, echoed from the request when it had one.",
+      },
+      bindingVersion: MQTT_BINDING_VERSION,
+    },
+  };
+}
+
+/** `summary` is the first line of a description, `description` all of it. */
+export function texts(description: string | undefined): { summary?: string; description?: string } {
+  if (description === undefined || description.trim() === "") return {};
+  return { summary: description.trim().split("\n")[0]!.trim(), description };
+}
