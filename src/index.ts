@@ -4,6 +4,9 @@ export { agentConfigSchema, agentConfigFromEnv, parseAgentConfig } from "./agent
 
 // Communicators
 export { BaseCommunicator } from "./communicator/base-communicator.js";
+export { commonOptionsShape, communicatorOptionsSchema } from "./communicator/options.js";
+export { parseCommunicatorOptions } from "./communicator/parse-options.js";
+export { instanceParts } from "./instances/parts.js";
 export { CLOSE_TIMEOUT_MS, DEFAULT_MAX_PAYLOAD_BYTES, DEFAULT_REQUEST_TIMEOUT_MS, DEFAULT_STOP_GRACE_MS } from "./communicator/defaults.js";
 export { MqttCommunicator } from "./mqtt/mqtt-communicator.js";
 export { mqttCommunicatorOptionsSchema } from "./mqtt/mqtt-options.js";
@@ -57,8 +60,9 @@ export type { SchemaIssue } from "./contract/schema.js";
 export type { AgentDeps } from "./agent/base-agent.js";
 export type { AgentConfig, AgentConfigInput } from "./agent/agent-config.js";
 export type { BaseCommunicatorSettings } from "./communicator/options.js";
+export type { CommunicatorParts, CommunicatorPartsFactory, MembershipContext } from "./communicator/membership.js";
 export type { BatchSettings } from "./communicator/request-batcher.js";
-export type { Communicator, CommunicatorClass, CommunicatorInit, Handler, HandlerContext, HandlerOptions, RequestOptions } from "./communicator/types.js";
+export type { Communicator, CommunicatorClass, CommunicatorInit, Handler, HandlerContext, HandlerOptions, JsonSchema, RequestOptions } from "./communicator/types.js";
 export type { InboundMessage, MessageSink, PublishProperties, Transport } from "./transport/transport.js";
 export type { MqttCommunicatorOptions } from "./mqtt/mqtt-options.js";
 export type { MemoryCommunicatorOptions } from "./memory/memory-communicator.js";

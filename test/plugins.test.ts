@@ -1,7 +1,17 @@
 import { fileURLToPath } from "node:url";
-import { describe, expect, it } from "vitest";
+import type { MqttClient } from "mqtt";
+import { describe, expect, it, onTestFinished, vi } from "vitest";
 import {
   BaseAgent,
+  BaseCommunicator,
+  MethodNotFoundError,
+  communicatorOptionsSchema,
+  instanceParts,
+  parseCommunicatorOptions,
+  type CommunicatorInit,
+  type CommunicatorPartsFactory,
+  type MessageSink,
+  type Transport,
   ConfigurationError,
   MemoryBus,
   MemoryCommunicator,
@@ -15,6 +25,7 @@ import {
   type CommunicatorClass,
 } from "mqtt-contracts";
 import { recordingLogger } from "./helpers/recording-logger.js";
+import { startAedesInProcess, type TestBroker } from "./helpers/brokers.js";
 import { failure, thrown } from "./helpers/failures.js";
 
 // The registry is module-global: every test registers its own type names so none sees another's.
@@ -273,5 +284,68 @@ describe("discovery of communicator packages", () => {
       await server.stop();
     }
     expect(served).toBe("hello plugin");
+  });
+});
+
+/** A plugin's own transport, as a plugin author would write one: mqtt.js by hand, QoS 1, no flow control. */
+function handWrittenTransport(client: MqttClient, sink: MessageSink): Transport {
+  client.on("message", (topic, payload) => sink({ topic, payload }));
+  return {
+    supportsProperties: false,
+    subscribe: async (filters) => void (await client.subscribeAsync([...filters], { qos: 1 })),
+    unsubscribe: async (filters) => void (await client.unsubscribeAsync([...filters])),
+    publish: async (topic, payload) => void (await client.publishAsync(topic, payload, { qos: 1 })),
+    publishRetained: async (topic, payload) => void (await client.publishAsync(topic, payload, { qos: 1, retain: true })),
+    close: async () => void (await client.endAsync()),
+  };
+}
+
+/** A communicator type from a plugin: `BaseCommunicator` over its own transport, options validated by the shared schema. */
+class PluginCommunicator extends BaseCommunicator {
+  constructor(
+    init: CommunicatorInit,
+    private readonly broker: TestBroker,
+    parts?: CommunicatorPartsFactory,
+  ) {
+    super(init, parseCommunicatorOptions("plugin", init.agentName, communicatorOptionsSchema(), init.options), parts);
+  }
+
+  protected override async openTransport(sink: MessageSink): Promise<Transport> {
+    return handWrittenTransport(await this.broker.rawClient(), sink);
+  }
+}
+
+describe("a communicator type that extends BaseCommunicator", () => {
+  it("gets discovery records, rpc.discover and rpc.stats with instanceParts, and answers an MqttCommunicator", async () => {
+    const broker = await startAedesInProcess();
+    onTestFinished(() => broker.close());
+    const server = new PluginCommunicator({ agentName: "plugged", logger: recordingLogger() }, broker, instanceParts);
+    server.registerHandler("echo", (params) => params, { kind: "method", params: { type: "object" }, result: { type: "object" } });
+    const client = new MqttCommunicator({ agentName: "caller", serviceUrls: { plugged: "plugged" }, options: broker.options(), logger: recordingLogger() });
+    onTestFinished(() => Promise.all([client.stop(), server.stop()]).then(() => undefined));
+    await server.start();
+    await client.start();
+    expect(await client.sendRequest("plugged", "echo", { a: 1 })).toEqual({ a: 1 });
+    const document = await client.sendRequest<{ methods: { name: string }[] }>("plugged", "rpc.discover");
+    expect(document.methods.map((method) => method.name)).toEqual(["echo"]);
+    const stats = await client.sendRequest<{ methods: Record<string, { calls: number }> }>("plugged", "rpc.stats");
+    expect(stats.methods.echo?.calls).toBe(1);
+    await vi.waitFor(() => expect(client.liveInstances("plugged").map((record) => record.instance)).toEqual([server.clientId]));
+  });
+
+  it("is a lone instance without parts: no record, no rpc.discover, and a sharedGroup is refused by name", async () => {
+    const broker = await startAedesInProcess();
+    onTestFinished(() => broker.close());
+    expect(() => new PluginCommunicator({ agentName: "grouped", options: { sharedGroup: "g1" } }, broker)).toThrow(/sharedGroup "g1": grouped's communicator type has no instance groups/);
+    expect(() => new PluginCommunicator({ agentName: "bad", options: { maxQueuedRequests: -1 } }, broker)).toThrow(ConfigurationError);
+    const server = new PluginCommunicator({ agentName: "lone", logger: recordingLogger() }, broker);
+    server.registerHandler("echo", (params) => params);
+    const client = new MqttCommunicator({ agentName: "caller", serviceUrls: { lone: "lone" }, options: broker.options(), logger: recordingLogger() });
+    onTestFinished(() => Promise.all([client.stop(), server.stop()]).then(() => undefined));
+    await server.start();
+    await client.start();
+    expect(await client.sendRequest("lone", "echo", { b: 2 })).toEqual({ b: 2 });
+    expect(await failure(client.sendRequest("lone", "rpc.discover"))).toBeInstanceOf(MethodNotFoundError);
+    expect(server.liveInstances()).toEqual([]);
   });
 });
