@@ -14,7 +14,7 @@ import { recordingLogger } from "./helpers/recording-logger.js";
 import { failure } from "./helpers/failures.js";
 
 /** The number of requests still waiting for an answer, read from the communicator's private state. */
-const pendingCount = (communicator: MemoryCommunicator) => (communicator as unknown as { pending: { size: number } }).pending.size;
+const pendingCount = (communicator: MemoryCommunicator) => (communicator as unknown as { client: { inFlight: number } }).client.inFlight;
 
 /** Requests, responses and notifications: not discovery. */
 const isTraffic = (topic: string) => !isDiscoveryTopic(topic);

@@ -39,7 +39,7 @@ describe.each(brokers)("timeouts and aborts on %s", (_name, start) => {
     expect(error).toBeInstanceOf(RequestTimeoutError);
     expect(error).toMatchObject({ target: "svc", timeoutMs: 300, message: expect.stringMatching(/^Request slow to svc timed out after 300 ms: no response came\. Is a service subscribed to svc\/request\/slow\? A broker whose ACL denies/) });
     expect(Date.now() - startedAt).toBeGreaterThanOrEqual(290);
-    expect((client as unknown as { pending: { size: number } }).pending.size).toBe(0);
+    expect((client as unknown as { client: { inFlight: number } }).client.inFlight).toBe(0);
 
     release(); // the server now answers the request nobody waits for
     await vi.waitFor(() => expect(clientLog.find("debug", /dropped a late or unknown response/)).toBeDefined(), { timeout: 5_000 });
@@ -64,7 +64,7 @@ describe.each(brokers)("timeouts and aborts on %s", (_name, start) => {
     const error = await call.catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RequestAbortedError);
     expect((error as RequestAbortedError).cause).toBe(reason);
-    expect((client as unknown as { pending: { size: number } }).pending.size).toBe(0);
+    expect((client as unknown as { client: { inFlight: number } }).client.inFlight).toBe(0);
   });
 
   it("publishes nothing when the signal is already aborted", async () => {
