@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [--reps N] [--systems a,b] [--brokers aedes,mosquitto] [--cpu-prof]`
+ * `npm run bench [-- --quick] [--reps N] [--systems a,b] [--brokers aedes,mosquitto] [--baseline DIR] [--cpu-prof]`
  *
  * Echo RPC over MQTT: mqtt-contracts (generated client and server: plain, auto-batched, and without request expiry), a
  * hand-written mqtt.js baseline, Moleculer 0.14 and NestJS microservices (shipped and pinned
@@ -7,13 +7,23 @@
  * processes of their own, driven over IPC (bench/processes/). A system that fails is reported as
  * failed; the run goes on. Writes bench/results/<latest|quick>.{md,json} and one SVG chart per
  * broker, and prints the Markdown at the end.
+ *
+ * `--baseline DIR` compares this tree's runtime with another commit's, in the same run: DIR is a
+ * checkout of it (`git worktree add /tmp/base main`; it needs no node_modules). Its src/, generated/
+ * and contracts/ are compiled with this tree's tsc and options into .bench-build/baseline/, beside this
+ * tree's compiled bench code, so each selected mqtt-contracts system gets a `baseline:<id>` twin that
+ * runs the same peer on the other runtime (bench/lib/baseline.ts). The twins take turns with the
+ * others as usual; the report (<name>-baseline.md) opens with current/baseline ratios of p50, calls/s
+ * and client + server CPU per call at each level, paired by repetition. The log names the file each
+ * process loaded `mqtt-contracts` from, and a fingerprint of each compiled runtime.
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { startMosquitto, type Mosquitto } from "../test/helpers/mosquitto.js";
 import { startNatsCluster, type NatsCluster } from "../test/helpers/nats-cluster.js";
 import { throughputChart } from "./lib/chart.js";
-import { buildBenchProcesses, compiledProcess } from "./lib/build.js";
+import { BASELINE_BUILD_DIR, buildBaseline, describeBuild, isBaselineSystem, underlyingSystem, type BuildInfo } from "./lib/baseline.js";
+import { BUILD_DIR, buildBenchProcesses, compiledProcess } from "./lib/build.js";
 import { BenchChild, repoRoot } from "./lib/child.js";
 import { grouped, ms } from "./lib/format.js";
 import { describeMachine } from "./lib/machine.js";
@@ -39,8 +49,8 @@ const live = new Set<BenchChild>();
 let mosquitto: Mosquitto | undefined;
 let nats: NatsCluster | undefined;
 
-async function startChild(name: string, script: string, args: readonly string[], execArgv: readonly string[] = []): Promise<BenchChild> {
-  const child = await BenchChild.start(name, compiledProcess(script), args, { readyTimeoutMs: START_TIMEOUT_MS, execArgv });
+async function startChild(name: string, script: string, args: readonly string[], execArgv: readonly string[] = [], buildDir = BUILD_DIR): Promise<BenchChild> {
+  const child = await BenchChild.start(name, compiledProcess(script, buildDir), args, { readyTimeoutMs: START_TIMEOUT_MS, execArgv });
   live.add(child);
   void child.exited.then(() => live.delete(child));
   return child;
@@ -94,9 +104,14 @@ async function runOnce(settings: BenchSettings, systemId: string, broker: Runnin
   const started = performance.now();
   const { target } = broker;
   const where = `${target.broker} · ${systemId} · rep ${rep}/${settings.reps}`;
+  // A baseline: system runs the same peer, from the baseline build (bench/lib/baseline.ts).
+  const underlying = underlyingSystem(systemId);
+  const buildDir = isBaselineSystem(systemId) ? BASELINE_BUILD_DIR : BUILD_DIR;
   const profile = (role: string) =>
-    settings.cpuProf && findSystem(systemId).profiled ? ["--cpu-prof", "--cpu-prof-dir", PROFILES_DIR, "--cpu-prof-name", `${systemId}-${target.broker}-${role}-rep${rep}.cpuprofile`] : [];
-  const peerArgs = (role: string) => [role, systemId, JSON.stringify(target)];
+    settings.cpuProf && findSystem(underlying).profiled
+      ? ["--cpu-prof", "--cpu-prof-dir", PROFILES_DIR, "--cpu-prof-name", `${systemId.replace(":", "-")}-${target.broker}-${role}-rep${rep}.cpuprofile`]
+      : [];
+  const peerArgs = (role: string) => [role, underlying, JSON.stringify(target)];
   let server: BenchChild | undefined;
   let client: BenchChild | undefined;
   try {
@@ -104,15 +119,17 @@ async function runOnce(settings: BenchSettings, systemId: string, broker: Runnin
     // before both are ready; a server that reports ready before its subscription is in place costs a
     // retried first call in the warm-up, nothing more.
     const [serverStart, clientStart] = await Promise.allSettled([
-      startChild(`${systemId} server`, "peer.ts", peerArgs("server"), profile("server")),
+      startChild(`${systemId} server`, "peer.ts", peerArgs("server"), profile("server"), buildDir),
       // --expose-gc only exposes gc() for the live-heap measurement at the end; it changes no GC behaviour.
-      startChild(`${systemId} client`, "peer.ts", peerArgs("client"), ["--expose-gc", ...profile("client")]),
+      startChild(`${systemId} client`, "peer.ts", peerArgs("client"), ["--expose-gc", ...profile("client")], buildDir),
     ]);
     if (serverStart.status === "fulfilled") server = serverStart.value;
     if (clientStart.status === "fulfilled") client = clientStart.value;
     if (serverStart.status === "rejected") throw serverStart.reason;
     if (clientStart.status === "rejected") throw clientStart.reason;
     if (server === undefined || client === undefined) throw new Error("unreachable");
+    const runtime = client.detail.runtime as string | undefined;
+    if (settings.baseline !== undefined && rep === 1) log(`${where} · mqtt-contracts from ${runtime} (server: ${String(server.detail.runtime)})`);
     const { timeoutMs } = settings;
     const warm = await client.request<WarmupResult>(
       { cmd: "warmup", firstCallMaxMs: settings.firstCallMaxMs, calls: settings.warmupCalls, maxMs: settings.warmupMaxMs, timeoutMs },
@@ -136,7 +153,7 @@ async function runOnce(settings: BenchSettings, systemId: string, broker: Runnin
     const clientUsage = await client.stop<Usage>(STOP_TIMEOUT_MS);
     const serverUsage = await server.stop<Usage>(STOP_TIMEOUT_MS);
     if (clientUsage === undefined || serverUsage === undefined) throw new Error("a process died while stopping");
-    return { system: systemId, broker: target.broker, rep, ok: true, warmup: warm, latency, levels, clientMaxRssKiB: clientUsage.maxRssKiB, clientLiveHeapKiB: clientHeap.liveHeapKiB, serverMaxRssKiB: serverUsage.maxRssKiB, wallMs: performance.now() - started };
+    return { system: systemId, broker: target.broker, rep, ok: true, warmup: warm, latency, levels, clientMaxRssKiB: clientUsage.maxRssKiB, clientLiveHeapKiB: clientHeap.liveHeapKiB, serverMaxRssKiB: serverUsage.maxRssKiB, runtime, wallMs: performance.now() - started };
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     log(`${where} · failed: ${message.split("\n")[0]}`);
@@ -164,6 +181,13 @@ async function main(): Promise<void> {
   const started = performance.now();
   log("compiling the benchmark processes (tsc -p tsconfig.bench.json)...");
   buildBenchProcesses();
+  let builds: { current: BuildInfo; baseline: BuildInfo } | undefined;
+  if (settings.baseline !== undefined) {
+    log(`compiling the baseline runtime of ${settings.baseline} into ${BASELINE_BUILD_DIR}...`);
+    const baseline = buildBaseline(settings.baseline, log);
+    builds = { current: describeBuild(repoRoot, BUILD_DIR), baseline };
+    log(`current: ${builds.current.commit}, runtime ${builds.current.fingerprint}; baseline: ${baseline.commit} at ${baseline.dir}, runtime ${baseline.fingerprint}${baseline.dirty.length ? ` (uncommitted: ${baseline.dirty.join("; ")})` : ""}`);
+  }
   const machine = describeMachine();
   if (settings.cpuProf) await mkdir(PROFILES_DIR, { recursive: true });
   log(`${settings.mode}: ${settings.systems.join(", ")} on ${settings.brokers.join(", ")}, ${settings.reps} rep(s); ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}`);
@@ -206,9 +230,9 @@ async function main(): Promise<void> {
     charts[broker] = file;
   }
   const wallMs = performance.now() - started;
-  const markdown = markdownReport({ settings, machine, summaries, startedAt, wallMs, charts });
+  const markdown = markdownReport({ settings, machine, summaries, runs, builds, startedAt, wallMs, charts });
   await writeFile(join(RESULTS_DIR, `${settings.outName}.md`), markdown);
-  await writeFile(join(RESULTS_DIR, `${settings.outName}.json`), JSON.stringify({ startedAt: startedAt.toISOString(), wallMs, settings, machine, summaries, runs }, null, 2) + "\n");
+  await writeFile(join(RESULTS_DIR, `${settings.outName}.json`), JSON.stringify({ startedAt: startedAt.toISOString(), wallMs, settings, machine, builds, summaries, runs }, null, 2) + "\n");
   log(`wrote bench/results/${settings.outName}.md, .json and ${Object.values(charts).join(", ")} in ${Math.round(wallMs / 1000)} s`);
   console.log(markdown);
 }

@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { repoRoot } from "./child.js";
 
@@ -12,14 +12,22 @@ export const BUILD_DIR = join(repoRoot, ".bench-build");
  * carries ~30 MiB of loader and transform caches, which would swamp the RSS comparison.)
  */
 export function buildBenchProcesses(): void {
+  // From scratch: tsc leaves the output of deleted sources behind, which would blur the runtime's fingerprint (bench/lib/baseline.ts).
+  rmSync(BUILD_DIR, { recursive: true, force: true });
   execFileSync(process.execPath, [join(repoRoot, "node_modules", "typescript", "bin", "tsc"), "-p", join(repoRoot, "tsconfig.bench.json")], { cwd: repoRoot, stdio: "inherit" });
-  // The compiled code imports "mqtt-contracts" as users do. This package.json makes the build folder a
-  // package of that name, so the import resolves (by self-reference) to the compiled runtime beside it.
+  writeSelfReference(BUILD_DIR);
+}
+
+/**
+ * The compiled code imports "mqtt-contracts" as users do. This package.json makes a build folder a
+ * package of that name, so the import resolves (by self-reference) to the compiled runtime in it.
+ */
+export function writeSelfReference(buildDir: string): void {
   const manifest = { name: "mqtt-contracts", private: true, type: "module", exports: { ".": "./src/index.js" } };
-  writeFileSync(join(BUILD_DIR, "package.json"), `${JSON.stringify(manifest, null, 2)}\n`);
+  writeFileSync(join(buildDir, "package.json"), `${JSON.stringify(manifest, null, 2)}\n`);
 }
 
 /** The compiled path of a benchmark process script, e.g. `peer.ts` → `.bench-build/bench/processes/peer.js`. */
-export function compiledProcess(script: string): string {
-  return join(BUILD_DIR, "bench", "processes", script.replace(/\.ts$/, ".js"));
+export function compiledProcess(script: string, buildDir = BUILD_DIR): string {
+  return join(buildDir, "bench", "processes", script.replace(/\.ts$/, ".js"));
 }

@@ -1,9 +1,10 @@
 /** The Markdown report: one table per broker, ratios against the hand-written baseline of the same run. */
 import type { BrokerKind } from "../peers/peer.js";
 import { BASELINE, findSystem } from "../peers/systems.js";
+import { baselineDescription, isBaselineSystem, vsBaselineSection, type BuildInfo } from "./baseline.js";
 import { grouped, ms, ratio, signed } from "./format.js";
 import type { Machine } from "./machine.js";
-import type { Summary } from "./results.js";
+import type { RunResult, Summary } from "./results.js";
 import type { BenchSettings } from "./settings.js";
 
 /** The level the ratios and CPU columns are taken at. */
@@ -82,17 +83,22 @@ export interface ReportInput {
   settings: BenchSettings;
   machine: Machine;
   summaries: readonly Summary[];
+  runs: readonly RunResult[];
+  /** With `--baseline`: what the two runtimes were built from. */
+  builds?: { current: BuildInfo; baseline: BuildInfo } | undefined;
   startedAt: Date;
   wallMs: number;
   /** File names of the charts, by broker. */
   charts: Partial<Record<BrokerKind, string>>;
 }
 
-export function markdownReport({ settings, machine, summaries, startedAt, wallMs, charts }: ReportInput): string {
+export function markdownReport({ settings, machine, summaries, runs, builds, startedAt, wallMs, charts }: ReportInput): string {
   const command = `npm run bench${settings.mode === "quick" ? " -- --quick" : ""}`;
+  const picked = settings.systems.filter((id) => !isBaselineSystem(id));
   const filters = [
-    settings.systems.length < 6 ? `--systems ${settings.systems.join(",")}` : "",
+    picked.length < 6 ? `--systems ${picked.join(",")}` : "",
     settings.brokers.length < 2 ? `--brokers ${settings.brokers.join(",")}` : "",
+    settings.baseline !== undefined ? `--baseline ${settings.baseline}` : "",
   ].filter(Boolean);
   const p = machine.packages;
   const out: string[] = [
@@ -113,6 +119,9 @@ export function markdownReport({ settings, machine, summaries, startedAt, wallMs
       `"Client RSS @${HEADLINE_LEVEL}" is the client's peak RSS during the @${HEADLINE_LEVEL} period (the peak is reset to the current RSS at its start by writing 5 to \`/proc/self/clear_refs\`, then read from \`process.resourceUsage().maxRSS\`), where the targets are set; the other RSS figures are the peak of the whole client or server process, over every phase including @${levelsAbove(settings.levels)} (an idle \`node\` child peaks at ${(machine.idleChildRssKiB / 1024).toFixed(0)} MiB here); the client's live heap is \`v8.getHeapStatistics().used_heap_size\` after full garbage collections at the end of the run (the client runs with \`--expose-gc\` for it), what the process keeps alive; "promoted" is what the client's young-generation collections moved to the old generation during the @${HEADLINE_LEVEL} period (\`v8.GCProfiler\`), per answered call. The peak follows both: V8 sets the next full collection at the live heap times a growing factor of up to 4, and the factor is higher the faster the old generation fills (its ratio of marking speed to promotion rate); CPU is \`process.cpuUsage()\` of the client and the server over the @${HEADLINE_LEVEL} period, and the broker process's user + system time from \`/proc/<pid>/stat\` over the same period (to the kernel's clock tick), each divided by the calls answered in it. All three share the machine's ${machine.cores} cores.`,
     ``,
   ];
+  if (builds !== undefined) {
+    out.push(...vsBaselineSection({ systems: settings.systems, brokers: settings.brokers, levels: settings.levels, reps: settings.reps, runs, ...builds }));
+  }
   for (const broker of settings.brokers) {
     out.push(`## ${BROKER_TITLES[broker]}`, ``, ...brokerTable(broker, settings, summaries), ``);
     const chart = charts[broker];
@@ -127,7 +136,7 @@ export function markdownReport({ settings, machine, summaries, startedAt, wallMs
     `Every system uses QoS 1 and the protocol version \`protocolVersion: "auto"\` gives mqtt-contracts on that broker (MQTT 5 on Mosquitto, 3.1.1 on aedes), ` +
       `wherever the system lets one choose; exceptions are noted. ${nagle}`,
     ``,
-    ...settings.systems.map((id) => `- **${id}**: ${findSystem(id).description}.`),
+    ...settings.systems.map((id) => `- **${id}**: ${isBaselineSystem(id) ? baselineDescription(id, builds?.baseline) : findSystem(id).description}.`),
     ``,
     `Configuration:`,
     ``,

@@ -24,6 +24,8 @@ export type RunResult =
       /** The client's heap after full collections, at the end of the run. */
       clientLiveHeapKiB: number;
       serverMaxRssKiB: number;
+      /** The file the client's `import "mqtt-contracts"` resolved to. */
+      runtime?: string;
       wallMs: number;
     }
   | { system: string; broker: BrokerKind; rep: number; ok: false; error: string; wallMs: number };

@@ -1,12 +1,17 @@
 /** Command-line flags and the settings they select. */
+import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import type { BrokerKind } from "../peers/peer.js";
 import { SYSTEMS } from "../peers/systems.js";
+import { withBaselines } from "./baseline.js";
 
 export interface BenchSettings {
   mode: "full" | "quick";
   reps: number;
+  /** Ids from SYSTEMS, and with `baseline` a `baseline:<id>` after each mqtt-contracts one. */
   systems: string[];
+  /** `--baseline <dir>`: a checkout whose runtime the `baseline:` systems run (absolute). */
+  baseline?: string;
   brokers: BrokerKind[];
   cpuProf: boolean;
   /** Leave Nagle on where Moleculer and NestJS leave it on (`--stock-sockets`). */
@@ -32,13 +37,16 @@ export interface BenchSettings {
 const ALL_BROKERS: BrokerKind[] = ["aedes", "mosquitto", "nats", "nats-cross"];
 const DEFAULT_BROKERS: BrokerKind[] = ["aedes", "mosquitto"];
 
-const USAGE = `usage: npm run bench -- [--quick] [--reps N] [--systems a,b] [--brokers aedes,mosquitto] [--cpu-prof] [--stock-sockets]
+const USAGE = `usage: npm run bench -- [--quick] [--reps N] [--systems a,b] [--brokers aedes,mosquitto] [--baseline DIR] [--cpu-prof] [--stock-sockets]
   --quick          1 repetition, short periods: under a minute for everything
   --reps N         repetitions (default 3, 1 with --quick); the report shows medians
   --systems a,b    only these: ${SYSTEMS.map((system) => system.id).join(", ")}
                    (with --systems or --brokers the report goes to latest-partial.*, not latest.*)
   --brokers a,b    only these: aedes, mosquitto (the default), nats (a 3-node NATS cluster started by the
                    bench, client and server on one node), nats-cross (the same, on two nodes)
+  --baseline DIR   also run each selected mqtt-contracts system on the runtime of the checkout DIR (another
+                   commit, e.g. from \`git worktree add /tmp/base main\`) as \`baseline:<id>\`, interleaved with
+                   the others, and report current/baseline ratios; the report goes to <name>-baseline.*
   --cpu-prof       write CPU profiles of the mqtt-contracts clients and servers to bench/results/profiles/
   --stock-sockets  leave Nagle's algorithm on where Moleculer and NestJS leave it (by default the bench
                    turns it off on their sockets, as mqtt-contracts and the baseline do on their own)`;
@@ -62,6 +70,7 @@ export function parseSettings(argv: readonly string[]): BenchSettings {
         reps: { type: "string" },
         systems: { type: "string" },
         brokers: { type: "string" },
+        baseline: { type: "string" },
         "cpu-prof": { type: "boolean", default: false },
         "stock-sockets": { type: "boolean", default: false },
         help: { type: "boolean", default: false },
@@ -77,13 +86,15 @@ export function parseSettings(argv: readonly string[]): BenchSettings {
   const quick = values.quick;
   const reps = values.reps === undefined ? (quick ? 1 : 3) : Number(values.reps);
   if (!(Number.isInteger(reps) && reps >= 1)) throw new Error(`--reps must be a positive integer, got ${values.reps}`);
-  const systems = list("systems", values.systems, SYSTEMS.map((system) => system.id));
+  const picked = list("systems", values.systems, SYSTEMS.map((system) => system.id));
+  const baseline = values.baseline === undefined ? undefined : resolve(values.baseline);
+  const systems = baseline === undefined ? picked : withBaselines(picked);
   const brokers = list("brokers", values.brokers, ALL_BROKERS, DEFAULT_BROKERS);
   const stockSockets = values["stock-sockets"];
-  const common = { reps, systems, brokers, cpuProf: values["cpu-prof"], stockSockets, levels: [1, 16, 64, 256] };
+  const common = { reps, systems, ...(baseline === undefined ? {} : { baseline }), brokers, cpuProf: values["cpu-prof"], stockSockets, levels: [1, 16, 64, 256] };
   // A run of some systems or brokers only must not replace the full report the README shows.
   const partial = values.systems !== undefined || values.brokers !== undefined;
-  const suffix = `${partial ? "-partial" : ""}${stockSockets ? "-stock-sockets" : ""}`;
+  const suffix = `${partial ? "-partial" : ""}${stockSockets ? "-stock-sockets" : ""}${baseline === undefined ? "" : "-baseline"}`;
   // Full runs warm up with 5 000 calls (or 5 s): measured with the probe of sequential calls on
   // aedes, mqtt-contracts's p50 keeps falling until ~6 000 calls after start (its path has more
   // functions for V8 to optimize: Zod, the generated client, the RPC core), the baseline's settles

@@ -2,6 +2,7 @@
  * One side of one system: `node --import tsx bench/processes/peer.ts <server|client> <system> '<target json>'`.
  * Started by bench/run.ts, which drives it over IPC.
  */
+import { fileURLToPath } from "node:url";
 import { serve } from "../lib/child-side.js";
 import { latency, throughput, warmup } from "../lib/workload.js";
 import type { BrokerTarget, EchoClient, EchoServer } from "../peers/peer.js";
@@ -26,6 +27,8 @@ await serve(
     const system = await findSystem(systemId).load();
     if (role === "server") peer = await system.startServer(target);
     else peer = client = await system.startClient(target);
+    // Which runtime this build's `import "mqtt-contracts"` loads: .bench-build/ or, for a baseline: system, .bench-build/baseline/.
+    return { runtime: fileURLToPath(import.meta.resolve("mqtt-contracts")) };
   },
   async () => {
     await peer?.close();
