@@ -10,49 +10,7 @@ import type { ResolvedMqttOptions } from "./mqtt-options.js";
 import { PacketStore } from "./packet-store.js";
 import { InboundFlow, inboundWindow } from "./inbound-flow.js";
 import { describeBroker, MqttTransport } from "./mqtt-transport.js";
-
-/** CONNACK codes that mean the broker does not speak MQTT 5 (3.1.1 code 1, MQTT 5 reason 132). */
-const PROTOCOL_REFUSED = new Set([1, 132]);
-
-const CONNACK_REASONS: Record<number, string> = {
-  1: "unacceptable protocol version",
-  2: "client identifier rejected",
-  3: "server unavailable",
-  4: "bad user name or password",
-  5: "not authorized",
-  132: "unsupported protocol version",
-  133: "client identifier not valid",
-  134: "bad user name or password",
-  135: "not authorized",
-  136: "server unavailable",
-  137: "server busy",
-  138: "banned",
-};
-
-/** CONNACK refusals that may pass: the server is unavailable (3.1.1 code 3, MQTT 5 reason 136) or busy (137). */
-const TRANSIENT_CONNACK = new Set([3, 136, 137]);
-
-/** What to do about a CONNACK refusal. */
-const CONNACK_HINTS: Record<number, string> = {
-  4: ": check the username and password",
-  5: ": the broker does not let this client connect",
-  134: ": check the username and password",
-  135: ": the broker does not let this client connect",
-};
-
-/** TLS failures no retry can fix: the certificate chain or name is wrong until someone changes the configuration. */
-const TLS_FAILURES: Record<string, string> = {
-  SELF_SIGNED_CERT_IN_CHAIN: "untrusted",
-  DEPTH_ZERO_SELF_SIGNED_CERT: "untrusted",
-  UNABLE_TO_VERIFY_LEAF_SIGNATURE: "untrusted",
-  UNABLE_TO_GET_ISSUER_CERT: "untrusted",
-  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: "untrusted",
-  CERT_UNTRUSTED: "untrusted",
-  CERT_SIGNATURE_FAILURE: "untrusted",
-  CERT_HAS_EXPIRED: "expired",
-  CERT_NOT_YET_VALID: "expired",
-  ERR_TLS_CERT_ALTNAME_INVALID: "name",
-};
+import { CONNACK_HINTS, CONNACK_REASONS, PROTOCOL_REFUSED, TLS_FAILURES, TRANSIENT_CONNACK } from "./reason-codes.js";
 
 /**
  * A connection error that retrying cannot fix, said with what to change; undefined for one worth

@@ -4,6 +4,7 @@ import type { Logger } from "../logger.js";
 import type { PublishProperties, PublishTicket, Transport } from "../transport/transport.js";
 import type { ResolvedMqttOptions } from "./mqtt-options.js";
 import { PacketStore } from "./packet-store.js";
+import { reasonName } from "./reason-codes.js";
 
 /** How long `close()` waits for in-flight packets before it drops the connection. */
 const CLOSE_FLUSH_MS = 2_000;
@@ -19,25 +20,6 @@ const MAX_POISONED_TOPICS = 1_024;
 
 /** Waits before subscriptions refused with the unspecified reason 128 are tried again. */
 const SUBSCRIBE_RETRY_DELAYS_MS = [250, 1_000];
-
-/** MQTT 5 reason codes a SUBACK or PUBACK may refuse with (3.1.1 has only 128). */
-const FAILURE_REASONS: Record<number, string> = {
-  128: "unspecified error",
-  131: "implementation specific error",
-  135: "not authorized",
-  143: "topic filter invalid",
-  144: "topic name invalid",
-  145: "packet identifier in use",
-  151: "quota exceeded",
-  153: "payload format invalid",
-  158: "shared subscriptions not supported",
-  161: "subscription identifiers not supported",
-  162: "wildcard subscriptions not supported",
-};
-
-function reasonName(code: number): string {
-  return `reason code ${code}${FAILURE_REASONS[code] ? `, ${FAILURE_REASONS[code]}` : ""}`;
-}
 
 /** The broker address for messages, without credentials. */
 export function describeBroker(options: ResolvedMqttOptions): string {
