@@ -1,5 +1,6 @@
 import { Aedes } from "aedes";
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
+import { onTestFinished } from "vitest";
 import { inProcessStream } from "../../src/broker/in-process-stream.js";
 import type { MqttCommunicatorOptions } from "mqtt-contracts";
 import { startMosquitto, type Mosquitto } from "./mosquitto.js";
@@ -62,3 +63,15 @@ export const brokers = [
   ["aedes", startAedesInProcess],
   ["mosquitto", startMosquittoBroker],
 ] as const;
+
+/**
+ * A broker of any kind the suite uses (`startAedesInProcess`, `startMosquittoBroker`, `startBroker`,
+ * `startMosquitto`, `startRabbitMq`, `startNatsCluster`, …), started for the current test (call it in the
+ * test or a `beforeEach`) and closed when the test ends: after the communicators made on it since with
+ * ./communicators.js have stopped, since `onTestFinished` hooks run last registered first.
+ */
+export async function brokerForTest<B extends { close(): Promise<void> }>(start: () => Promise<B>): Promise<B> {
+  const broker = await start();
+  onTestFinished(() => broker.close());
+  return broker;
+}
