@@ -7,12 +7,11 @@
 import type { MqttClient } from "mqtt";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { z } from "zod";
-import { defineService, discover, MqttCommunicator, registerService, startBroker } from "mqtt-contracts";
-import { brokerForTest, brokers, type TestBroker } from "./helpers/brokers.js";
+import { defineService, discover, registerService, type MqttCommunicator } from "mqtt-contracts";
+import { brokerForTest, brokers, tcpBrokers, type TestBroker } from "./helpers/brokers.js";
 import { communicator, started } from "./helpers/communicators.js";
 import { Children } from "./helpers/child-process.js";
 import { inbox, type Inbox } from "./helpers/inbox.js";
-import { startMosquitto } from "./helpers/mosquitto.js";
 import { recordingLogger } from "./helpers/recording-logger.js";
 
 const CALLS = 100;
@@ -154,12 +153,6 @@ describe.each(brokers)("instance groups on %s", (name, start) => {
     expect(clientLog.lines.filter((line) => line.level === "warn" && /second answer/.test(line.message))).toHaveLength(1);
   });
 });
-
-/** A broker reachable over TCP, as the processes of a group need one. */
-const tcpBrokers: [string, () => Promise<{ url: string; close(): Promise<void> }>][] = [
-  ["the embedded broker", async () => startBroker()],
-  ["Mosquitto", async () => startMosquitto()],
-];
 
 describe.each(tcpBrokers)("a killed or hung instance of a group on %s", (name, start) => {
   const children = new Children();

@@ -2,7 +2,7 @@ import { Aedes } from "aedes";
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
 import { onTestFinished } from "vitest";
 import { inProcessStream } from "../../src/broker/in-process-stream.js";
-import type { MqttCommunicatorOptions } from "mqtt-contracts";
+import { startBroker, type MqttCommunicatorOptions } from "mqtt-contracts";
 import { startMosquitto, type Mosquitto } from "./mosquitto.js";
 
 /** A broker a test runs against: aedes in-process, or a real Mosquitto on a free port. */
@@ -63,6 +63,19 @@ export const brokers = [
   ["aedes", startAedesInProcess],
   ["mosquitto", startMosquittoBroker],
 ] as const;
+
+/** A broker reached over TCP, as child processes (the CLI, a Python agent, a group's instances) need one. */
+export interface TcpBroker {
+  readonly url: string;
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/** For `describe.each` over TCP: the embedded broker and Mosquitto, each started on a free port. */
+export const tcpBrokers: [name: string, start: () => Promise<TcpBroker>][] = [
+  ["the embedded broker", () => startBroker()],
+  ["Mosquitto", () => startMosquitto()],
+];
 
 /**
  * A broker of any kind the suite uses (`startAedesInProcess`, `startMosquittoBroker`, `startBroker`,
