@@ -16,7 +16,8 @@ import {
   type MqttCommunicatorOptions,
   type Params,
 } from "mqtt-contracts";
-import { brokers, type TestBroker } from "./helpers/brokers.js";
+import { brokerForTest, brokers, type TestBroker } from "./helpers/brokers.js";
+import { started } from "./helpers/communicators.js";
 import { inbox, isDiscoveryTopic, type Inbox, type ReceivedMessage } from "./helpers/inbox.js";
 import { recordingLogger } from "./helpers/recording-logger.js";
 
@@ -51,7 +52,7 @@ describe.each(brokers)("auto-batching on %s", (_name, start) => {
   let serial = 0;
 
   beforeEach(async () => {
-    broker = await start();
+    broker = await brokerForTest(start);
     raw = await broker.rawClient();
     seen = inbox(raw);
     await raw.subscribeAsync("#", { qos: 1 });
@@ -60,37 +61,37 @@ describe.each(brokers)("auto-batching on %s", (_name, start) => {
     entered = new Promise((resolve) => (enter = resolve));
     const released = new Promise<void>((resolve) => (release = resolve));
     serverLog = recordingLogger();
-    server = new MqttCommunicator({ agentName: "svc", options: broker.options(), logger: serverLog });
-    server.registerHandler("echo", (params) => params);
-    server.registerHandler("fail", () => {
-      throw new Error("boom");
-    });
-    server.registerHandler("outOfStock", (params) => {
-      throw new RpcError(4001, "out of stock", { data: params });
-    });
-    server.registerHandler("note", (params) => void notes.push(params));
-    server.registerHandler("fence", (params) => params);
-    server.registerHandler("slow", async () => {
-      enter();
-      await released;
-      return "late";
-    });
-    await server.start();
+    server = await started(
+      broker,
+      { agentName: "svc", logger: serverLog },
+      {
+        echo: (params) => params,
+        fail: () => {
+          throw new Error("boom");
+        },
+        outOfStock: (params) => {
+          throw new RpcError(4001, "out of stock", { data: params });
+        },
+        note: (params) => void notes.push(params),
+        fence: (params) => params,
+        slow: async () => {
+          enter();
+          await released;
+          return "late";
+        },
+      },
+    );
   });
 
-  afterEach(async () => {
+  afterEach(() => {
     release();
     seen.dispose();
-    await client?.stop();
-    await server.stop();
-    await broker.close();
   });
 
   /** Start `client`, a `caller` that knows `svc`, with these options (batching is off unless given). */
   async function startClient(options: MqttCommunicatorOptions = {}): Promise<void> {
     clientLog = recordingLogger();
-    client = new MqttCommunicator({ agentName: "caller", serviceUrls: { svc: "svc" }, options: broker.options(options), logger: clientLog });
-    await client.start();
+    client = await started(broker, { agentName: "caller", serviceUrls: { svc: "svc" }, options, logger: clientLog });
   }
 
   /** Requests the peer saw on `svc/request` and `svc/request/<method>`, parsed, before the fence. */

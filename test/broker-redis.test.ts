@@ -7,6 +7,7 @@ import { brokerCommand } from "../src/cli/commands/broker.js";
 import { ExitCode } from "../src/cli/exit-codes.js";
 import { Children, TS_NODE_ARGS, within } from "./helpers/child-process.js";
 import { freePort } from "./helpers/mosquitto.js";
+import { communicator, started } from "./helpers/communicators.js";
 import { recordingIo } from "./helpers/recording-io.js";
 import { recordingLogger } from "./helpers/recording-logger.js";
 import { startRedis, type RedisServer } from "./helpers/redis.js";
@@ -23,7 +24,6 @@ describe("embedded brokers joined through Redis", () => {
   let redis: RedisServer;
   let brokerA: EmbeddedBroker;
   let brokerB: EmbeddedBroker;
-  const communicators: MqttCommunicator[] = [];
   const rawClients: MqttClient[] = [];
 
   beforeAll(async () => {
@@ -34,7 +34,6 @@ describe("embedded brokers joined through Redis", () => {
 
   afterEach(async () => {
     await Promise.all(rawClients.splice(0).map((client) => client.endAsync(true)));
-    await Promise.all(communicators.splice(0).map((communicator) => communicator.stop()));
   });
 
   afterAll(async () => {
@@ -42,13 +41,6 @@ describe("embedded brokers joined through Redis", () => {
     await brokerB?.close();
     await redis?.close();
   });
-
-  async function communicator(agentName: string, broker: EmbeddedBroker, serviceUrls?: Record<string, string>): Promise<MqttCommunicator> {
-    const made = new MqttCommunicator({ agentName, ...(serviceUrls ? { serviceUrls } : {}), options: { url: broker.url }, logger: recordingLogger() });
-    communicators.push(made);
-    await made.start();
-    return made;
-  }
 
   it("say they joined through Redis, password masked", () => {
     expect(brokerA.redis).toBe(`redis://:***@127.0.0.1:${redis.port}`);
@@ -64,14 +56,17 @@ describe("embedded brokers joined through Redis", () => {
     await observer.subscribeAsync(["calc/#", "caller/#"], { qos: 1 });
 
     let handled = 0;
-    const server = new MqttCommunicator({ agentName: "calc", options: { url: brokerB.url }, logger: recordingLogger() });
-    communicators.push(server);
-    server.registerHandler<{ a: number; b: number }>("add", ({ a, b }) => {
-      handled += 1;
-      return { sum: a + b };
-    });
-    await server.start();
-    const client = await communicator("caller", brokerA, { calc: "calc" });
+    await started(
+      brokerB.url,
+      { agentName: "calc" },
+      {
+        add: ({ a, b }: { a: number; b: number }) => {
+          handled += 1;
+          return { sum: a + b };
+        },
+      },
+    );
+    const client = await started(brokerA.url, { agentName: "caller", serviceUrls: { calc: "calc" } });
 
     const results = await Promise.all(Array.from({ length: 20 }, (_, i) => client.sendRequest<{ sum: number }>("calc", "add", { a: i, b: 1000 })));
     expect(results.map((result) => result.sum)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1000));
@@ -85,11 +80,10 @@ describe("embedded brokers joined through Redis", () => {
   });
 
   it("deliver a notification from a client on broker A to a handler on broker B", async () => {
-    const server = new MqttCommunicator({ agentName: "logsvc", options: { url: brokerB.url }, logger: recordingLogger() });
-    communicators.push(server);
+    const server = communicator(brokerB.url, { agentName: "logsvc" });
     const received = new Promise<unknown>((resolve) => server.registerHandler("log", (params) => resolve(params)));
     await server.start();
-    const client = await communicator("logger-client", brokerA, { logsvc: "logsvc" });
+    const client = await started(brokerA.url, { agentName: "logger-client", serviceUrls: { logsvc: "logsvc" } });
     await client.sendNotification("logsvc", "log", { message: "across brokers" });
     await expect(within(received, 10_000, "the notification")).resolves.toEqual({ message: "across brokers" });
   });

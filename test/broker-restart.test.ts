@@ -1,5 +1,7 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { CommunicationError, MqttCommunicator, RequestAbortedError, RequestTimeoutError, startBroker } from "mqtt-contracts";
+import { beforeEach, describe, expect, it, vi } from "vitest";
+import { CommunicationError, RequestAbortedError, RequestTimeoutError, startBroker, type MqttCommunicator } from "mqtt-contracts";
+import { brokerForTest } from "./helpers/brokers.js";
+import { communicator, started } from "./helpers/communicators.js";
 import { freePort, startMosquitto } from "./helpers/mosquitto.js";
 import { recordingLogger } from "./helpers/recording-logger.js";
 
@@ -45,23 +47,17 @@ describe.each([
   let notes: unknown[];
 
   beforeEach(async () => {
-    broker = await start();
+    broker = await brokerForTest(start);
     serverLog = recordingLogger();
     clientLog = recordingLogger();
     notes = [];
-    server = new MqttCommunicator({ agentName: "svc", serviceUrls: { caller: "caller" }, options: { url: broker.url, reconnectPeriodMs: 200 }, logger: serverLog });
+    server = communicator(broker.url, { agentName: "svc", serviceUrls: { caller: "caller" }, options: { reconnectPeriodMs: 200 }, logger: serverLog });
     server.registerHandler("echo", (params) => params);
     server.registerHandler("note", (params) => void notes.push(params));
-    client = new MqttCommunicator({ agentName: "caller", serviceUrls: { svc: "svc" }, options: { url: broker.url, reconnectPeriodMs: 200 }, logger: clientLog });
+    client = communicator(broker.url, { agentName: "caller", serviceUrls: { svc: "svc" }, options: { reconnectPeriodMs: 200 }, logger: clientLog });
     client.registerHandler("whoami", () => "caller");
     await server.start();
     await client.start();
-  });
-
-  afterEach(async () => {
-    await client.stop();
-    await server.stop();
-    await broker.close();
   });
 
   it("settles calls during an outage, then reconnects and resubscribes by itself", async () => {
@@ -134,39 +130,34 @@ describe.each([
     });
     // This caller comes back well after the server, so the server is subscribed again by the time the
     // caller's queue would be replayed: anything replayed would be delivered and run.
-    const late = new MqttCommunicator({ agentName: "late", serviceUrls: { svc: "svc" }, options: { url: broker.url, reconnectPeriodMs: 1_000 }, logger: recordingLogger() });
-    await late.start();
-    try {
-      await broker.stop();
-      await vi.waitFor(() => expect(late.started && clientLog.find("warn", /Lost the connection/)).toBeTruthy(), { timeout: 5_000, interval: 20 });
+    const late = await started(broker.url, { agentName: "late", serviceUrls: { svc: "svc" }, options: { reconnectPeriodMs: 1_000 } });
+    await broker.stop();
+    await vi.waitFor(() => expect(late.started && clientLog.find("warn", /Lost the connection/)).toBeTruthy(), { timeout: 5_000, interval: 20 });
 
-      const calls = Array.from({ length: 40 }, (_, n) => {
-        // Every fourth caller aborts early; the rest time out.
-        const controller = new AbortController();
-        if (n % 4 === 0) setTimeout(() => controller.abort(new Error("caller went away")), 200);
-        return late.sendRequest("svc", "work", { n }, { timeoutMs: 1_000, signal: controller.signal });
-      });
-      const outcomes = await Promise.allSettled(calls);
-      expect(outcomes.map((outcome, n) => [n, outcome.status, (outcome as PromiseRejectedResult).reason?.constructor])).toEqual(
-        outcomes.map((_, n) => [n, "rejected", n % 4 === 0 ? RequestAbortedError : RequestTimeoutError]),
-      );
+    const calls = Array.from({ length: 40 }, (_, n) => {
+      // Every fourth caller aborts early; the rest time out.
+      const controller = new AbortController();
+      if (n % 4 === 0) setTimeout(() => controller.abort(new Error("caller went away")), 200);
+      return late.sendRequest("svc", "work", { n }, { timeoutMs: 1_000, signal: controller.signal });
+    });
+    const outcomes = await Promise.allSettled(calls);
+    expect(outcomes.map((outcome, n) => [n, outcome.status, (outcome as PromiseRejectedResult).reason?.constructor])).toEqual(
+      outcomes.map((_, n) => [n, "rejected", n % 4 === 0 ? RequestAbortedError : RequestTimeoutError]),
+    );
 
-      await broker.restart();
-      // The server is back and serving; then the late caller reconnects (its queue would be replayed now).
-      await vi.waitFor(() => expect(serverLog.find("info", /Reconnected to/)).toBeDefined(), { timeout: 10_000, interval: 20 });
-      const deadline = Date.now() + 15_000;
-      for (let attempt = 1; ; attempt++) {
-        try {
-          await late.sendRequest("svc", "work", { n: 1_000 + attempt }, { timeoutMs: 500 });
-          break;
-        } catch (error) {
-          if (!(error instanceof RequestTimeoutError) || Date.now() > deadline) throw error;
-        }
+    await broker.restart();
+    // The server is back and serving; then the late caller reconnects (its queue would be replayed now).
+    await vi.waitFor(() => expect(serverLog.find("info", /Reconnected to/)).toBeDefined(), { timeout: 10_000, interval: 20 });
+    const deadline = Date.now() + 15_000;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await late.sendRequest("svc", "work", { n: 1_000 + attempt }, { timeoutMs: 500 });
+        break;
+      } catch (error) {
+        if (!(error instanceof RequestTimeoutError) || Date.now() > deadline) throw error;
       }
-      // The probe was published after the replay and answered after it: every replayed request would have run by now.
-      expect(executed.filter((n) => n < 1_000)).toEqual([]);
-    } finally {
-      await late.stop();
     }
+    // The probe was published after the replay and answered after it: every replayed request would have run by now.
+    expect(executed.filter((n) => n < 1_000)).toEqual([]);
   });
 });

@@ -1,6 +1,7 @@
 import mqtt from "mqtt";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { MqttCommunicator, RpcError, startBroker } from "mqtt-contracts";
+import { MqttCommunicator, RpcError } from "mqtt-contracts";
+import { tcpBrokers, type TcpBroker } from "./helpers/brokers.js";
 import { Children, within } from "./helpers/child-process.js";
 import { freePort, startMosquitto } from "./helpers/mosquitto.js";
 import { python, PythonAgent, requirePaho } from "./helpers/python-agent.js";
@@ -14,19 +15,8 @@ afterEach(() => children.killAll());
 
 const cli = (...args: string[]) => children.startTs(CLI, args).exit();
 
-/** A broker reachable over TCP, as the CLI needs one. */
-interface UrlBroker {
-  url: string;
-  close(): Promise<void>;
-}
-
-const urlBrokers: [string, () => Promise<UrlBroker>][] = [
-  ["the embedded broker", () => startBroker()],
-  ["Mosquitto", () => startMosquitto()],
-];
-
-describe.each(urlBrokers)("mqtt-contracts call and notify via %s", (_name, start) => {
-  let broker: UrlBroker;
+describe.each(tcpBrokers)("mqtt-contracts call and notify via %s", (_name, start) => {
+  let broker: TcpBroker;
   let server: MqttCommunicator;
   const notifications: unknown[] = [];
   let onNotification: (() => void) | undefined;

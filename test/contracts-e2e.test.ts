@@ -22,7 +22,8 @@ import {
   ValidationError,
   type MqttCommunicatorOptions,
 } from "mqtt-contracts";
-import { brokers, type TestBroker } from "./helpers/brokers.js";
+import { brokerForTest, brokers, type TestBroker } from "./helpers/brokers.js";
+import { communicator, started } from "./helpers/communicators.js";
 import { inbox, type Inbox } from "./helpers/inbox.js";
 import { recordingLogger } from "./helpers/recording-logger.js";
 
@@ -74,43 +75,32 @@ describe("generated topic helpers", () => {
 
 describe.each(brokers)("generated contracts end to end on %s", (name, start) => {
   let broker: TestBroker;
-  const communicators: MqttCommunicator[] = [];
   const inboxes: Inbox[] = [];
   const gates: Gate[] = [];
 
   beforeEach(async () => {
-    broker = await start();
+    broker = await brokerForTest(start);
   });
 
-  afterEach(async () => {
+  afterEach(() => {
     for (const seen of inboxes.splice(0)) seen.dispose();
     for (const gate of gates.splice(0)) gate.open();
-    await Promise.all(communicators.splice(0).map((communicator) => communicator.stop()));
-    await broker.close();
   });
 
   /** A started server under PREFIX, with handlers put on it by `register` before it starts. */
   async function server(register: (communicator: MqttCommunicator) => void, extra: MqttCommunicatorOptions = {}) {
     const log = recordingLogger();
-    const communicator = new MqttCommunicator({ agentName: "plant-agent", options: broker.options({ topicPrefix: PREFIX, ...extra }), logger: log });
-    communicators.push(communicator);
-    register(communicator);
-    await communicator.start();
-    return { communicator, log };
+    const made = communicator(broker, { agentName: "plant-agent", options: { topicPrefix: PREFIX, ...extra }, logger: log });
+    register(made);
+    await made.start();
+    return { communicator: made, log };
   }
 
   /** A started caller that knows every service of this file under PREFIX. */
   async function caller() {
     const log = recordingLogger();
-    const communicator = new MqttCommunicator({
-      agentName: "caller",
-      serviceUrls: { example: PREFIX, robot_arm: PREFIX, inventory: PREFIX },
-      options: broker.options(),
-      logger: log,
-    });
-    communicators.push(communicator);
-    await communicator.start();
-    return { communicator, log };
+    const made = await started(broker, { agentName: "caller", serviceUrls: { example: PREFIX, robot_arm: PREFIX, inventory: PREFIX }, logger: log });
+    return { communicator: made, log };
   }
 
   /** A raw mqtt.js client subscribed to `filters`, and everything it receives. */

@@ -5,8 +5,9 @@
  */
 import type { MqttClient } from "mqtt";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { ErrorCode, MqttCommunicator, RequestTimeoutError } from "mqtt-contracts";
-import { brokers, type TestBroker } from "./helpers/brokers.js";
+import { ErrorCode, RequestTimeoutError, type MqttCommunicator, type MqttCommunicatorOptions } from "mqtt-contracts";
+import { brokerForTest, brokers, type TestBroker } from "./helpers/brokers.js";
+import { started } from "./helpers/communicators.js";
 import { inbox, type Inbox } from "./helpers/inbox.js";
 import { recordingLogger } from "./helpers/recording-logger.js";
 
@@ -19,18 +20,22 @@ describe.each(brokers)("request deadlines on %s", (name, start) => {
   let serial = 0;
   const ran: string[] = [];
 
-  async function serve(options: Record<string, unknown> = {}): Promise<void> {
-    server = new MqttCommunicator({ agentName: "svc", options: broker.options(options), logger: log });
-    server.registerHandler("echo", (params) => {
-      ran.push(String(params.name));
-      return params;
-    });
-    await server.start();
+  async function serve(options: MqttCommunicatorOptions = {}): Promise<void> {
+    server = await started(
+      broker,
+      { agentName: "svc", options, logger: log },
+      {
+        echo: (params) => {
+          ran.push(String(params.name));
+          return params;
+        },
+      },
+    );
   }
 
   beforeEach(async () => {
     ran.length = 0;
-    broker = await start();
+    broker = await brokerForTest(start);
     log = recordingLogger();
     // A foreign MQTT 3.1.1 peer: no Message Expiry, so only the payload says when the caller gives up.
     peer = await broker.rawClient({ protocolVersion: 4 });
@@ -38,11 +43,9 @@ describe.each(brokers)("request deadlines on %s", (name, start) => {
     await peer.subscribeAsync("reply/#", { qos: 1 });
   });
 
-  afterEach(async () => {
+  afterEach(() => {
     seen.dispose();
-    await server?.stop();
     server = undefined;
-    await broker.close();
   });
 
   async function call(fields: Record<string, unknown>): Promise<any> {
@@ -83,47 +86,40 @@ describe.each(brokers)("request deadlines on %s", (name, start) => {
 
   it("does not run requests that waited behind the only handler past their callers' deadlines, over MQTT 3.1.1", async () => {
     let finishFirst: () => void = () => undefined;
-    const service = new MqttCommunicator({ agentName: "narrow", options: broker.options({ maxConcurrentHandlers: 1, protocolVersion: 4 }), logger: log });
-    service.registerHandler("work", async ({ name }: { name: string }) => {
-      ran.push(name);
-      if (name === "first") await new Promise<void>((resolve) => (finishFirst = resolve));
-      return { name };
-    });
-    const caller = new MqttCommunicator({ agentName: "narrow_caller", serviceUrls: { narrow: "narrow" }, options: broker.options({ protocolVersion: 4 }), logger: recordingLogger() });
-    await service.start();
-    await caller.start();
-    try {
-      const first = caller.sendRequest("narrow", "work", { name: "first" }, { timeoutMs: 60_000 });
-      await vi.waitFor(() => expect(ran).toEqual(["first"]), { timeout: 10_000, interval: 10 });
-      // Five calls with 300 ms deadlines, all published and acknowledged while "first" holds the handler.
-      const late = Array.from({ length: 5 }, (_, i) => caller.sendRequest("narrow", "work", { name: `late-${i}` }, { timeoutMs: 300 }));
-      for (const call of late) await expect(call).rejects.toBeInstanceOf(RequestTimeoutError);
-      // Their deadlines plus the server's 1 s clock-skew allowance must pass before the handler frees up.
-      // This waits for time itself to pass, which is the point of the test, not for an event.
-      await new Promise((resolve) => setTimeout(resolve, 1_300));
-      finishFirst();
-      await expect(first).resolves.toEqual({ name: "first" });
-      await expect(caller.sendRequest("narrow", "work", { name: "after" }, { timeoutMs: 10_000 })).resolves.toEqual({ name: "after" });
-      expect(ran).toEqual(["first", "after"]);
-      expect(log.find("warn", /did not run work .*: its deadline passed while it waited for a free handler/)).toBeDefined();
-    } finally {
-      await caller.stop();
-      await service.stop();
-    }
+    await started(
+      broker,
+      { agentName: "narrow", options: { maxConcurrentHandlers: 1, protocolVersion: 4 }, logger: log },
+      {
+        work: async ({ name }: { name: string }) => {
+          ran.push(name);
+          if (name === "first") await new Promise<void>((resolve) => (finishFirst = resolve));
+          return { name };
+        },
+      },
+    );
+    const caller = await started(broker, { agentName: "narrow_caller", serviceUrls: { narrow: "narrow" }, options: { protocolVersion: 4 } });
+    const first = caller.sendRequest("narrow", "work", { name: "first" }, { timeoutMs: 60_000 });
+    await vi.waitFor(() => expect(ran).toEqual(["first"]), { timeout: 10_000, interval: 10 });
+    // Five calls with 300 ms deadlines, all published and acknowledged while "first" holds the handler.
+    const late = Array.from({ length: 5 }, (_, i) => caller.sendRequest("narrow", "work", { name: `late-${i}` }, { timeoutMs: 300 }));
+    for (const call of late) await expect(call).rejects.toBeInstanceOf(RequestTimeoutError);
+    // Their deadlines plus the server's 1 s clock-skew allowance must pass before the handler frees up.
+    // This waits for time itself to pass, which is the point of the test, not for an event.
+    await new Promise((resolve) => setTimeout(resolve, 1_300));
+    finishFirst();
+    await expect(first).resolves.toEqual({ name: "first" });
+    await expect(caller.sendRequest("narrow", "work", { name: "after" }, { timeoutMs: 10_000 })).resolves.toEqual({ name: "after" });
+    expect(ran).toEqual(["first", "after"]);
+    expect(log.find("warn", /did not run work .*: its deadline passed while it waited for a free handler/)).toBeDefined();
   });
 
   it(`sends the caller's deadline in the payload (${name})`, async () => {
-    const caller = new MqttCommunicator({ agentName: "caller", serviceUrls: { svc: "svc" }, options: broker.options(), logger: recordingLogger() });
     await peer.subscribeAsync("svc/request/#", { qos: 1 });
-    await caller.start();
-    try {
-      const before = Date.now();
-      void caller.sendRequest("svc", "echo", {}, { timeoutMs: 5_000 }).catch(() => undefined);
-      const request = JSON.parse((await seen.waitFor((m) => m.topic === "svc/request/echo")).text);
-      expect(request.deadline).toBeGreaterThanOrEqual(before + 5_000);
-      expect(request.deadline).toBeLessThanOrEqual(Date.now() + 5_000);
-    } finally {
-      await caller.stop();
-    }
+    const caller = await started(broker, { agentName: "caller", serviceUrls: { svc: "svc" } });
+    const before = Date.now();
+    void caller.sendRequest("svc", "echo", {}, { timeoutMs: 5_000 }).catch(() => undefined);
+    const request = JSON.parse((await seen.waitFor((m) => m.topic === "svc/request/echo")).text);
+    expect(request.deadline).toBeGreaterThanOrEqual(before + 5_000);
+    expect(request.deadline).toBeLessThanOrEqual(Date.now() + 5_000);
   });
 });

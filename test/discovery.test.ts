@@ -7,6 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest
 import { z } from "zod";
 import { defineService, discover, MqttCommunicator, registerService, startBroker, type EmbeddedBroker, type OpenRpcDocument, type StatsSnapshot } from "mqtt-contracts";
 import { Children } from "./helpers/child-process.js";
+import { communicator, started } from "./helpers/communicators.js";
 import { recordingLogger } from "./helpers/recording-logger.js";
 
 const Calculator = defineService({
@@ -62,58 +63,48 @@ describe("discovery on the embedded broker", () => {
   });
 
   it("answers rpc.discover with an OpenRPC document that matches the contract", async () => {
-    const caller = new MqttCommunicator({ agentName: "asker", serviceUrls: { calc: "calc" }, options: { url: broker.url }, logger: recordingLogger() });
-    await caller.start();
-    try {
-      const document = await caller.sendRequest<OpenRpcDocument>("calc", "rpc.discover");
-      expect(document.openrpc).toBe("1.3.2");
-      expect(document.info).toMatchObject({ title: "calc", version: "1.2.0" });
-      expect(document.methods.map((method) => method.name)).toEqual(["add", "divide", "raw", "reset"]);
-      const [add, divide, raw, reset] = document.methods;
-      expect(add).toEqual({
-        name: "add",
-        description: "Add two numbers",
-        "x-service": "Calculator",
-        paramStructure: "by-name",
-        params: [
-          { name: "a", required: true, schema: { type: "number" } },
-          { name: "b", required: false, schema: { type: "number" } },
-        ],
-        result: { name: "result", schema: { type: "object", properties: { sum: { type: "number" } }, required: ["sum"] } },
-      });
-      expect(divide!.errors).toEqual([{ code: 4000, message: "DivisionByZero" }]);
-      expect(divide!.result!.schema).toEqual({ type: "number" });
-      expect(raw).toMatchObject({ name: "raw", "x-unchecked": true });
-      expect(reset).toMatchObject({ name: "reset", "x-notification": true, params: [{ name: "reason", required: true, schema: { type: "string" } }] });
-      expect(reset!.result).toBeUndefined();
-    } finally {
-      await caller.stop();
-    }
+    const caller = await started(broker.url, { agentName: "asker", serviceUrls: { calc: "calc" } });
+    const document = await caller.sendRequest<OpenRpcDocument>("calc", "rpc.discover");
+    expect(document.openrpc).toBe("1.3.2");
+    expect(document.info).toMatchObject({ title: "calc", version: "1.2.0" });
+    expect(document.methods.map((method) => method.name)).toEqual(["add", "divide", "raw", "reset"]);
+    const [add, divide, raw, reset] = document.methods;
+    expect(add).toEqual({
+      name: "add",
+      description: "Add two numbers",
+      "x-service": "Calculator",
+      paramStructure: "by-name",
+      params: [
+        { name: "a", required: true, schema: { type: "number" } },
+        { name: "b", required: false, schema: { type: "number" } },
+      ],
+      result: { name: "result", schema: { type: "object", properties: { sum: { type: "number" } }, required: ["sum"] } },
+    });
+    expect(divide!.errors).toEqual([{ code: 4000, message: "DivisionByZero" }]);
+    expect(divide!.result!.schema).toEqual({ type: "number" });
+    expect(raw).toMatchObject({ name: "raw", "x-unchecked": true });
+    expect(reset).toMatchObject({ name: "reset", "x-notification": true, params: [{ name: "reason", required: true, schema: { type: "string" } }] });
+    expect(reset!.result).toBeUndefined();
   });
 
   it("counts calls, errors and latency per method in rpc.stats", async () => {
-    const caller = new MqttCommunicator({ agentName: "counter", serviceUrls: { calc: "calc" }, options: { url: broker.url }, logger: recordingLogger() });
-    await caller.start();
-    try {
-      const before = await caller.sendRequest<StatsSnapshot>("calc", "rpc.stats");
-      for (let i = 0; i < 10; i++) await caller.sendRequest("calc", "add", { a: i, b: 1 });
-      await expect(caller.sendRequest("calc", "add", { a: "x" })).rejects.toThrow(/Invalid params/);
-      const after = await caller.sendRequest<StatsSnapshot>("calc", "rpc.stats");
-      const calls = (snapshot: StatsSnapshot) => snapshot.methods.add?.calls ?? 0;
-      const errors = (snapshot: StatsSnapshot) => snapshot.methods.add?.errors ?? 0;
-      expect(calls(after) - calls(before)).toBe(11);
-      expect(errors(after) - errors(before)).toBe(1);
-      expect(after.instance).toBe("calc-1");
-      expect(after.methods.add!.p99Ms).toBeGreaterThanOrEqual(after.methods.add!.p50Ms);
-      expect(after.methods["rpc.stats"]).toBeUndefined(); // built-ins are not counted
-    } finally {
-      await caller.stop();
-    }
+    const caller = await started(broker.url, { agentName: "counter", serviceUrls: { calc: "calc" } });
+    const before = await caller.sendRequest<StatsSnapshot>("calc", "rpc.stats");
+    for (let i = 0; i < 10; i++) await caller.sendRequest("calc", "add", { a: i, b: 1 });
+    await expect(caller.sendRequest("calc", "add", { a: "x" })).rejects.toThrow(/Invalid params/);
+    const after = await caller.sendRequest<StatsSnapshot>("calc", "rpc.stats");
+    const calls = (snapshot: StatsSnapshot) => snapshot.methods.add?.calls ?? 0;
+    const errors = (snapshot: StatsSnapshot) => snapshot.methods.add?.errors ?? 0;
+    expect(calls(after) - calls(before)).toBe(11);
+    expect(errors(after) - errors(before)).toBe(1);
+    expect(after.instance).toBe("calc-1");
+    expect(after.methods.add!.p99Ms).toBeGreaterThanOrEqual(after.methods.add!.p50Ms);
+    expect(after.methods["rpc.stats"]).toBeUndefined(); // built-ins are not counted
   });
 
   it("ignores hostile records, answers a flood of discovery queries with at most one record a second, and keeps serving", async () => {
     const log = recordingLogger();
-    const watcher = new MqttCommunicator({ agentName: "watcher", serviceUrls: { calc: "calc" }, options: { url: broker.url }, logger: log });
+    const watcher = communicator(broker.url, { agentName: "watcher", serviceUrls: { calc: "calc" }, logger: log });
     const peer = await mqtt.connectAsync(broker.url, { protocolVersion: 4, reconnectPeriod: 0 });
     try {
       const records: string[] = [];
@@ -149,7 +140,6 @@ describe("discovery on the embedded broker", () => {
         await peer.publishAsync(topic!, "", { qos: 1, retain: true });
       }
       await peer.endAsync(true);
-      await watcher.stop();
     }
   });
 
@@ -163,22 +153,16 @@ describe("discovery on the embedded broker", () => {
   });
 
   it("mqtt-contracts ls says which instances also serve OpenMAS's built-in format, and where", async () => {
-    const planner = new MqttCommunicator({ agentName: "planner", options: { url: broker.url, clientId: "planner-1", wireFormat: "openmas" }, logger: recordingLogger() });
-    planner.registerHandler("plan", () => ["step"]);
-    await planner.start();
-    try {
-      const run = await children.startTs(CLI, ["ls", "--url", broker.url]).exit();
-      expect(run.code).toBe(0);
-      expect(run.stdout).toMatch(/\bOPENMAS FORMAT\n/);
-      expect(run.stdout).toMatch(/\nplanner\s+planner-1\s+.*mqtt-contracts@\S+\s+openmas\/planner\n/);
-      expect(run.stdout).toMatch(/\ncalc\s+calc-1\s+.*mqtt-contracts@\S+\s+-\n/);
-      const json = await children.startTs(CLI, ["ls", "--json", "--url", broker.url]).exit();
-      const services = JSON.parse(json.stdout) as { prefix: string; instances: { openmas?: string }[] }[];
-      expect(services.find((service) => service.prefix === "planner")?.instances[0]?.openmas).toBe("openmas/planner");
-      expect(services.find((service) => service.prefix === "calc")?.instances[0]).not.toHaveProperty("openmas");
-    } finally {
-      await planner.stop();
-    }
+    await started(broker.url, { agentName: "planner", options: { clientId: "planner-1", wireFormat: "openmas" } }, { plan: () => ["step"] });
+    const run = await children.startTs(CLI, ["ls", "--url", broker.url]).exit();
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/\bOPENMAS FORMAT\n/);
+    expect(run.stdout).toMatch(/\nplanner\s+planner-1\s+.*mqtt-contracts@\S+\s+openmas\/planner\n/);
+    expect(run.stdout).toMatch(/\ncalc\s+calc-1\s+.*mqtt-contracts@\S+\s+-\n/);
+    const json = await children.startTs(CLI, ["ls", "--json", "--url", broker.url]).exit();
+    const services = JSON.parse(json.stdout) as { prefix: string; instances: { openmas?: string }[] }[];
+    expect(services.find((service) => service.prefix === "planner")?.instances[0]?.openmas).toBe("openmas/planner");
+    expect(services.find((service) => service.prefix === "calc")?.instances[0]).not.toHaveProperty("openmas");
   });
 
   it("mqtt-contracts describe shows methods with params and results, and --json the OpenRPC form", async () => {

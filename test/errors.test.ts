@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import {
   ConfigurationError,
   ErrorCode,
@@ -10,37 +10,31 @@ import {
   errorToWire,
   MqttCommunicator,
 } from "mqtt-contracts";
-import { brokers, type TestBroker } from "./helpers/brokers.js";
-import { communicatorPair } from "./helpers/pair.js";
+import { brokerForTest, brokers, type TestBroker } from "./helpers/brokers.js";
+import { startedPair } from "./helpers/communicators.js";
 
 describe.each(brokers)("errors on %s", (_name, start) => {
   let broker: TestBroker;
-  let server: MqttCommunicator;
   let client: MqttCommunicator;
 
   beforeEach(async () => {
-    broker = await start();
-    ({ server, client } = communicatorPair(broker));
-    server.registerHandler("boom", () => {
-      throw new Error("kaput");
-    });
-    server.registerHandler("reject", async () => Promise.reject(new TypeError("async kaput")));
-    server.registerHandler("app", () => {
-      throw new RpcError(4001, "Gripper is closed", { data: { gripper: "left" } });
-    });
-    server.registerHandler("throwsString", () => {
-      throw "plain string";
-    });
-    server.registerHandler("bigint", () => ({ n: 1n }));
-    server.registerHandler("ok", () => "ok");
-    await server.start();
-    await client.start();
-  });
-
-  afterEach(async () => {
-    await client.stop();
-    await server.stop();
-    await broker.close();
+    broker = await brokerForTest(start);
+    ({ client } = await startedPair(broker, {
+      handlers: {
+        boom: () => {
+          throw new Error("kaput");
+        },
+        reject: async () => Promise.reject(new TypeError("async kaput")),
+        app: () => {
+          throw new RpcError(4001, "Gripper is closed", { data: { gripper: "left" } });
+        },
+        throwsString: () => {
+          throw "plain string";
+        },
+        bigint: () => ({ n: 1n }),
+        ok: () => "ok",
+      },
+    }));
   });
 
   it("raises ServiceNotFoundError for an unknown service and publishes nothing", async () => {

@@ -3,52 +3,46 @@
  * Mosquitto started here: a half-open connection, a broker that never answers CONNECT, a reset in the
  * middle of a packet, and added latency.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { CommunicationError, MqttCommunicator, RequestTimeoutError } from "mqtt-contracts";
+import { afterAll, beforeAll, describe, expect, it, onTestFinished, vi } from "vitest";
+import { CommunicationError, MqttCommunicator, RequestTimeoutError, type MqttCommunicatorOptions } from "mqtt-contracts";
+import { started } from "./helpers/communicators.js";
 import { FaultProxy } from "./helpers/fault-proxy.js";
 import { startMosquitto, type Mosquitto } from "./helpers/mosquitto.js";
 import { recordingLogger } from "./helpers/recording-logger.js";
 
 let mosquitto: Mosquitto;
-const proxies: FaultProxy[] = [];
-const communicators: MqttCommunicator[] = [];
 
 beforeAll(async () => {
   mosquitto = await startMosquitto();
 });
-afterEach(async () => {
-  await Promise.all(communicators.splice(0).map((communicator) => communicator.stop()));
-  await Promise.all(proxies.splice(0).map((proxy) => proxy.close()));
-});
 afterAll(() => mosquitto?.close());
 
-async function proxy(): Promise<FaultProxy> {
-  const started = await FaultProxy.start(mosquitto.port);
-  proxies.push(started);
-  return started;
+/** `proxy`, closed when the test ends: after the communicators made through it since have stopped. */
+function closedAfterTest(proxy: FaultProxy): FaultProxy {
+  onTestFinished(() => proxy.close());
+  return proxy;
 }
 
-/** A started communicator, stopped after the test; `setup` runs before it starts (handlers decide its session). */
-async function communicator(init: ConstructorParameters<typeof MqttCommunicator>[0], setup: (communicator: MqttCommunicator) => void = () => undefined): Promise<MqttCommunicator> {
-  const started = new MqttCommunicator(init);
-  communicators.push(started);
-  setup(started);
-  await started.start();
-  return started;
+async function proxy(): Promise<FaultProxy> {
+  return closedAfterTest(await FaultProxy.start(mosquitto.port));
 }
 
 /** A service `svc` on the broker directly, counting how often each request ran. */
-async function service(options: Record<string, unknown> = {}, viaUrl = mosquitto.url) {
+async function service(options: MqttCommunicatorOptions = {}, viaUrl = mosquitto.url) {
   const runs = new Map<string, number>();
   let release: () => void = () => undefined;
   let gate: Promise<void> = Promise.resolve();
-  const server = await communicator({ agentName: "svc", options: { url: viaUrl, ...options }, logger: recordingLogger() }, (server) =>
-    server.registerHandler("work", async ({ tag, ms = 0 }: { tag: string; ms?: number }) => {
-      runs.set(tag, (runs.get(tag) ?? 0) + 1);
-      await gate;
-      if (ms > 0) await new Promise((resolve) => setTimeout(resolve, ms));
-      return { tag };
-    }),
+  const server = await started(
+    viaUrl,
+    { agentName: "svc", options },
+    {
+      work: async ({ tag, ms = 0 }: { tag: string; ms?: number }) => {
+        runs.set(tag, (runs.get(tag) ?? 0) + 1);
+        await gate;
+        if (ms > 0) await new Promise((resolve) => setTimeout(resolve, ms));
+        return { tag };
+      },
+    },
   );
   return {
     server,
@@ -67,7 +61,7 @@ describe("faults between a process and the broker", () => {
     const path = await proxy();
     const log = recordingLogger();
     const keepalive = 2;
-    const caller = await communicator({ agentName: "caller", serviceUrls: { svc: "svc" }, options: { url: path.url, keepalive, reconnectPeriodMs: 200 }, logger: log });
+    const caller = await started(path.url, { agentName: "caller", serviceUrls: { svc: "svc" }, options: { keepalive, reconnectPeriodMs: 200 }, logger: log });
     svc.hold();
     const call = caller.sendRequest("svc", "work", { tag: "half-open" }, { timeoutMs: 20_000 });
     await vi.waitFor(() => expect(svc.runs.get("half-open")).toBe(1), { timeout: 10_000, interval: 10 });
@@ -94,7 +88,7 @@ describe("faults between a process and the broker", () => {
   it("a call whose path stays dead fails at its timeout with an error that says the connection is down", { timeout: 30_000 }, async () => {
     await service();
     const path = await proxy();
-    const caller = await communicator({ agentName: "caller", serviceUrls: { svc: "svc" }, options: { url: path.url, keepalive: 1, reconnectPeriodMs: 200 }, logger: recordingLogger() });
+    const caller = await started(path.url, { agentName: "caller", serviceUrls: { svc: "svc" }, options: { keepalive: 1, reconnectPeriodMs: 200 } });
     path.blackhole("both");
     const call = caller.sendRequest("svc", "work", { tag: "dead" }, { timeoutMs: 4_000 });
     const error = await call.then(() => undefined, (reason: unknown) => reason);
@@ -103,8 +97,7 @@ describe("faults between a process and the broker", () => {
   });
 
   it("a CONNECT that is never answered fails at the connect timeout, naming the broker URL", { timeout: 30_000 }, async () => {
-    const silent = await FaultProxy.silent();
-    proxies.push(silent);
+    const silent = closedAfterTest(await FaultProxy.silent());
     const began = performance.now();
     const never = new MqttCommunicator({ agentName: "hopeful", options: { url: silent.url, connectTimeoutMs: 4_000 }, logger: recordingLogger() });
     const error = await never.start().then(() => undefined, (reason: unknown) => reason);
@@ -120,7 +113,7 @@ describe("faults between a process and the broker", () => {
   it("a reset in the middle of a request to the server: no handler runs twice, no call hangs", { timeout: 60_000 }, async () => {
     const path = await proxy();
     const svc = await service({ reconnectPeriodMs: 200, clientId: "svc-reset" }, path.url);
-    const caller = await communicator({ agentName: "caller", serviceUrls: { svc: "svc" }, options: { url: mosquitto.url }, logger: recordingLogger() });
+    const caller = await started(mosquitto.url, { agentName: "caller", serviceUrls: { svc: "svc" } });
     // Broker to server: the next chunk, a request, is cut in half and both sides reset.
     const reset = path.resetMidPacket("down");
     const cut = caller.sendRequest("svc", "work", { tag: "cut" }, { timeoutMs: 20_000 });
@@ -135,7 +128,7 @@ describe("faults between a process and the broker", () => {
   it("a reset in the middle of an answer to the caller: the call is answered once, and the handler ran once", { timeout: 60_000 }, async () => {
     const svc = await service();
     const path = await proxy();
-    const caller = await communicator({ agentName: "caller", serviceUrls: { svc: "svc" }, options: { url: path.url, reconnectPeriodMs: 200 }, logger: recordingLogger() });
+    const caller = await started(path.url, { agentName: "caller", serviceUrls: { svc: "svc" }, options: { reconnectPeriodMs: 200 } });
     svc.hold();
     const call = caller.sendRequest("svc", "work", { tag: "answer-cut" }, { timeoutMs: 20_000 });
     await vi.waitFor(() => expect(svc.runs.get("answer-cut")).toBe(1), { timeout: 10_000, interval: 10 });
@@ -150,7 +143,7 @@ describe("faults between a process and the broker", () => {
     const svc = await service({ clockSkewToleranceMs: 0 });
     const path = await proxy();
     path.setLatency(200);
-    const caller = await communicator({ agentName: "caller", serviceUrls: { svc: "svc" }, options: { url: path.url }, logger: recordingLogger() });
+    const caller = await started(path.url, { agentName: "caller", serviceUrls: { svc: "svc" } });
     expect(await caller.sendRequest("svc", "work", { tag: "slow-path" }, { timeoutMs: 10_000 })).toEqual({ tag: "slow-path" });
     // Its deadline passes on the way: the server does not run it, and the caller times out on time.
     const late = caller.sendRequest("svc", "work", { tag: "late" }, { timeoutMs: 100 });

@@ -7,15 +7,16 @@
 import type { Socket } from "node:net";
 import mqtt from "mqtt";
 import { afterEach, describe, expect, it } from "vitest";
-import { MqttCommunicator, startBroker } from "mqtt-contracts";
+import { startBroker } from "mqtt-contracts";
+import { brokerForTest } from "./helpers/brokers.js";
 import { Children } from "./helpers/child-process.js";
+import { started } from "./helpers/communicators.js";
 import { startMosquitto } from "./helpers/mosquitto.js";
-import { recordingLogger } from "./helpers/recording-logger.js";
 
-const tcpBrokers = [
+const tcpBrokers: [string, () => Promise<{ url: string; close(): Promise<void> }>][] = [
   ["the embedded broker (instance topics)", async () => startBroker()],
   ["Mosquitto ($share)", async () => startMosquitto()],
-] as const;
+];
 
 /** A change may disturb requests sent up to this long before it (in flight then) or after it (until every member knows). */
 const WINDOW_BOUND_MS = 2_000;
@@ -25,15 +26,9 @@ describe.each(tcpBrokers)("membership changes of a group on %s", (name, start) =
   afterEach(() => children.killAll());
 
   it("answers every request exactly once outside a bounded window around each join, leave and kill", { timeout: 120_000 }, async () => {
-    const broker = await start();
-    const servers: MqttCommunicator[] = [];
-    const serve = async (clientId: string) => {
-      const server = new MqttCommunicator({ agentName: "grp", options: { url: broker.url, sharedGroup: "workers", clientId, shareProbeMs: 500 }, logger: recordingLogger() });
-      server.registerHandler("work", ({ key }: { key: string }) => ({ key, instance: clientId }));
-      await server.start();
-      servers.push(server);
-      return server;
-    };
+    const broker = await brokerForTest(start);
+    const serve = (clientId: string) =>
+      started(broker.url, { agentName: "grp", options: { sharedGroup: "workers", clientId, shareProbeMs: 500 } }, { work: ({ key }: { key: string }) => ({ key, instance: clientId }) });
     const peer = await mqtt.connectAsync(broker.url, { protocolVersion: 4, reconnectPeriod: 0 });
     // Without this, each PUBACK would wait for a delayed TCP ACK (~40 ms): Nagle's algorithm.
     (peer.stream as unknown as Socket).setNoDelay(true);
@@ -105,8 +100,6 @@ describe.each(tcpBrokers)("membership changes of a group on %s", (name, start) =
       expect(anomalies.length).toBeLessThan(sentAt.length / 10);
     } finally {
       await peer.endAsync(true);
-      for (const server of servers) await server.stop();
-      await broker.close();
     }
   });
 });

@@ -7,11 +7,11 @@
 import type { MqttClient } from "mqtt";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { z } from "zod";
-import { defineService, discover, MqttCommunicator, registerService, startBroker } from "mqtt-contracts";
-import { brokers, type TestBroker } from "./helpers/brokers.js";
+import { defineService, discover, registerService, type MqttCommunicator } from "mqtt-contracts";
+import { brokerForTest, brokers, tcpBrokers, type TestBroker } from "./helpers/brokers.js";
+import { communicator, started } from "./helpers/communicators.js";
 import { Children } from "./helpers/child-process.js";
 import { inbox, type Inbox } from "./helpers/inbox.js";
-import { startMosquitto } from "./helpers/mosquitto.js";
 import { recordingLogger } from "./helpers/recording-logger.js";
 
 const CALLS = 100;
@@ -28,12 +28,16 @@ describe.each(brokers)("instance groups on %s", (name, start) => {
 
   async function startInstance(index: number): Promise<MqttCommunicator> {
     const clientId = `grp-${index}`;
-    const server = new MqttCommunicator({ agentName: "grp", options: broker.options({ sharedGroup: "workers", clientId, shareProbeMs: 1_000 }), logger: recordingLogger() });
-    server.registerHandler("work", ({ key }: { key: string }) => {
-      runs.set(key, [...(runs.get(key) ?? []), clientId]);
-      return { key, instance: clientId };
-    });
-    await server.start();
+    const server = await started(
+      broker,
+      { agentName: "grp", options: { sharedGroup: "workers", clientId, shareProbeMs: 1_000 } },
+      {
+        work: ({ key }: { key: string }) => {
+          runs.set(key, [...(runs.get(key) ?? []), clientId]);
+          return { key, instance: clientId };
+        },
+      },
+    );
     servers.push(server);
     return server;
   }
@@ -51,19 +55,15 @@ describe.each(brokers)("instance groups on %s", (name, start) => {
 
   beforeEach(async () => {
     runs.clear();
-    broker = await start();
-    client = new MqttCommunicator({ agentName: "caller", serviceUrls: { grp: "grp" }, options: broker.options(), logger: recordingLogger() });
+    servers.length = 0;
+    broker = await brokerForTest(start);
+    client = communicator(broker, { agentName: "caller", serviceUrls: { grp: "grp" } });
     peer = await broker.rawClient({ protocolVersion: 4 });
     seen = inbox(peer);
     await peer.subscribeAsync("raw/reply/#", { qos: 1 });
   });
 
-  afterEach(async () => {
-    seen.dispose();
-    await client.stop();
-    for (const server of servers.splice(0)) await server.stop();
-    await broker.close();
-  });
+  afterEach(() => seen.dispose());
 
   /** `CALLS` calls from the client and `CALLS` raw requests; every one answered once and run once. */
   async function runRound(round: string): Promise<Map<string, number>> {
@@ -113,7 +113,7 @@ describe.each(brokers)("instance groups on %s", (name, start) => {
     });
     const handled: string[] = [];
     for (let i = 0; i < 2; i++) {
-      const server = new MqttCommunicator({ agentName: "grp", options: broker.options({ sharedGroup: "workers", clientId: `ev-${i}`, shareProbeMs: 1_000 }), logger: recordingLogger() });
+      const server = communicator(broker, { agentName: "grp", options: { sharedGroup: "workers", clientId: `ev-${i}`, shareProbeMs: 1_000 } });
       registerService(server, Events, {
         broadcast: ({ n }: { n: number }) => void handled.push(`broadcast ${n} on ev-${i}`),
         job: ({ n }: { n: number }) => void handled.push(`job ${n} on ev-${i}`),
@@ -142,71 +142,53 @@ describe.each(brokers)("instance groups on %s", (name, start) => {
   it("warns when instances on one prefix have no group, and the caller warns once of a second answer", async () => {
     const logs = [recordingLogger(), recordingLogger()];
     for (const [i, log] of logs.entries()) {
-      const server = new MqttCommunicator({ agentName: "grp", options: broker.options({ clientId: `solo-${i}` }), logger: log });
-      server.registerHandler("work", () => ({ instance: i }));
-      await server.start();
-      servers.push(server);
+      servers.push(await started(broker, { agentName: "grp", options: { clientId: `solo-${i}` }, logger: log }, { work: () => ({ instance: i }) }));
     }
     const clientLog = recordingLogger();
-    const caller = new MqttCommunicator({ agentName: "caller2", serviceUrls: { grp: "grp" }, options: broker.options(), logger: clientLog });
-    await caller.start();
-    try {
-      await vi.waitFor(() => expect(logs[1]!.find("warn", /instance solo-0 \(agent grp\) also serves grp, with no sharedGroup.*every request to grp runs on both/)).toBeDefined(), { timeout: 5_000, interval: 20 });
-      await vi.waitFor(() => expect(logs[0]!.find("warn", /instance solo-1 \(agent grp\) also serves grp/)).toBeDefined(), { timeout: 5_000, interval: 20 });
-      for (let n = 0; n < 5; n++) await caller.sendRequest("grp", "work", {});
-      await vi.waitFor(() => expect(clientLog.find("warn", /a second answer came to one work request to grp: more than one instance serves grp \(instances seen: solo-0, solo-1\)/)).toBeDefined(), { timeout: 5_000, interval: 20 });
-      expect(clientLog.lines.filter((line) => line.level === "warn" && /second answer/.test(line.message))).toHaveLength(1);
-    } finally {
-      await caller.stop();
-    }
+    const caller = await started(broker, { agentName: "caller2", serviceUrls: { grp: "grp" }, logger: clientLog });
+    await vi.waitFor(() => expect(logs[1]!.find("warn", /instance solo-0 \(agent grp\) also serves grp, with no sharedGroup.*every request to grp runs on both/)).toBeDefined(), { timeout: 5_000, interval: 20 });
+    await vi.waitFor(() => expect(logs[0]!.find("warn", /instance solo-1 \(agent grp\) also serves grp/)).toBeDefined(), { timeout: 5_000, interval: 20 });
+    for (let n = 0; n < 5; n++) await caller.sendRequest("grp", "work", {});
+    await vi.waitFor(() => expect(clientLog.find("warn", /a second answer came to one work request to grp: more than one instance serves grp \(instances seen: solo-0, solo-1\)/)).toBeDefined(), { timeout: 5_000, interval: 20 });
+    expect(clientLog.lines.filter((line) => line.level === "warn" && /second answer/.test(line.message))).toHaveLength(1);
   });
 });
-
-const tcpBrokers = [
-  ["the embedded broker", async () => startBroker()],
-  ["Mosquitto", async () => startMosquitto()],
-] as const;
 
 describe.each(tcpBrokers)("a killed or hung instance of a group on %s", (name, start) => {
   const children = new Children();
   afterEach(() => children.killAll());
 
   it("disappears from discover() and ls (a hung one within ~1.5 keepalives), and calls go on with the rest", async () => {
-    const broker = await start();
-    const client = new MqttCommunicator({ agentName: "caller", serviceUrls: { grp: "grp" }, options: { url: broker.url }, logger: recordingLogger() });
-    try {
-      const instances = ["grp-a", "grp-b", "grp-c"].map((id) => children.startTs("test/fixtures/groups/server.ts", [broker.url, "workers", id]));
-      for (const instance of instances) await instance.waitForStdout(/^ready (shared|instances)$/m, 60_000);
-      await client.start();
-      await vi.waitFor(() => expect(client.liveInstances("grp")).toHaveLength(3), { timeout: 10_000, interval: 20 });
-      expect((await discover({ connection: { url: broker.url } }))[0]!.instances.map((record) => record.instance)).toEqual(["grp-a", "grp-b", "grp-c"]);
+    const broker = await brokerForTest(start);
+    const client = communicator(broker.url, { agentName: "caller", serviceUrls: { grp: "grp" } });
+    const instances = ["grp-a", "grp-b", "grp-c"].map((id) => children.startTs("test/fixtures/groups/server.ts", [broker.url, "workers", id]));
+    for (const instance of instances) await instance.waitForStdout(/^ready (shared|instances)$/m, 60_000);
+    await client.start();
+    await vi.waitFor(() => expect(client.liveInstances("grp")).toHaveLength(3), { timeout: 10_000, interval: 20 });
+    expect((await discover({ connection: { url: broker.url } }))[0]!.instances.map((record) => record.instance)).toEqual(["grp-a", "grp-b", "grp-c"]);
 
-      const killedAt = Date.now();
-      instances[1]!.process.kill("SIGKILL");
-      await vi.waitFor(() => expect(client.liveInstances("grp").map((record) => record.instance)).toEqual(["grp-a", "grp-c"]), { timeout: 15_000, interval: 20 });
-      const gone = Date.now() - killedAt;
-      console.log(`${name}: the killed instance left the caller's view ${gone} ms after SIGKILL (keepalive 1 s)`);
-      const listed = await discover({ connection: { url: broker.url } });
-      expect(listed.map((service) => [service.prefix, service.instances.map((record) => record.instance)])).toEqual([["grp", ["grp-a", "grp-c"]]]);
-      const ls = await children.startTs("src/cli/main.ts", ["ls", "--url", broker.url]).exit(60_000);
-      expect(ls.stdout).toMatch(/^grp\s+grp\s+1\s+0\s+2\s+group workers/m);
-      expect(ls.stdout).not.toContain("grp-b");
+    const killedAt = Date.now();
+    instances[1]!.process.kill("SIGKILL");
+    await vi.waitFor(() => expect(client.liveInstances("grp").map((record) => record.instance)).toEqual(["grp-a", "grp-c"]), { timeout: 15_000, interval: 20 });
+    const gone = Date.now() - killedAt;
+    console.log(`${name}: the killed instance left the caller's view ${gone} ms after SIGKILL (keepalive 1 s)`);
+    const listed = await discover({ connection: { url: broker.url } });
+    expect(listed.map((service) => [service.prefix, service.instances.map((record) => record.instance)])).toEqual([["grp", ["grp-a", "grp-c"]]]);
+    const ls = await children.startTs("src/cli/main.ts", ["ls", "--url", broker.url]).exit(60_000);
+    expect(ls.stdout).toMatch(/^grp\s+grp\s+1\s+0\s+2\s+group workers/m);
+    expect(ls.stdout).not.toContain("grp-b");
 
-      const answers = await Promise.all(Array.from({ length: 40 }, (_, n) => client.sendRequest<{ n: number; instance: string }>("grp", "work", { n }, { timeoutMs: 10_000 })));
-      expect(answers.map((answer) => answer.n)).toEqual(Array.from({ length: 40 }, (_, n) => n));
-      expect(new Set(answers.map((answer) => answer.instance))).toEqual(new Set(["grp-a", "grp-c"]));
+    const answers = await Promise.all(Array.from({ length: 40 }, (_, n) => client.sendRequest<{ n: number; instance: string }>("grp", "work", { n }, { timeoutMs: 10_000 })));
+    expect(answers.map((answer) => answer.n)).toEqual(Array.from({ length: 40 }, (_, n) => n));
+    expect(new Set(answers.map((answer) => answer.instance))).toEqual(new Set(["grp-a", "grp-c"]));
 
-      // A hung instance (its host frozen, its socket open) goes when the broker's keepalive check fails.
-      const frozenAt = Date.now();
-      instances[2]!.process.kill("SIGSTOP");
-      await vi.waitFor(() => expect(client.liveInstances("grp").map((record) => record.instance)).toEqual(["grp-a"]), { timeout: 20_000, interval: 20 });
-      console.log(`${name}: the hung instance left the caller's view ${Date.now() - frozenAt} ms after SIGSTOP (keepalive 1 s)`);
-      const last = await Promise.all(Array.from({ length: 20 }, (_, n) => client.sendRequest<{ instance: string }>("grp", "work", { n }, { timeoutMs: 10_000 })));
-      expect(new Set(last.map((answer) => answer.instance))).toEqual(new Set(["grp-a"]));
-    } finally {
-      await client.stop();
-      await broker.close();
-    }
+    // A hung instance (its host frozen, its socket open) goes when the broker's keepalive check fails.
+    const frozenAt = Date.now();
+    instances[2]!.process.kill("SIGSTOP");
+    await vi.waitFor(() => expect(client.liveInstances("grp").map((record) => record.instance)).toEqual(["grp-a"]), { timeout: 20_000, interval: 20 });
+    console.log(`${name}: the hung instance left the caller's view ${Date.now() - frozenAt} ms after SIGSTOP (keepalive 1 s)`);
+    const last = await Promise.all(Array.from({ length: 20 }, (_, n) => client.sendRequest<{ instance: string }>("grp", "work", { n }, { timeoutMs: 10_000 })));
+    expect(new Set(last.map((answer) => answer.instance))).toEqual(new Set(["grp-a"]));
   });
 });
 
@@ -215,54 +197,49 @@ describe.each(tcpBrokers)("kill -9 of one of three members under steady traffic 
   afterEach(() => children.killAll());
 
   it("answers every call once, by a live member, long before its timeout: none waits for the dead member", { timeout: 120_000 }, async () => {
-    const broker = await start();
+    const broker = await brokerForTest(start);
     const log = recordingLogger();
-    const client = new MqttCommunicator({ agentName: "caller", serviceUrls: { grp: "grp" }, options: { url: broker.url }, logger: log });
-    try {
-      // Each call takes 300 ms at its member: about a third of those in flight are at the member that dies.
-      const instances = ["grp-a", "grp-b", "grp-c"].map((id) => children.startTs("test/fixtures/groups/server.ts", [broker.url, "workers", id, "300"]));
-      for (const instance of instances) await instance.waitForStdout(/^ready (shared|instances)$/m, 60_000);
-      await client.start();
-      await vi.waitFor(() => expect(client.liveInstances("grp")).toHaveLength(3), { timeout: 10_000, interval: 20 });
+    const client = communicator(broker.url, { agentName: "caller", serviceUrls: { grp: "grp" }, logger: log });
+    // Each call takes 300 ms at its member: about a third of those in flight are at the member that dies.
+    const instances = ["grp-a", "grp-b", "grp-c"].map((id) => children.startTs("test/fixtures/groups/server.ts", [broker.url, "workers", id, "300"]));
+    for (const instance of instances) await instance.waitForStdout(/^ready (shared|instances)$/m, 60_000);
+    await client.start();
+    await vi.waitFor(() => expect(client.liveInstances("grp")).toHaveLength(3), { timeout: 10_000, interval: 20 });
 
-      const TIMEOUT_MS = 15_000;
-      const calls: { n: number; sentAt: number; settled?: number; answer?: { instance: string }; error?: unknown }[] = [];
-      let sending = true;
-      let killedAt = 0;
-      const load = (async () => {
-        for (let n = 0; sending; n++) {
-          const call: (typeof calls)[number] = { n, sentAt: performance.now() };
-          calls.push(call);
-          client.sendRequest<{ n: number; instance: string }>("grp", "work", { n }, { timeoutMs: TIMEOUT_MS }).then(
-            (answer) => Object.assign(call, { answer, settled: performance.now() }),
-            (error: unknown) => Object.assign(call, { error, settled: performance.now() }),
-          );
-          await new Promise((resolve) => setTimeout(resolve, 10)); // ~100 calls/s, paced
-        }
-      })();
-      await vi.waitFor(() => expect(calls.length).toBeGreaterThan(100), { timeout: 30_000, interval: 20 });
-      killedAt = performance.now();
-      instances[1]!.process.kill("SIGKILL");
-      await vi.waitFor(() => expect(client.liveInstances("grp").map((record) => record.instance)).toEqual(["grp-a", "grp-c"]), { timeout: 15_000, interval: 20 });
-      const sentBeforeGone = calls.length;
-      await vi.waitFor(() => expect(calls.length).toBeGreaterThan(sentBeforeGone + 100), { timeout: 30_000, interval: 20 });
-      sending = false;
-      await load;
-      await vi.waitFor(() => expect(calls.every((call) => call.settled !== undefined)).toBe(true), { timeout: TIMEOUT_MS + 5_000, interval: 50 });
+    const TIMEOUT_MS = 15_000;
+    const calls: { n: number; sentAt: number; settled?: number; answer?: { instance: string }; error?: unknown }[] = [];
+    let sending = true;
+    let killedAt = 0;
+    const load = (async () => {
+      for (let n = 0; sending; n++) {
+        const call: (typeof calls)[number] = { n, sentAt: performance.now() };
+        calls.push(call);
+        client.sendRequest<{ n: number; instance: string }>("grp", "work", { n }, { timeoutMs: TIMEOUT_MS }).then(
+          (answer) => Object.assign(call, { answer, settled: performance.now() }),
+          (error: unknown) => Object.assign(call, { error, settled: performance.now() }),
+        );
+        await new Promise((resolve) => setTimeout(resolve, 10)); // ~100 calls/s, paced
+      }
+    })();
+    await vi.waitFor(() => expect(calls.length).toBeGreaterThan(100), { timeout: 30_000, interval: 20 });
+    killedAt = performance.now();
+    instances[1]!.process.kill("SIGKILL");
+    await vi.waitFor(() => expect(client.liveInstances("grp").map((record) => record.instance)).toEqual(["grp-a", "grp-c"]), { timeout: 15_000, interval: 20 });
+    const sentBeforeGone = calls.length;
+    await vi.waitFor(() => expect(calls.length).toBeGreaterThan(sentBeforeGone + 100), { timeout: 30_000, interval: 20 });
+    sending = false;
+    await load;
+    await vi.waitFor(() => expect(calls.every((call) => call.settled !== undefined)).toBe(true), { timeout: TIMEOUT_MS + 5_000, interval: 50 });
 
-      const failed = calls.filter((call) => call.error !== undefined);
-      const inFlightAtKill = calls.filter((call) => call.sentAt < killedAt && call.settled! > killedAt);
-      const slowest = Math.max(...inFlightAtKill.map((call) => call.settled! - call.sentAt));
-      const byDead = calls.filter((call) => call.answer?.instance === "grp-b" && call.settled! > killedAt);
-      console.log(`${name}: ${calls.length} calls, ${failed.length} failed; ${inFlightAtKill.length} in flight at the kill, the slowest answered after ${slowest.toFixed(0)} ms; ${log.lines.filter((line) => /is gone/.test(line.message)).length} resend warning(s)`);
-      expect(failed.map((call) => String(call.error))).toEqual([]);
-      expect(byDead).toEqual([]);
-      // None waited out its timeout: those at the dead member went to the others when its Last Will came.
-      expect(slowest).toBeLessThan(TIMEOUT_MS / 2);
-      expect(log.lines.filter((line) => line.level === "warn" && /a second answer/.test(line.message))).toEqual([]);
-    } finally {
-      await client.stop();
-      await broker.close();
-    }
+    const failed = calls.filter((call) => call.error !== undefined);
+    const inFlightAtKill = calls.filter((call) => call.sentAt < killedAt && call.settled! > killedAt);
+    const slowest = Math.max(...inFlightAtKill.map((call) => call.settled! - call.sentAt));
+    const byDead = calls.filter((call) => call.answer?.instance === "grp-b" && call.settled! > killedAt);
+    console.log(`${name}: ${calls.length} calls, ${failed.length} failed; ${inFlightAtKill.length} in flight at the kill, the slowest answered after ${slowest.toFixed(0)} ms; ${log.lines.filter((line) => /is gone/.test(line.message)).length} resend warning(s)`);
+    expect(failed.map((call) => String(call.error))).toEqual([]);
+    expect(byDead).toEqual([]);
+    // None waited out its timeout: those at the dead member went to the others when its Last Will came.
+    expect(slowest).toBeLessThan(TIMEOUT_MS / 2);
+    expect(log.lines.filter((line) => line.level === "warn" && /a second answer/.test(line.message))).toEqual([]);
   });
 });

@@ -1,7 +1,8 @@
 import type { MqttClient } from "mqtt";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { CommunicationError, MqttCommunicator, RpcError } from "mqtt-contracts";
-import { brokers, type TestBroker } from "./helpers/brokers.js";
+import { CommunicationError, RpcError, type MqttCommunicator } from "mqtt-contracts";
+import { brokerForTest, brokers, type TestBroker } from "./helpers/brokers.js";
+import { started } from "./helpers/communicators.js";
 import { inbox, type Inbox, type ReceivedMessage } from "./helpers/inbox.js";
 import { recordingLogger } from "./helpers/recording-logger.js";
 
@@ -26,22 +27,16 @@ describe.each(brokers)("hostile input on %s", (name, start) => {
   let serial = 0;
 
   beforeEach(async () => {
-    broker = await start();
+    broker = await brokerForTest(start);
     log = recordingLogger();
-    server = new MqttCommunicator({ agentName: "svc", options: broker.options({ maxPayloadBytes: MAX_PAYLOAD }), logger: log });
-    server.registerHandler("echo", (params) => params);
-    await server.start();
+    server = await started(broker, { agentName: "svc", options: { maxPayloadBytes: MAX_PAYLOAD }, logger: log }, { echo: (params) => params });
     peer = await broker.rawClient();
     seen = inbox(peer);
     // `#` does not match topics starting with "$", so those are watched on their own.
     await peer.subscribeAsync(["#", "$evil/#"], { qos: 1 });
   });
 
-  afterEach(async () => {
-    seen.dispose();
-    await server.stop();
-    await broker.close();
-  });
+  afterEach(() => seen.dispose());
 
   function send(payload: string | Buffer, topic = REQUEST): Promise<unknown> {
     return peer.publishAsync(topic, payload, { qos: 1 });
@@ -525,70 +520,66 @@ describe.each(brokers)("hostile input on %s", (name, start) => {
 
   it("keeps a client alive through hostile responses on its response topic", async () => {
     const clientLog = recordingLogger();
-    const client = new MqttCommunicator({
+    const client = await started(broker, {
       agentName: "caller",
       serviceUrls: { svc: "svc", ghost: "ghost" },
-      options: broker.options({ maxPayloadBytes: MAX_PAYLOAD }),
+      options: { maxPayloadBytes: MAX_PAYLOAD },
       logger: clientLog,
     });
-    await client.start();
-    try {
-      // Nobody serves "ghost": the peer sees each request, learns its id and answers it by hand.
-      const call = (n: number) => {
-        const promise = client.sendRequest("ghost", "ping", { n }, { timeoutMs: 10_000 });
-        promise.catch(() => undefined); // asserted below; this only keeps an early rejection from being "unhandled"
-        return promise;
-      };
-      const idOf = async (n: number) => {
-        const request = await seen.waitFor((m) => m.topic === "ghost/request/ping" && (JSON.parse(m.text) as { params: { n: number } }).params.n === n);
-        return (JSON.parse(request.text) as { id: string }).id;
-      };
-      const calls = [1, 2, 3, 4, 5].map(call);
-      const [good, noResult, fractionalCode, stringCode, oldVersion] = await Promise.all([1, 2, 3, 4, 5].map(idOf));
-      const respond = (payload: string | Buffer) => peer.publishAsync(client.responseTopic, payload, { qos: 1 });
+    // Nobody serves "ghost": the peer sees each request, learns its id and answers it by hand.
+    const call = (n: number) => {
+      const promise = client.sendRequest("ghost", "ping", { n }, { timeoutMs: 10_000 });
+      promise.catch(() => undefined); // asserted below; this only keeps an early rejection from being "unhandled"
+      return promise;
+    };
+    const idOf = async (n: number) => {
+      const request = await seen.waitFor((m) => m.topic === "ghost/request/ping" && (JSON.parse(m.text) as { params: { n: number } }).params.n === n);
+      return (JSON.parse(request.text) as { id: string }).id;
+    };
+    const calls = [1, 2, 3, 4, 5].map(call);
+    const [good, noResult, fractionalCode, stringCode, oldVersion] = await Promise.all([1, 2, 3, 4, 5].map(idOf));
+    const respond = (payload: string | Buffer) => peer.publishAsync(client.responseTopic, payload, { qos: 1 });
 
-      for (const garbage of ["}{", "", Buffer.from([0xff, 0x00]), "42", "null", "[]", '"text"']) await respond(garbage);
-      await respond(JSON.stringify({ jsonrpc: "2.0", id: "not-pending", result: 1 }));
-      await respond(JSON.stringify({ jsonrpc: "2.0", id: { good }, result: 1 }));
-      await respond(JSON.stringify({ jsonrpc: "2.0", result: 1 }));
-      // Too large: dropped unread, so the call it names keeps waiting for a real answer.
-      await respond(paddedRequest(2 * MAX_PAYLOAD, { jsonrpc: "2.0", id: good, result: "too big" }));
-      await respond(JSON.stringify({ jsonrpc: "2.0", id: noResult }));
-      await respond(JSON.stringify({ jsonrpc: "2.0", id: fractionalCode, error: { code: 1.5, message: "fractional" } }));
-      await respond(JSON.stringify({ jsonrpc: "2.0", id: stringCode, error: { code: "-32000", message: "string code" } }));
-      await respond(JSON.stringify({ jsonrpc: "1.0", id: oldVersion, result: 1 }));
-      const goodAnswer = JSON.stringify({ jsonrpc: "2.0", id: good, result: { fine: true } });
-      await respond(goodAnswer);
-      // A copy of the same message (a QoS 1 redelivery after a reconnect) is no second answer: no warning.
-      await respond(goodAnswer);
-      await respond(JSON.stringify({ jsonrpc: "2.0", id: good, result: "duplicate" }));
+    for (const garbage of ["}{", "", Buffer.from([0xff, 0x00]), "42", "null", "[]", '"text"']) await respond(garbage);
+    await respond(JSON.stringify({ jsonrpc: "2.0", id: "not-pending", result: 1 }));
+    await respond(JSON.stringify({ jsonrpc: "2.0", id: { good }, result: 1 }));
+    await respond(JSON.stringify({ jsonrpc: "2.0", result: 1 }));
+    // Too large: dropped unread, so the call it names keeps waiting for a real answer.
+    await respond(paddedRequest(2 * MAX_PAYLOAD, { jsonrpc: "2.0", id: good, result: "too big" }));
+    await respond(JSON.stringify({ jsonrpc: "2.0", id: noResult }));
+    await respond(JSON.stringify({ jsonrpc: "2.0", id: fractionalCode, error: { code: 1.5, message: "fractional" } }));
+    await respond(JSON.stringify({ jsonrpc: "2.0", id: stringCode, error: { code: "-32000", message: "string code" } }));
+    await respond(JSON.stringify({ jsonrpc: "1.0", id: oldVersion, result: 1 }));
+    const goodAnswer = JSON.stringify({ jsonrpc: "2.0", id: good, result: { fine: true } });
+    await respond(goodAnswer);
+    // A copy of the same message (a QoS 1 redelivery after a reconnect) is no second answer: no warning.
+    await respond(goodAnswer);
+    await respond(JSON.stringify({ jsonrpc: "2.0", id: good, result: "duplicate" }));
 
-      await expect(calls[0]).resolves.toEqual({ fine: true });
-      const failures = await Promise.all(calls.slice(1).map((promise) => promise.then(() => undefined, (error: unknown) => error)));
-      for (const failure of failures) {
-        expect(failure).toBeInstanceOf(CommunicationError);
-        expect(failure).not.toBeInstanceOf(RpcError);
-      }
-      expect(failures.map((failure) => (failure as Error).message)).toMatchInlineSnapshot(`
-        [
-          "Malformed response to ping from ghost: response has neither "result" nor "error"",
-          "Malformed response to ping from ghost: response error is not {code: integer, message: string}",
-          "Malformed response to ping from ghost: response error is not {code: integer, message: string}",
-          "Malformed response to ping from ghost: response "jsonrpc" is string "1.0"",
-        ]
-      `);
-
-      await expect(client.sendRequest("svc", "echo", { after: "hostile responses" })).resolves.toEqual({ after: "hostile responses" });
-      expect(client.started).toBe(true);
-      expect(clientLog.find("warn", /dropped a response that is not JSON/)).toBeDefined();
-      expect(clientLog.find("warn", new RegExp(`dropped a response of ${2 * MAX_PAYLOAD} bytes \\(limit ${MAX_PAYLOAD}\\)`))).toBeDefined();
-      expect(clientLog.find("debug", /dropped a late or unknown response string "not-pending"/)).toBeDefined();
-      // The answer with other content is a second answer, warned about once; the identical copy before it was not.
-      await vi.waitFor(() => expect(clientLog.lines.filter((line) => line.level === "warn" && /a second answer came to one ping request to ghost/.test(line.message))).toHaveLength(1));
-      expect(clientLog.lines.filter((line) => line.level === "error")).toEqual([]);
-    } finally {
-      await client.stop();
+    await expect(calls[0]).resolves.toEqual({ fine: true });
+    const failures = await Promise.all(calls.slice(1).map((promise) => promise.then(() => undefined, (error: unknown) => error)));
+    for (const failure of failures) {
+      expect(failure).toBeInstanceOf(CommunicationError);
+      expect(failure).not.toBeInstanceOf(RpcError);
     }
+    expect(failures.map((failure) => (failure as Error).message)).toMatchInlineSnapshot(`
+      [
+        "Malformed response to ping from ghost: response has neither "result" nor "error"",
+        "Malformed response to ping from ghost: response error is not {code: integer, message: string}",
+        "Malformed response to ping from ghost: response error is not {code: integer, message: string}",
+        "Malformed response to ping from ghost: response "jsonrpc" is string "1.0"",
+      ]
+    `);
+
+    await expect(client.sendRequest("svc", "echo", { after: "hostile responses" })).resolves.toEqual({ after: "hostile responses" });
+    expect(client.started).toBe(true);
+    expect(clientLog.find("warn", /dropped a response that is not JSON/)).toBeDefined();
+    expect(clientLog.find("warn", new RegExp(`dropped a response of ${2 * MAX_PAYLOAD} bytes \\(limit ${MAX_PAYLOAD}\\)`))).toBeDefined();
+    expect(clientLog.find("debug", /dropped a late or unknown response string "not-pending"/)).toBeDefined();
+    // The answer with other content is a second answer, warned about once; the identical copy before it was not.
+    await vi.waitFor(() => expect(clientLog.lines.filter((line) => line.level === "warn" && /a second answer came to one ping request to ghost/.test(line.message))).toHaveLength(1));
+    expect(clientLog.lines.filter((line) => line.level === "error")).toEqual([]);
+    await client.stop();
     await expectStillServing();
   });
 
@@ -596,25 +587,19 @@ describe.each(brokers)("hostile input on %s", (name, start) => {
   // to allow deeper ones (maxTopicLevels) meets that refusal, which no validation of ours foresees.
   it.runIf(name === "mosquitto")("drops a publish the broker keeps refusing by disconnecting, instead of replaying it forever", async () => {
     const deepLog = recordingLogger();
-    const deep = new MqttCommunicator({ agentName: "deep", options: broker.options({ maxTopicLevels: 1_000, reconnectPeriodMs: 100 }), logger: deepLog });
-    deep.registerHandler("echo", (params) => params);
-    await deep.start();
-    try {
-      await peer.publishAsync("deep/request/echo", JSON.stringify({ jsonrpc: "2.0", id: "deep", method: "echo", params: {}, response_topic: `hostile${"/x".repeat(300)}` }), { qos: 1 });
-      await vi.waitFor(() => expect(deepLog.find("warn", /^Dropped a publish to hostile\/x\/x/)).toBeDefined(), { timeout: 20_000, interval: 20 });
-      await vi.waitFor(() => expect(deepLog.find("info", /^Reconnected to/)).toBeDefined(), { timeout: 20_000, interval: 20 });
-      // Each replay cost one connection: two lost, then it was dropped.
-      const lost = deepLog.lines.filter((line) => line.level === "warn" && line.message.startsWith("Lost the connection")).length;
-      expect(lost).toBe(2);
-      await vi.waitFor(async () => {
-        const replyTo = `hostile/deep-ok/${++serial}`;
-        await peer.publishAsync("deep/request/echo", JSON.stringify({ jsonrpc: "2.0", id: "after", method: "echo", params: { ok: true }, response_topic: replyTo }), { qos: 1 });
-        expect(await seen.jsonOn(replyTo, 1_000)).toEqual({ jsonrpc: "2.0", id: "after", result: { ok: true } });
-      }, { timeout: 20_000, interval: 50 });
-      expect(deepLog.lines.filter((line) => line.level === "warn" && line.message.startsWith("Lost the connection"))).toHaveLength(2);
-    } finally {
-      await deep.stop();
-    }
+    await started(broker, { agentName: "deep", options: { maxTopicLevels: 1_000, reconnectPeriodMs: 100 }, logger: deepLog }, { echo: (params) => params });
+    await peer.publishAsync("deep/request/echo", JSON.stringify({ jsonrpc: "2.0", id: "deep", method: "echo", params: {}, response_topic: `hostile${"/x".repeat(300)}` }), { qos: 1 });
+    await vi.waitFor(() => expect(deepLog.find("warn", /^Dropped a publish to hostile\/x\/x/)).toBeDefined(), { timeout: 20_000, interval: 20 });
+    await vi.waitFor(() => expect(deepLog.find("info", /^Reconnected to/)).toBeDefined(), { timeout: 20_000, interval: 20 });
+    // Each replay cost one connection: two lost, then it was dropped.
+    const lost = deepLog.lines.filter((line) => line.level === "warn" && line.message.startsWith("Lost the connection")).length;
+    expect(lost).toBe(2);
+    await vi.waitFor(async () => {
+      const replyTo = `hostile/deep-ok/${++serial}`;
+      await peer.publishAsync("deep/request/echo", JSON.stringify({ jsonrpc: "2.0", id: "after", method: "echo", params: { ok: true }, response_topic: replyTo }), { qos: 1 });
+      expect(await seen.jsonOn(replyTo, 1_000)).toEqual({ jsonrpc: "2.0", id: "after", result: { ok: true } });
+    }, { timeout: 20_000, interval: 50 });
+    expect(deepLog.lines.filter((line) => line.level === "warn" && line.message.startsWith("Lost the connection"))).toHaveLength(2);
   });
 
   describe.runIf(name === "mosquitto")("from an MQTT 5 peer", () => {

@@ -1,18 +1,14 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { beforeEach, describe, expect, it, vi } from "vitest";
 import { CommunicationError, MqttCommunicator } from "mqtt-contracts";
-import { brokers, type TestBroker } from "./helpers/brokers.js";
-import { communicatorPair } from "./helpers/pair.js";
+import { brokerForTest, brokers, type TestBroker } from "./helpers/brokers.js";
+import { communicatorPair } from "./helpers/communicators.js";
 import { recordingLogger } from "./helpers/recording-logger.js";
 
 describe.each(brokers)("lifecycle on %s", (_name, start) => {
   let broker: TestBroker;
 
   beforeEach(async () => {
-    broker = await start();
-  });
-
-  afterEach(async () => {
-    await broker.close();
+    broker = await brokerForTest(start);
   });
 
   it("refuses sendRequest and sendNotification before start and after stop", async () => {
@@ -27,7 +23,7 @@ describe.each(brokers)("lifecycle on %s", (_name, start) => {
   });
 
   it("stop() rejects every pending request with CommunicationError", async () => {
-    const { server, client } = communicatorPair(broker, { stopGraceMs: 50 });
+    const { server, client } = communicatorPair(broker, { server: { stopGraceMs: 50 } });
     let entered!: () => void;
     const handlerEntered = new Promise<void>((resolve) => (entered = resolve));
     server.registerHandler("hang", () => {
@@ -69,7 +65,7 @@ describe.each(brokers)("lifecycle on %s", (_name, start) => {
   });
 
   it("stop() aborts handlers still running after the grace period", async () => {
-    const { server, client } = communicatorPair(broker, { stopGraceMs: 200 });
+    const { server, client } = communicatorPair(broker, { server: { stopGraceMs: 200 } });
     let entered!: () => void;
     const handlerEntered = new Promise<void>((resolve) => (entered = resolve));
     let abortReason: unknown;

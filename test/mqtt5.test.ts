@@ -1,21 +1,17 @@
 import type { IClientOptions, MqttClient } from "mqtt";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { CommunicationError, MqttCommunicator, RequestAbortedError, RequestTimeoutError, type MqttCommunicatorOptions } from "mqtt-contracts";
-import { startAedesInProcess, startMosquittoBroker, type TestBroker } from "./helpers/brokers.js";
+import { brokerForTest, startAedesInProcess, startMosquittoBroker, type TestBroker } from "./helpers/brokers.js";
+import { started } from "./helpers/communicators.js";
 import { inbox, type Inbox } from "./helpers/inbox.js";
 import { recordingLogger } from "./helpers/recording-logger.js";
 
-/** Communicators and raw clients for one test, all stopped after it. */
+/** Started communicators (stopped after the test) and raw peers (their inboxes disposed after it) for one test. */
 function fixtures(broker: () => TestBroker) {
-  const communicators: MqttCommunicator[] = [];
   const inboxes: Inbox[] = [];
   return {
-    async communicator(agentName: string, extra: MqttCommunicatorOptions = {}, serviceUrls: Record<string, string> = {}): Promise<MqttCommunicator> {
-      const communicator = new MqttCommunicator({ agentName, serviceUrls, options: broker().options(extra), logger: recordingLogger() });
-      communicators.push(communicator);
-      await communicator.start();
-      return communicator;
-    },
+    communicator: (agentName: string, extra: MqttCommunicatorOptions = {}, serviceUrls: Record<string, string> = {}): Promise<MqttCommunicator> =>
+      started(broker(), { agentName, serviceUrls, options: extra }),
     /** A raw peer subscribed to `filters`, and everything it receives. */
     async peer(filters: string[], options: IClientOptions = {}): Promise<{ client: MqttClient; seen: Inbox }> {
       const client = await broker().rawClient(options);
@@ -24,9 +20,8 @@ function fixtures(broker: () => TestBroker) {
       if (filters.length > 0) await client.subscribeAsync(filters, { qos: 1 });
       return { client, seen };
     },
-    async cleanup(): Promise<void> {
+    cleanup(): void {
       for (const seen of inboxes.splice(0)) seen.dispose();
-      await Promise.all(communicators.splice(0).map((communicator) => communicator.stop()));
     },
   };
 }
@@ -36,13 +31,10 @@ describe("MQTT 5 on Mosquitto", () => {
   const { communicator, peer, cleanup } = fixtures(() => broker);
 
   beforeEach(async () => {
-    broker = await startMosquittoBroker();
+    broker = await brokerForTest(startMosquittoBroker);
   });
 
-  afterEach(async () => {
-    await cleanup();
-    await broker.close();
-  });
+  afterEach(cleanup);
 
   it('connects with 5 under "auto" and with 3.1.1 when asked for 4', async () => {
     expect((await communicator("auto")).protocolVersion).toBe(5);
@@ -166,13 +158,10 @@ describe("MQTT 5 on aedes, which speaks only 3.1.1", () => {
   const { communicator, cleanup } = fixtures(() => broker);
 
   beforeEach(async () => {
-    broker = await startAedesInProcess();
+    broker = await brokerForTest(startAedesInProcess);
   });
 
-  afterEach(async () => {
-    await cleanup();
-    await broker.close();
-  });
+  afterEach(cleanup);
 
   it('falls back to 3.1.1 under "auto"', async () => {
     const auto = await communicator("auto");

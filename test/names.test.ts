@@ -10,7 +10,8 @@ import {
   type CommunicatorInit,
   type InboundMessage,
 } from "mqtt-contracts";
-import { startAedesInProcess, type TestBroker } from "./helpers/brokers.js";
+import { brokerForTest, startAedesInProcess, type TestBroker } from "./helpers/brokers.js";
+import { startedPair } from "./helpers/communicators.js";
 import { inbox, isDiscoveryTopic } from "./helpers/inbox.js";
 import { recordingLogger } from "./helpers/recording-logger.js";
 import { failure, thrown } from "./helpers/failures.js";
@@ -161,22 +162,11 @@ describe("names checked when a BaseAgent is configured", () => {
 describe("nothing is published for a bad target", () => {
   describe("on aedes", () => {
     let broker: TestBroker;
-    let server: MqttCommunicator;
     let client: MqttCommunicator;
 
     beforeEach(async () => {
-      broker = await startAedesInProcess();
-      server = new MqttCommunicator({ agentName: "svc", options: broker.options(), logger: recordingLogger() });
-      client = new MqttCommunicator({ agentName: "caller", serviceUrls: { svc: "svc" }, options: broker.options(), logger: recordingLogger() });
-      server.registerHandler("ping", () => "pong");
-      await server.start();
-      await client.start();
-    });
-
-    afterEach(async () => {
-      await client.stop();
-      await server.stop();
-      await broker.close();
+      broker = await brokerForTest(startAedesInProcess);
+      ({ client } = await startedPair(broker, { handlers: { ping: () => "pong" } }));
     });
 
     it("raises ServiceNotFoundError for an unknown service and ConfigurationError for a bad method, publishing nothing", async () => {

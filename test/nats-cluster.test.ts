@@ -1,16 +1,15 @@
 import mqtt, { type MqttClient } from "mqtt";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, onTestFailed } from "vitest";
-import { CommunicationError, MqttCommunicator, type MqttCommunicatorOptions } from "mqtt-contracts";
+import { CommunicationError, type MqttCommunicator, type MqttCommunicatorOptions } from "mqtt-contracts";
 import { within } from "./helpers/child-process.js";
 import { startNatsCluster, type NatsCluster } from "./helpers/nats-cluster.js";
-import { recordingLogger } from "./helpers/recording-logger.js";
+import { communicator, type BrokerRef, type CommunicatorSpec, type Handlers } from "./helpers/communicators.js";
 
 // NATS maps MQTT topic levels to subject tokens ("/" becomes "."), so a "." in a topic is refused:
 // every agent name, prefix and topic here is free of dots.
 
 describe("a 3-node NATS cluster with MQTT", () => {
   let cluster: NatsCluster;
-  const communicators: MqttCommunicator[] = [];
   const rawClients: MqttClient[] = [];
 
   beforeAll(async () => {
@@ -30,7 +29,6 @@ describe("a 3-node NATS cluster with MQTT", () => {
 
   afterEach(async () => {
     await Promise.all(rawClients.splice(0).map((client) => client.endAsync(true)));
-    await Promise.all(communicators.splice(0).map((communicator) => communicator.stop()));
   });
 
   afterAll(async () => {
@@ -39,25 +37,26 @@ describe("a 3-node NATS cluster with MQTT", () => {
 
   /** Node `n` (1-based) as communicator options. NATS creates a replicated JetStream consumer for each QoS 1 subscription: a start takes seconds. */
   const on = (n: number, extra: MqttCommunicatorOptions = {}): MqttCommunicatorOptions => ({ url: cluster.nodes[n - 1]!.mqttUrl, connectTimeoutMs: 60_000, ...extra });
+  /** Node `n` for the communicator helpers. */
+  const node = (n: number): BrokerRef => ({ options: (extra) => on(n, extra) });
 
   /**
-   * `make()` started. Under load, NATS may refuse a QoS 1 SUBSCRIBE (SUBACK 0x80) when creating its
+   * A communicator on node `n` (stopped after the test) with `handlers`, started. Under load, NATS may refuse a QoS 1 SUBSCRIBE (SUBACK 0x80) when creating its
    * JetStream consumer takes longer than its internal 4 s JS API timeout; `start()` then fails with a
    * CommunicationError naming the filters. These tests are about calls across nodes, so such a start
    * is tried again (twice at most) with a new communicator.
    */
-  async function started(make: () => MqttCommunicator): Promise<MqttCommunicator> {
+  async function started(n: number, spec: CommunicatorSpec, handlers: Handlers = {}): Promise<MqttCommunicator> {
     for (let attempt = 1; ; attempt++) {
-      const communicator = make();
-      communicators.push(communicator);
+      const made = communicator(node(n), spec);
+      for (const [method, handler] of Object.entries(handlers)) made.registerHandler(method, handler);
       try {
-        await communicator.start();
-        return communicator;
+        await made.start();
+        return made;
       } catch (error) {
         if (attempt >= 3 || !(error instanceof CommunicationError) || !/refused the subscription/.test(error.message)) throw error;
-        console.warn(`start attempt ${attempt} of ${communicator.clientId}: ${error.message}; trying again`);
-        communicators.splice(communicators.indexOf(communicator), 1);
-        await communicator.stop().catch(() => undefined);
+        console.warn(`start attempt ${attempt} of ${made.clientId}: ${error.message}; trying again`);
+        await made.stop().catch(() => undefined);
       }
     }
   }
@@ -115,18 +114,20 @@ describe("a 3-node NATS cluster with MQTT", () => {
 
   it("a service on node 2 answers 20 calls from a client on node 1 and 20 from a client on node 3", async () => {
     let handled = 0;
-    const service = await started(() => {
-      const made = new MqttCommunicator({ agentName: "calc", options: on(2), logger: recordingLogger() });
-      made.registerHandler<{ a: number; b: number }>("add", ({ a, b }) => {
-        handled += 1;
-        return { sum: a + b };
-      });
-      return made;
-    });
+    const service = await started(
+      2,
+      { agentName: "calc" },
+      {
+        add: ({ a, b }: { a: number; b: number }) => {
+          handled += 1;
+          return { sum: a + b };
+        },
+      },
+    );
     // NATS speaks MQTT 3.1.1 only: "auto" tries 5, is refused ("unacceptable protocol version") and falls back.
     const [fromNode1, fromNode3] = await Promise.all([
-      started(() => new MqttCommunicator({ agentName: "callerone", serviceUrls: { calc: "calc" }, options: on(1, { protocolVersion: 4 }), logger: recordingLogger() })),
-      started(() => new MqttCommunicator({ agentName: "callerthree", serviceUrls: { calc: "calc" }, options: on(3), logger: recordingLogger() })),
+      started(1, { agentName: "callerone", serviceUrls: { calc: "calc" }, options: { protocolVersion: 4 } }),
+      started(3, { agentName: "callerthree", serviceUrls: { calc: "calc" } }),
     ]);
     expect([service.protocolVersion, fromNode1.protocolVersion, fromNode3.protocolVersion]).toEqual([4, 4, 4]);
 
@@ -141,17 +142,19 @@ describe("a 3-node NATS cluster with MQTT", () => {
     const received: unknown[] = [];
     let arrived: () => void = () => undefined;
     const both = new Promise<void>((resolve) => (arrived = resolve));
-    await started(() => {
-      const made = new MqttCommunicator({ agentName: "logsvc", options: on(2), logger: recordingLogger() });
-      made.registerHandler("log", (params) => {
-        received.push(params);
-        if (received.length === 2) arrived();
-      });
-      return made;
-    });
+    await started(
+      2,
+      { agentName: "logsvc" },
+      {
+        log: (params) => {
+          received.push(params);
+          if (received.length === 2) arrived();
+        },
+      },
+    );
     const [fromNode1, fromNode3] = await Promise.all([
-      started(() => new MqttCommunicator({ agentName: "notifierone", serviceUrls: { logsvc: "logsvc" }, options: on(1), logger: recordingLogger() })),
-      started(() => new MqttCommunicator({ agentName: "notifierthree", serviceUrls: { logsvc: "logsvc" }, options: on(3), logger: recordingLogger() })),
+      started(1, { agentName: "notifierone", serviceUrls: { logsvc: "logsvc" } }),
+      started(3, { agentName: "notifierthree", serviceUrls: { logsvc: "logsvc" } }),
     ]);
     await fromNode1.sendNotification("logsvc", "log", { from: "n1" });
     await fromNode3.sendNotification("logsvc", "log", { from: "n3" });

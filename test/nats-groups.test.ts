@@ -5,10 +5,10 @@
  */
 import mqtt, { type MqttClient } from "mqtt";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { discover, MqttCommunicator, type MqttCommunicatorOptions } from "mqtt-contracts";
+import { discover, type MqttCommunicatorOptions } from "mqtt-contracts";
+import { communicator, type BrokerRef } from "./helpers/communicators.js";
 import { inbox } from "./helpers/inbox.js";
 import { startNatsCluster, type NatsCluster } from "./helpers/nats-cluster.js";
-import { recordingLogger } from "./helpers/recording-logger.js";
 
 const CALLS = 60;
 
@@ -23,19 +23,21 @@ describe("a group across the nodes of a NATS cluster", () => {
 
   // NATS creates a replicated JetStream consumer for each QoS 1 subscription: a start takes seconds.
   const on = (node: number, extra: MqttCommunicatorOptions = {}): MqttCommunicatorOptions => ({ url: cluster.nodes[node - 1]!.mqttUrl, connectTimeoutMs: 60_000, ...extra });
+  /** Node `n` for the communicator helpers. */
+  const node = (n: number): BrokerRef => ({ options: (extra) => on(n, extra) });
 
   it("runs each request exactly once on instances on nodes 2 and 3, for our client and a raw peer on node 1", { timeout: 180_000 }, async () => {
     const runs = new Map<string, string[]>();
-    const servers = [2, 3].map((node) => {
-      const clientId = `grp-n${node}`;
-      const server = new MqttCommunicator({ agentName: "grp", options: on(node, { sharedGroup: "workers", clientId }), logger: recordingLogger() });
+    const servers = [2, 3].map((n) => {
+      const clientId = `grp-n${n}`;
+      const server = communicator(node(n), { agentName: "grp", options: { sharedGroup: "workers", clientId } });
       server.registerHandler("work", ({ key }: { key: string }) => {
         runs.set(key, [...(runs.get(key) ?? []), clientId]);
         return { key, instance: clientId };
       });
       return server;
     });
-    const client = new MqttCommunicator({ agentName: "caller", serviceUrls: { grp: "grp" }, options: on(1), logger: recordingLogger() });
+    const client = communicator(node(1), { agentName: "caller", serviceUrls: { grp: "grp" } });
     let peer: MqttClient | undefined;
     let observer: MqttClient | undefined;
     try {
@@ -105,8 +107,6 @@ describe("a group across the nodes of a NATS cluster", () => {
     } finally {
       await peer?.endAsync(true);
       await observer?.endAsync(true);
-      await client.stop();
-      for (const server of servers) await server.stop();
     }
   });
 });

@@ -4,26 +4,15 @@
  */
 import { setTimeout as delay } from "node:timers/promises";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { MethodNotFoundError, MqttCommunicator, RequestTimeoutError, RpcError, startBroker } from "mqtt-contracts";
+import { MethodNotFoundError, MqttCommunicator, RequestTimeoutError, RpcError } from "mqtt-contracts";
 import { ExampleServiceClient, registerExampleService } from "../generated/index.js";
+import { tcpBrokers, type TcpBroker } from "./helpers/brokers.js";
 import { Children } from "./helpers/child-process.js";
-import { startMosquitto } from "./helpers/mosquitto.js";
+import { started } from "./helpers/communicators.js";
 import { python, PythonAgent, requirePaho, WAIT_MS } from "./helpers/python-agent.js";
 import { recordingLogger } from "./helpers/recording-logger.js";
 
 const SERVICE_SCRIPT = "test/fixtures/python-service/service.py";
-
-/** A broker the Python processes reach over TCP. */
-interface TcpBroker {
-  url: string;
-  port: number;
-  close(): Promise<void>;
-}
-
-const brokers: [string, () => Promise<TcpBroker>][] = [
-  ["the embedded broker", () => startBroker()],
-  ["Mosquitto", () => startMosquitto()],
-];
 
 const children = new Children();
 
@@ -32,7 +21,7 @@ beforeAll(requirePaho);
 afterEach(() => children.killAll());
 afterAll(() => PythonAgent.killAll());
 
-describe.each(brokers)("OpenMAS's built-in MQTT format with a Python agent, via %s", (_name, startBrokerUnderTest) => {
+describe.each(tcpBrokers)("OpenMAS's built-in MQTT format with a Python agent, via %s", (_name, startBrokerUnderTest) => {
   let broker: TcpBroker;
   /** Serves in the OpenMAS format (and JSON-RPC) as ts_agent. */
   let server: MqttCommunicator;
@@ -208,23 +197,13 @@ describe.each(brokers)("OpenMAS's built-in MQTT format with a Python agent, via 
   it("one TypeScript agent calls a built-in-format peer and a JSON-RPC (example-format) peer side by side", async () => {
     const service = children.start(python, [SERVICE_SCRIPT, new URL(broker.url).hostname, String(broker.port), "py_service"]);
     await service.waitForStdout(/^ready$/m, WAIT_MS);
-    const mixed = new MqttCommunicator({
-      agentName: "ts_mixed",
-      serviceUrls: { py_agent: "unused", py_service: "py_service" },
-      options: { url: broker.url, serviceWireFormats: { py_agent: "openmas" } },
-      logger: recordingLogger(),
-    });
-    try {
-      await mixed.start();
-      const [fromAgent, fromService] = await Promise.all([
-        new ExampleServiceClient(mixed, "py_agent").echo({ message: "to the OpenMAS agent" }),
-        new ExampleServiceClient(mixed, "py_service").echo({ message: "to the JSON-RPC service" }),
-      ]);
-      expect(fromAgent).toEqual({ original: "to the OpenMAS agent", echo: "to the OpenMAS agent" });
-      expect(fromService).toEqual({ original: "to the JSON-RPC service", echo: "to the JSON-RPC service" });
-    } finally {
-      await mixed.stop();
-    }
+    const mixed = await started(broker.url, { agentName: "ts_mixed", serviceUrls: { py_agent: "unused", py_service: "py_service" }, options: { serviceWireFormats: { py_agent: "openmas" } } });
+    const [fromAgent, fromService] = await Promise.all([
+      new ExampleServiceClient(mixed, "py_agent").echo({ message: "to the OpenMAS agent" }),
+      new ExampleServiceClient(mixed, "py_service").echo({ message: "to the JSON-RPC service" }),
+    ]);
+    expect(fromAgent).toEqual({ original: "to the OpenMAS agent", echo: "to the OpenMAS agent" });
+    expect(fromService).toEqual({ original: "to the JSON-RPC service", echo: "to the JSON-RPC service" });
     service.process.kill("SIGTERM");
     expect((await service.exit()).code).toBe(0);
   });

@@ -12,7 +12,8 @@ import {
   RpcError,
   ValidationError,
 } from "mqtt-contracts";
-import { brokers, type TestBroker } from "./helpers/brokers.js";
+import { brokerForTest, brokers, type TestBroker } from "./helpers/brokers.js";
+import { communicator, started } from "./helpers/communicators.js";
 import { inbox, type Inbox } from "./helpers/inbox.js";
 import { recordingLogger } from "./helpers/recording-logger.js";
 
@@ -31,25 +32,25 @@ describe.each(brokers)("the OpenMAS built-in format on %s", (_name, start) => {
   let echoRuns = 0;
 
   beforeEach(async () => {
-    broker = await start();
+    broker = await brokerForTest(start);
     log = recordingLogger();
     echoRuns = 0;
-    server = new MqttCommunicator({ agentName: "svc", options: broker.options({ wireFormat: "openmas", maxPayloadBytes: 1024 }), logger: log });
-    server.registerHandler("echo", (params) => {
-      echoRuns++;
-      return params;
-    });
-    await server.start();
+    server = await started(
+      broker,
+      { agentName: "svc", options: { wireFormat: "openmas", maxPayloadBytes: 1024 }, logger: log },
+      {
+        echo: (params) => {
+          echoRuns++;
+          return params;
+        },
+      },
+    );
     peer = await broker.rawClient();
     seen = inbox(peer);
     await peer.subscribeAsync(["#"], { qos: 1 });
   });
 
-  afterEach(async () => {
-    seen.dispose();
-    await server.stop();
-    await broker.close();
-  });
+  afterEach(() => seen.dispose());
 
   function send(topic: string, payload: string | Buffer): Promise<unknown> {
     return peer.publishAsync(topic, payload, { qos: 1 });
@@ -156,39 +157,28 @@ describe.each(brokers)("the OpenMAS built-in format on %s", (_name, start) => {
   });
 
   it("drops a request whose answer topic would be too long for MQTT, and keeps its connection and serving", async () => {
-    const big = new MqttCommunicator({ agentName: "big", options: broker.options({ wireFormat: "openmas" }), logger: log });
-    big.registerHandler("echo", (params) => params);
-    await big.start();
-    try {
-      // Each level is fine on its own; the answer topic openmas/<source>/response/<id> would be ~65 540 bytes.
-      await send("openmas/big/request/echo", JSON.stringify({ id: "long-1", source: "x y".repeat(21_845), params: {} }));
-      for (let n = 0; n < 3; n++) {
-        await send("openmas/big/request/echo", JSON.stringify({ id: `after-${n}`, source: "peer", params: { n } }));
-        expect(await seen.jsonOn(`openmas/peer/response/after-${n}`)).toMatchObject({ result: { n } });
-      }
-      expect(log.find("warn", /dropped an OpenMAS request on openmas\/big\/request\/echo: its answer topic .* must be at most 65535 bytes/)).toBeDefined();
-      expect(seen.messages.filter((m) => m.topic.includes("long-1"))).toEqual([]);
-      expect(log.lines.filter((line) => line.level === "error")).toEqual([]);
-    } finally {
-      await big.stop();
+    await started(broker, { agentName: "big", options: { wireFormat: "openmas" }, logger: log }, { echo: (params) => params });
+    // Each level is fine on its own; the answer topic openmas/<source>/response/<id> would be ~65 540 bytes.
+    await send("openmas/big/request/echo", JSON.stringify({ id: "long-1", source: "x y".repeat(21_845), params: {} }));
+    for (let n = 0; n < 3; n++) {
+      await send("openmas/big/request/echo", JSON.stringify({ id: `after-${n}`, source: "peer", params: { n } }));
+      expect(await seen.jsonOn(`openmas/peer/response/after-${n}`)).toMatchObject({ result: { n } });
     }
+    expect(log.find("warn", /dropped an OpenMAS request on openmas\/big\/request\/echo: its answer topic .* must be at most 65535 bytes/)).toBeDefined();
+    expect(seen.messages.filter((m) => m.topic.includes("long-1"))).toEqual([]);
+    expect(log.lines.filter((line) => line.level === "error")).toEqual([]);
   });
 
   it("refuses to publish to a topic longer than MQTT allows, and keeps its connection", async () => {
-    const client = new MqttCommunicator({ agentName: "caller", serviceUrls: { svc: "svc" }, options: broker.options(), logger: recordingLogger() });
-    await client.start();
-    try {
-      await expect(client.sendNotification("svc", "m".repeat(65_530))).rejects.toThrow(/Cannot publish to a topic of 65547 bytes \(MQTT allows 65535\)/);
-      expect(await client.sendRequest("svc", "echo", { still: "connected" })).toEqual({ still: "connected" });
-    } finally {
-      await client.stop();
-    }
+    const client = await started(broker, { agentName: "caller", serviceUrls: { svc: "svc" } });
+    await expect(client.sendNotification("svc", "m".repeat(65_530))).rejects.toThrow(/Cannot publish to a topic of 65547 bytes \(MQTT allows 65535\)/);
+    expect(await client.sendRequest("svc", "echo", { still: "connected" })).toEqual({ still: "connected" });
   });
 
   it("shares OpenMAS requests among the members that have the agent's name, when a group's members have different names", async () => {
     const runs: string[] = [];
     const instances = ["worker-1", "worker-2"].map(
-      (agentName) => new MqttCommunicator({ agentName, options: broker.options({ wireFormat: "openmas", topicPrefix: "pool2", sharedGroup: "g", sharedRouting: "instances" }), logger: recordingLogger() }),
+      (agentName) => communicator(broker, { agentName, options: { wireFormat: "openmas", topicPrefix: "pool2", sharedGroup: "g", sharedRouting: "instances" } }),
     );
     for (const instance of instances) {
       instance.registerHandler("work", ({ n }) => {
@@ -197,16 +187,12 @@ describe.each(brokers)("the OpenMAS built-in format on %s", (_name, start) => {
       });
       await instance.start();
     }
-    try {
-      await vi.waitFor(() => expect(instances.every((instance) => instance.liveInstances().length === 2)).toBe(true), { timeout: 10_000 });
-      for (let n = 0; n < 20; n++) await send("openmas/worker-1/request/work", JSON.stringify({ id: `g-${n}`, source: "peer", params: { n } }));
-      const answers = await Promise.all(Array.from({ length: 20 }, (_, n) => seen.jsonOn(`openmas/peer/response/g-${n}`, 10_000)));
-      expect(answers.map((a) => (a as { result: number }).result)).toEqual(Array.from({ length: 20 }, (_, n) => n));
-      // Only worker-1 receives openmas/worker-1/...: it runs every one of them, once.
-      expect(runs.sort()).toEqual(Array.from({ length: 20 }, (_, n) => `worker-1:${n}`).sort());
-    } finally {
-      for (const instance of instances) await instance.stop();
-    }
+    await vi.waitFor(() => expect(instances.every((instance) => instance.liveInstances().length === 2)).toBe(true), { timeout: 10_000 });
+    for (let n = 0; n < 20; n++) await send("openmas/worker-1/request/work", JSON.stringify({ id: `g-${n}`, source: "peer", params: { n } }));
+    const answers = await Promise.all(Array.from({ length: 20 }, (_, n) => seen.jsonOn(`openmas/peer/response/g-${n}`, 10_000)));
+    expect(answers.map((a) => (a as { result: number }).result)).toEqual(Array.from({ length: 20 }, (_, n) => n));
+    // Only worker-1 receives openmas/worker-1/...: it runs every one of them, once.
+    expect(runs.sort()).toEqual(Array.from({ length: 20 }, (_, n) => `worker-1:${n}`).sort());
   });
 
   it("lets a running OpenMAS-format request answer when it stops", async () => {
@@ -237,22 +223,18 @@ describe.each(brokers)("the OpenMAS built-in format on %s", (_name, start) => {
 
     beforeEach(async () => {
       clientLog = recordingLogger();
-      client = new MqttCommunicator({
+      client = await started(broker, {
         agentName: "caller",
         serviceUrls: { target: "ignored-in-this-format", svc: "svc" },
-        options: broker.options({ serviceWireFormats: { target: "openmas", svc: "openmas" } }),
+        options: { serviceWireFormats: { target: "openmas", svc: "openmas" } },
         logger: clientLog,
       });
-      await client.start();
       target = await broker.rawClient();
       requests = inbox(target);
       await target.subscribeAsync("openmas/target/request/#", { qos: 1 });
     });
 
-    afterEach(async () => {
-      requests.dispose();
-      await client.stop();
-    });
+    afterEach(() => requests.dispose());
 
     /** Start a call to `target`, and return it with the request as the peer read it. */
     async function call(method: string, params: Record<string, unknown> = {}, options = {}) {
@@ -369,7 +351,7 @@ describe.each(brokers)("the OpenMAS built-in format on %s", (_name, start) => {
   it("shares OpenMAS-format requests in a sharedGroup: each runs on one instance", async () => {
     const runs = new Map<string, number>();
     const instances = [0, 1].map(
-      (i) => new MqttCommunicator({ agentName: "pool", options: broker.options({ wireFormat: "openmas", sharedGroup: "workers", clientId: `pool-${i}`, shareProbeMs: 1_000 }), logger: recordingLogger() }),
+      (i) => communicator(broker, { agentName: "pool", options: { wireFormat: "openmas", sharedGroup: "workers", clientId: `pool-${i}`, shareProbeMs: 1_000 } }),
     );
     for (const instance of instances) {
       instance.registerHandler("work", ({ n }) => {
@@ -378,20 +360,16 @@ describe.each(brokers)("the OpenMAS built-in format on %s", (_name, start) => {
       });
       await instance.start();
     }
-    try {
-      // Both see each other's record before the requests go.
-      await vi.waitFor(() => expect(instances.every((instance) => instance.liveInstances().length === 2)).toBe(true), { timeout: 10_000 });
-      for (let n = 0; n < 40; n++) await send("openmas/pool/request/work", JSON.stringify({ id: `w-${n}`, source: "peer", params: { n } }));
-      const answers = await Promise.all(Array.from({ length: 40 }, (_, n) => seen.jsonOn(`openmas/peer/response/w-${n}`, 10_000)));
-      expect(answers.map((a) => (a as { result: { n: number } }).result.n)).toEqual(Array.from({ length: 40 }, (_, n) => n));
-      expect([...runs.values()].every((count) => count === 1)).toBe(true);
-      expect(runs.size).toBe(40);
-      // Both took a share (each request goes to one by a hash of its payload, or by $share on Mosquitto).
-      const by = new Set(answers.map((a) => (a as { result: { by: string } }).result.by));
-      expect([...by].sort()).toEqual(["pool-0", "pool-1"]);
-    } finally {
-      for (const instance of instances) await instance.stop();
-    }
+    // Both see each other's record before the requests go.
+    await vi.waitFor(() => expect(instances.every((instance) => instance.liveInstances().length === 2)).toBe(true), { timeout: 10_000 });
+    for (let n = 0; n < 40; n++) await send("openmas/pool/request/work", JSON.stringify({ id: `w-${n}`, source: "peer", params: { n } }));
+    const answers = await Promise.all(Array.from({ length: 40 }, (_, n) => seen.jsonOn(`openmas/peer/response/w-${n}`, 10_000)));
+    expect(answers.map((a) => (a as { result: { n: number } }).result.n)).toEqual(Array.from({ length: 40 }, (_, n) => n));
+    expect([...runs.values()].every((count) => count === 1)).toBe(true);
+    expect(runs.size).toBe(40);
+    // Both took a share (each request goes to one by a hash of its payload, or by $share on Mosquitto).
+    const by = new Set(answers.map((a) => (a as { result: { by: string } }).result.by));
+    expect([...by].sort()).toEqual(["pool-0", "pool-1"]);
   });
 });
 

@@ -5,6 +5,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { MqttCommunicator } from "mqtt-contracts";
 import { Children } from "./helpers/child-process.js";
+import { communicator } from "./helpers/communicators.js";
 import { startRabbitMq, type RabbitMq } from "./helpers/rabbitmq.js";
 import { recordingLogger } from "./helpers/recording-logger.js";
 
@@ -34,16 +35,12 @@ describe("protocolVersion auto against RabbitMQ's MQTT plugin (3.1.1 only)", { t
   });
 
   it("then carries calls both ways", async () => {
-    const client = new MqttCommunicator({ agentName: "rabbit_caller", serviceUrls: { svc: "rabbit_svc" }, options: { url: rabbit.mqttUrl, connectTimeoutMs: 30_000 }, logger: recordingLogger() });
+    const client = communicator(rabbit.mqttUrl, { agentName: "rabbit_caller", serviceUrls: { svc: "rabbit_svc" }, options: { connectTimeoutMs: 30_000 } });
     const started = Date.now();
     await client.start();
     // The connect timeout is 30 s: the fallback must not wait it out (RabbitMQ closes at once; silence costs 3 s).
     expect(Date.now() - started).toBeLessThan(15_000);
-    try {
-      await expect(client.sendRequest("svc", "add", { a: 2, b: 3 }, { timeoutMs: 10_000 })).resolves.toEqual({ sum: 5 });
-    } finally {
-      await client.stop();
-    }
+    await expect(client.sendRequest("svc", "add", { a: 2, b: 3 }, { timeoutMs: 10_000 })).resolves.toEqual({ sum: 5 });
   });
 
   it("the CLI calls through it with its default --protocol auto", async () => {
@@ -54,27 +51,22 @@ describe("protocolVersion auto against RabbitMQ's MQTT plugin (3.1.1 only)", { t
   it("carries a group there on instance topics: RabbitMQ grants $share and delivers nothing", async () => {
     const runs: string[] = [];
     const members = ["rgrp-1", "rgrp-2"].map((clientId) => {
-      const member = new MqttCommunicator({ agentName: "rgrp", options: { url: rabbit.mqttUrl, connectTimeoutMs: 30_000, sharedGroup: "workers", clientId }, logger: recordingLogger() });
+      const member = communicator(rabbit.mqttUrl, { agentName: "rgrp", options: { connectTimeoutMs: 30_000, sharedGroup: "workers", clientId } });
       member.registerHandler("work", ({ n }: { n: number }) => {
         runs.push(`${n}@${clientId}`);
         return clientId;
       });
       return member;
     });
-    const caller = new MqttCommunicator({ agentName: "rgrp_caller", serviceUrls: { rgrp: "rgrp" }, options: { url: rabbit.mqttUrl, connectTimeoutMs: 30_000 }, logger: recordingLogger() });
-    try {
-      for (const member of members) await member.start();
-      expect(members.map((member) => member.routing)).toEqual(["instances", "instances"]);
-      await caller.start();
-      await vi.waitFor(() => expect(caller.liveInstances("rgrp")).toHaveLength(2), { timeout: 15_000, interval: 20 });
-      const answers = await Promise.all(Array.from({ length: 40 }, (_, n) => caller.sendRequest<string>("rgrp", "work", { n }, { timeoutMs: 20_000 })));
-      expect(new Set(answers)).toEqual(new Set(["rgrp-1", "rgrp-2"]));
-      await caller.sendRequest("rgrp", "work", { n: 99 }, { timeoutMs: 20_000 }); // after every answer
-      for (let n = 0; n < 40; n++) expect(runs.filter((run) => run.startsWith(`${n}@`)), `request ${n}`).toHaveLength(1);
-    } finally {
-      await caller.stop();
-      for (const member of members) await member.stop();
-    }
+    const caller = communicator(rabbit.mqttUrl, { agentName: "rgrp_caller", serviceUrls: { rgrp: "rgrp" }, options: { connectTimeoutMs: 30_000 } });
+    for (const member of members) await member.start();
+    expect(members.map((member) => member.routing)).toEqual(["instances", "instances"]);
+    await caller.start();
+    await vi.waitFor(() => expect(caller.liveInstances("rgrp")).toHaveLength(2), { timeout: 15_000, interval: 20 });
+    const answers = await Promise.all(Array.from({ length: 40 }, (_, n) => caller.sendRequest<string>("rgrp", "work", { n }, { timeoutMs: 20_000 })));
+    expect(new Set(answers)).toEqual(new Set(["rgrp-1", "rgrp-2"]));
+    await caller.sendRequest("rgrp", "work", { n: 99 }, { timeoutMs: 20_000 }); // after every answer
+    for (let n = 0; n < 40; n++) expect(runs.filter((run) => run.startsWith(`${n}@`)), `request ${n}`).toHaveLength(1);
   });
 
   it("the example runs against it", async () => {

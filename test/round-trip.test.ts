@@ -1,7 +1,7 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { MqttCommunicator } from "mqtt-contracts";
-import { brokers, type TestBroker } from "./helpers/brokers.js";
-import { recordingLogger } from "./helpers/recording-logger.js";
+import { beforeEach, describe, expect, it } from "vitest";
+import type { MqttCommunicator } from "mqtt-contracts";
+import { brokerForTest, brokers, type TestBroker } from "./helpers/brokers.js";
+import { started, startedPair } from "./helpers/communicators.js";
 
 describe.each(brokers)("round trips on %s", (_name, start) => {
   let broker: TestBroker;
@@ -9,18 +9,8 @@ describe.each(brokers)("round trips on %s", (_name, start) => {
   let client: MqttCommunicator;
 
   beforeEach(async () => {
-    broker = await start();
-    server = new MqttCommunicator({ agentName: "calc", options: broker.options(), logger: recordingLogger() });
-    client = new MqttCommunicator({ agentName: "caller", serviceUrls: { calc: "calc" }, options: broker.options(), logger: recordingLogger() });
-    server.registerHandler<{ a: number; b: number }>("add", ({ a, b }) => ({ sum: a + b }));
-    await server.start();
-    await client.start();
-  });
-
-  afterEach(async () => {
-    await client.stop();
-    await server.stop();
-    await broker.close();
+    broker = await brokerForTest(start);
+    ({ server, client } = await startedPair(broker, { serverName: "calc", handlers: { add: ({ a, b }: { a: number; b: number }) => ({ sum: a + b }) } }));
   });
 
   it("returns the handler's result", async () => {
@@ -40,16 +30,8 @@ describe.each(brokers)("round trips on %s", (_name, start) => {
   });
 
   it("serves a prefix that spans several levels", async () => {
-    const arm = new MqttCommunicator({ agentName: "arm", options: broker.options({ topicPrefix: "plant1/arm" }), logger: recordingLogger() });
-    arm.registerHandler("where", () => "plant1");
-    await arm.start();
-    const caller = new MqttCommunicator({ agentName: "c2", serviceUrls: { arm: "plant1/arm" }, options: broker.options(), logger: recordingLogger() });
-    await caller.start();
-    try {
-      await expect(caller.sendRequest("arm", "where")).resolves.toBe("plant1");
-    } finally {
-      await caller.stop();
-      await arm.stop();
-    }
+    await started(broker, { agentName: "arm", options: { topicPrefix: "plant1/arm" } }, { where: () => "plant1" });
+    const caller = await started(broker, { agentName: "c2", serviceUrls: { arm: "plant1/arm" } });
+    await expect(caller.sendRequest("arm", "where")).resolves.toBe("plant1");
   });
 });

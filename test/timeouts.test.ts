@@ -1,12 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { RequestAbortedError, RequestTimeoutError, type MqttCommunicator } from "mqtt-contracts";
-import { brokers, type TestBroker } from "./helpers/brokers.js";
-import { communicatorPair } from "./helpers/pair.js";
+import { brokerForTest, brokers, type TestBroker } from "./helpers/brokers.js";
+import { startedPair } from "./helpers/communicators.js";
 import type { recordingLogger } from "./helpers/recording-logger.js";
 
 describe.each(brokers)("timeouts and aborts on %s", (_name, start) => {
   let broker: TestBroker;
-  let server: MqttCommunicator;
   let client: MqttCommunicator;
   let clientLog: ReturnType<typeof recordingLogger>;
   /** Releases the handlers of `slow` that are waiting. */
@@ -14,24 +13,20 @@ describe.each(brokers)("timeouts and aborts on %s", (_name, start) => {
   let released: Promise<void>;
 
   beforeEach(async () => {
-    broker = await start();
-    ({ server, client, clientLog } = communicatorPair(broker));
+    broker = await brokerForTest(start);
     released = new Promise((resolve) => (release = resolve));
-    server.registerHandler("slow", async () => {
-      await released;
-      return "late";
-    });
-    server.registerHandler("fast", () => "fast");
-    await server.start();
-    await client.start();
+    ({ client, clientLog } = await startedPair(broker, {
+      handlers: {
+        slow: async () => {
+          await released;
+          return "late";
+        },
+        fast: () => "fast",
+      },
+    }));
   });
 
-  afterEach(async () => {
-    release();
-    await client.stop();
-    await server.stop();
-    await broker.close();
-  });
+  afterEach(() => release());
 
   it("raises RequestTimeoutError, removes the pending entry, and drops the late response with a debug log", async () => {
     const startedAt = Date.now();

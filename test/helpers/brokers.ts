@@ -1,7 +1,8 @@
 import { Aedes } from "aedes";
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
+import { onTestFinished } from "vitest";
 import { inProcessStream } from "../../src/broker/in-process-stream.js";
-import type { MqttCommunicatorOptions } from "mqtt-contracts";
+import { startBroker, type MqttCommunicatorOptions } from "mqtt-contracts";
 import { startMosquitto, type Mosquitto } from "./mosquitto.js";
 
 /** A broker a test runs against: aedes in-process, or a real Mosquitto on a free port. */
@@ -62,3 +63,28 @@ export const brokers = [
   ["aedes", startAedesInProcess],
   ["mosquitto", startMosquittoBroker],
 ] as const;
+
+/** A broker reached over TCP, as child processes (the CLI, a Python agent, a group's instances) need one. */
+export interface TcpBroker {
+  readonly url: string;
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/** For `describe.each` over TCP: the embedded broker and Mosquitto, each started on a free port. */
+export const tcpBrokers: [name: string, start: () => Promise<TcpBroker>][] = [
+  ["the embedded broker", () => startBroker()],
+  ["Mosquitto", () => startMosquitto()],
+];
+
+/**
+ * A broker of any kind the suite uses (`startAedesInProcess`, `startMosquittoBroker`, `startBroker`,
+ * `startMosquitto`, `startRabbitMq`, `startNatsCluster`, …), started for the current test (call it in the
+ * test or a `beforeEach`) and closed when the test ends: after the communicators made on it since with
+ * ./communicators.js have stopped, since `onTestFinished` hooks run last registered first.
+ */
+export async function brokerForTest<B extends { close(): Promise<void> }>(start: () => Promise<B>): Promise<B> {
+  const broker = await start();
+  onTestFinished(() => broker.close());
+  return broker;
+}
