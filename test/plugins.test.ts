@@ -25,7 +25,8 @@ import {
   type CommunicatorClass,
 } from "mqtt-contracts";
 import { recordingLogger } from "./helpers/recording-logger.js";
-import { startAedesInProcess, type TestBroker } from "./helpers/brokers.js";
+import { brokerForTest, startAedesInProcess, type TestBroker } from "./helpers/brokers.js";
+import { communicator } from "./helpers/communicators.js";
 import { failure, thrown } from "./helpers/failures.js";
 
 // The registry is module-global: every test registers its own type names so none sees another's.
@@ -317,12 +318,11 @@ class PluginCommunicator extends BaseCommunicator {
 
 describe("a communicator type that extends BaseCommunicator", () => {
   it("gets discovery records, rpc.discover and rpc.stats with instanceParts, and answers an MqttCommunicator", async () => {
-    const broker = await startAedesInProcess();
-    onTestFinished(() => broker.close());
+    const broker = await brokerForTest(startAedesInProcess);
     const server = new PluginCommunicator({ agentName: "plugged", logger: recordingLogger() }, broker, instanceParts);
+    onTestFinished(() => server.stop());
     server.registerHandler("echo", (params) => params, { kind: "method", params: { type: "object" }, result: { type: "object" } });
-    const client = new MqttCommunicator({ agentName: "caller", serviceUrls: { plugged: "plugged" }, options: broker.options(), logger: recordingLogger() });
-    onTestFinished(() => Promise.all([client.stop(), server.stop()]).then(() => undefined));
+    const client = communicator(broker, { agentName: "caller", serviceUrls: { plugged: "plugged" } });
     await server.start();
     await client.start();
     expect(await client.sendRequest("plugged", "echo", { a: 1 })).toEqual({ a: 1 });
@@ -334,14 +334,13 @@ describe("a communicator type that extends BaseCommunicator", () => {
   });
 
   it("is a lone instance without parts: no record, no rpc.discover, and a sharedGroup is refused by name", async () => {
-    const broker = await startAedesInProcess();
-    onTestFinished(() => broker.close());
+    const broker = await brokerForTest(startAedesInProcess);
     expect(() => new PluginCommunicator({ agentName: "grouped", options: { sharedGroup: "g1" } }, broker)).toThrow(/sharedGroup "g1": grouped's communicator type has no instance groups/);
     expect(() => new PluginCommunicator({ agentName: "bad", options: { maxQueuedRequests: -1 } }, broker)).toThrow(ConfigurationError);
     const server = new PluginCommunicator({ agentName: "lone", logger: recordingLogger() }, broker);
+    onTestFinished(() => server.stop());
     server.registerHandler("echo", (params) => params);
-    const client = new MqttCommunicator({ agentName: "caller", serviceUrls: { lone: "lone" }, options: broker.options(), logger: recordingLogger() });
-    onTestFinished(() => Promise.all([client.stop(), server.stop()]).then(() => undefined));
+    const client = communicator(broker, { agentName: "caller", serviceUrls: { lone: "lone" } });
     await server.start();
     await client.start();
     expect(await client.sendRequest("lone", "echo", { b: 2 })).toEqual({ b: 2 });
