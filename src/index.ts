@@ -53,7 +53,7 @@ export { requestTopic, notificationTopic, responseTopic, requestFilter, notifica
 export { createConsoleLogger } from "./logger.js";
 
 export type { AnySchema, SchemaLike, ParamsLike, ErrorContract, MethodContract, NotificationContract, ServiceDefinition, ServiceContract } from "./contract/define-service.js";
-export type { CallOptions } from "./contract/service-client.js";
+export type { CallOptions, StreamCallOptions } from "./contract/service-client.js";
 export type { RegisterServiceOptions } from "./contract/register-service.js";
 export type { ContractErrorClass } from "./contract/contract-error.js";
 export type { SchemaIssue } from "./contract/schema.js";
@@ -62,7 +62,8 @@ export type { AgentConfig, AgentConfigInput } from "./agent/agent-config.js";
 export type { BaseCommunicatorSettings } from "./communicator/options.js";
 export type { CommunicatorParts, CommunicatorPartsFactory, MembershipContext } from "./communicator/membership.js";
 export type { BatchSettings } from "./communicator/request-batcher.js";
-export type { Communicator, CommunicatorClass, CommunicatorInit, Handler, HandlerContext, HandlerOptions, JsonSchema, RequestOptions } from "./communicator/types.js";
+export type { Communicator, CommunicatorClass, CommunicatorInit, Handler, HandlerContext, HandlerOptions, JsonSchema, RequestOptions, StreamOptions } from "./communicator/types.js";
+export type { CallStream } from "./communicator/call-stream.js";
 export type { InboundMessage, MessageSink, PublishProperties, Transport } from "./transport/transport.js";
 export type { MqttCommunicatorOptions } from "./mqtt/mqtt-options.js";
 export type { MemoryCommunicatorOptions } from "./memory/memory-communicator.js";

@@ -1,4 +1,5 @@
 import type { Logger } from "../logger.js";
+import type { CallStream } from "./call-stream.js";
 import type { Params, RequestId } from "../wire/values.js";
 
 /** Per-call options of `sendRequest`. */
@@ -7,6 +8,20 @@ export interface RequestOptions {
   timeoutMs?: number;
   /** Aborting it ends the call at once with `RequestAbortedError`; a late response is dropped. */
   signal?: AbortSignal;
+}
+
+/** Per-call options of a streaming call (`sendStream`, a generated client's streaming method). */
+export interface StreamOptions extends RequestOptions {
+  /**
+   * How many items the server may send ahead of the consumer: the caller grants this much credit at the start,
+   * and more as items are taken, so a slow consumer holds the server back at its `yield`. Default 32.
+   */
+  credit?: number;
+  /**
+   * The stream fails with `RequestTimeoutError` when no item (or result) comes for this long, in ms; the server
+   * aborts the handler when it hears nothing from the caller for this long (a caller that died). Default 30 000.
+   */
+  idleTimeoutMs?: number;
 }
 
 /** What a handler learns about the call it is serving. */
@@ -45,6 +60,8 @@ export interface HandlerOptions {
   result?: JsonSchema;
   /** The errors it may answer with, by name. */
   errors?: Record<string, { code: number }>;
+  /** The JSON Schema of each item, for a method that streams (its handler is an async generator). */
+  items?: JsonSchema;
   /**
    * Notifications in a `sharedGroup`: `"all"` (default) runs the handler on every instance of the group,
    * `"one"` on one instance only.
@@ -52,7 +69,10 @@ export interface HandlerOptions {
   delivery?: "all" | "one";
 }
 
-/** A request or notification handler. Its return value is the JSON-RPC result. */
+/**
+ * A request or notification handler. Its return value is the JSON-RPC result; a handler of a streaming
+ * method is an async generator: it yields the items and returns the result.
+ */
 export type Handler<P = Params, R = unknown> = (params: P, context: HandlerContext) => R | Promise<R>;
 
 /** Everything a communicator class is constructed with. The plugin registry builds it from an agent config. */
@@ -77,6 +97,11 @@ export interface Communicator {
    * disconnect. Idempotent.
    */
   stop(): Promise<void>;
+  /**
+   * Call a streaming `method` on `targetService`: its items as they come, then its result. Communicators
+   * without streams leave it out.
+   */
+  sendStream?<I = unknown, R = unknown>(targetService: string, method: string, params?: Params, options?: StreamOptions): CallStream<I, R>;
   /** Call `method` on `targetService` and wait for its result. */
   sendRequest<R = unknown>(targetService: string, method: string, params?: Params, options?: RequestOptions): Promise<R>;
   /**

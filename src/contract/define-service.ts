@@ -31,8 +31,15 @@ export interface MethodContract {
   params: ParamsLike;
   /** Any JSON-representable schema. */
   result: SchemaLike;
-  /** Default per-call timeout of the generated client, in ms. */
+  /**
+   * The schema of each item, for a method that streams: its handler is an async generator that yields
+   * items and returns the result, and callers iterate the items (`CallStream`).
+   */
+  yields?: SchemaLike;
+  /** Default per-call timeout of the generated client, in ms: for a stream, the whole stream's deadline. */
   timeoutMs?: number;
+  /** For a stream: the default idle timeout, in ms (no item for this long fails the call; see `StreamOptions`). */
+  idleTimeoutMs?: number;
   /** Application errors by name (PascalCase or SCREAMING_CASE). */
   errors?: Record<string, ErrorContract>;
 }

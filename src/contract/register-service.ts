@@ -2,7 +2,7 @@ import type { Communicator, HandlerContext, HandlerOptions } from "../communicat
 import { ErrorCode } from "../errors/codes.js";
 import { RpcError, ValidationError } from "../errors/errors.js";
 import type { Logger } from "../logger.js";
-import { asZodSchema, type MethodContract, type NotificationContract, type ServiceContract } from "./define-service.js";
+import { asZodSchema, type AnySchema, type MethodContract, type NotificationContract, type ServiceContract } from "./define-service.js";
 import { describeSchema } from "./json-schema.js";
 import { encodeSchema, parseSchema, summarizeIssues } from "./schema.js";
 
@@ -37,14 +37,23 @@ export function registerService(communicator: Communicator, contract: ServiceCon
       }
       return encoded.data;
     };
+    const checkParams = (params: unknown): unknown => {
+      const parsed = parseSchema(paramsSchema, params);
+      if (!parsed.success) throw new ValidationError(`Invalid params for ${contract.name}.${method}: ${summarizeIssues(parsed.issues)}`, { data: { issues: parsed.issues } });
+      return parsed.data;
+    };
+    if (spec.yields !== undefined) {
+      const name = `${contract.name}.${method}`;
+      const yields = asZodSchema(spec.yields);
+      unregister.push(
+        communicator.registerHandler(method, (params, context) => checkedItems(name, handler(checkParams(params), context), yields, checkResult, logger), describeHandler(contract, "method", spec)),
+      );
+      continue;
+    }
     unregister.push(
       communicator.registerHandler(method, (params, context) => {
-        const parsed = parseSchema(paramsSchema, params);
-        if (!parsed.success) {
-          throw new ValidationError(`Invalid params for ${contract.name}.${method}: ${summarizeIssues(parsed.issues)}`, { data: { issues: parsed.issues } });
-        }
         // A synchronous handler is answered synchronously: no promise hop per call.
-        const result = handler(parsed.data, context);
+        const result = handler(checkParams(params), context);
         return typeof (result as { then?: unknown } | null)?.then === "function" ? (result as PromiseLike<unknown>).then(checkResult) : checkResult(result);
       }, describeHandler(contract, "method", spec)),
     );
@@ -72,6 +81,7 @@ function describeHandler(contract: ServiceContract, kind: "method" | "notificati
   if (spec.description !== undefined) options.description = spec.description;
   if ("result" in spec) options.result = describeSchema(asZodSchema(spec.result));
   if ("errors" in spec && spec.errors !== undefined) options.errors = spec.errors;
+  if ("yields" in spec && spec.yields !== undefined) options.items = describeSchema(asZodSchema(spec.yields));
   return options;
 }
 
@@ -79,4 +89,31 @@ function requireHandler(contract: ServiceContract, handlers: object, name: strin
   const handler = (handlers as Record<string, unknown>)[name] as AnyHandler | undefined;
   if (typeof handler !== "function") throw new TypeError(`registerService(${contract.name}): no handler for ${JSON.stringify(name)}`);
   return handler.bind(handlers);
+}
+
+/**
+ * A streaming handler's items, each encoded by the contract's `yields` before it is sent, and its result
+ * checked: an invalid item is this service's bug, named here and ending the stream with -32603 for the
+ * caller. Cancelling the stream (`return()`) reaches the handler's own generator, whose `finally` runs.
+ */
+async function* checkedItems(name: string, produced: unknown, yields: AnySchema, checkResult: (result: unknown) => unknown, logger: Pick<Logger, "error">): AsyncGenerator<unknown, unknown> {
+  const items = produced as AsyncIterator<unknown> | undefined;
+  if (typeof items?.next !== "function") throw new RpcError(ErrorCode.InternalError, `Internal error: the handler of ${name} streams, and returned no async generator`);
+  let done = false;
+  try {
+    for (let next = await items.next(); ; next = await items.next()) {
+      if (next.done) {
+        done = true;
+        return checkResult(next.value);
+      }
+      const encoded = encodeSchema(yields, next.value);
+      if (!encoded.success) {
+        logger.error(`The handler of ${name} yielded an invalid item: ${summarizeIssues(encoded.issues)}`);
+        throw new RpcError(ErrorCode.InternalError, `Internal error: the handler of ${name} yielded an invalid item: ${summarizeIssues(encoded.issues)}`, { data: { issues: encoded.issues } });
+      }
+      yield encoded.data;
+    }
+  } finally {
+    if (!done) await items.return?.(undefined);
+  }
 }

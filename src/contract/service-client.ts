@@ -1,12 +1,16 @@
-import type { Communicator, RequestOptions } from "../communicator/types.js";
+import type { CallStream } from "../communicator/call-stream.js";
+import type { Communicator, RequestOptions, StreamOptions } from "../communicator/types.js";
 import { ConfigurationError, RpcError, ValidationError } from "../errors/errors.js";
 import type { Params } from "../wire/values.js";
 import type { ContractErrorClass } from "./contract-error.js";
 import { asZodSchema, type MethodContract, type NotificationContract, type ServiceContract } from "./define-service.js";
 import { parseSchema, summarizeIssues } from "./schema.js";
+import { CheckedStream, failedStream } from "./checked-stream.js";
 
 /** Per-call options of a generated client method. */
 export type CallOptions = RequestOptions;
+/** Per-call options of a generated client's streaming method. */
+export type StreamCallOptions = StreamOptions;
 
 interface MethodPlan {
   contract: MethodContract;
@@ -68,6 +72,31 @@ export class ServiceClient {
     const requestOptions = options.timeoutMs === undefined && plan.contract.timeoutMs !== undefined ? withTimeout(options, plan.contract.timeoutMs) : options;
     // The caller's input is the wire form; the server applies defaults and decodes.
     return this.communicator.sendRequest(this.targetService, method, params as Params, requestOptions).then(plan.onResult, plan.onError);
+  }
+
+  /**
+   * Call a streaming `method`: params validated before sending, each item validated against the contract's
+   * `yields` as it arrives (an invalid one ends the stream with `ValidationError`), the result as for `call`.
+   */
+  stream(method: string, params: unknown, options: StreamCallOptions = {}): CallStream<unknown, unknown> {
+    const plan = this.methods.get(method);
+    const name = `${this.contract.name}.${method}`;
+    if (plan === undefined || plan.contract.yields === undefined) {
+      return failedStream(new ConfigurationError(plan === undefined ? `${this.contract.name} has no method ${JSON.stringify(method)}` : `${name} does not stream (its contract has no yields): call it with call()`, { target: this.targetService }));
+    }
+    const checked = parseSchema(asZodSchema(plan.contract.params), params);
+    if (!checked.success) return failedStream(new ValidationError(`Invalid params for ${name}: ${summarizeIssues(checked.issues)}`, { target: this.targetService, data: { issues: checked.issues } }));
+    const communicator = this.communicator;
+    if (communicator.sendStream === undefined) return failedStream(new ConfigurationError(`${name} streams, and the communicator of ${communicator.agentName} has no streams`, { target: this.targetService }));
+    const { contract } = plan;
+    const streamOptions: { [K in keyof Required<StreamCallOptions>]: StreamCallOptions[K] } = {
+      timeoutMs: options.timeoutMs ?? contract.timeoutMs,
+      idleTimeoutMs: options.idleTimeoutMs ?? contract.idleTimeoutMs,
+      credit: options.credit,
+      signal: options.signal,
+    };
+    const inner = communicator.sendStream(this.targetService, method, params as Params, streamOptions);
+    return new CheckedStream(inner, asZodSchema(contract.yields!), name, this.targetService, plan.onResult, plan.onError);
   }
 
   async notify(notification: string, params: unknown): Promise<void> {
