@@ -112,7 +112,7 @@ describe.each(brokers)("lifecycle on %s", (_name, start) => {
     await client.sendNotification("svc", "throwsAtOnce");
     await client.sendNotification("svc", "noteLater");
     await vi.waitFor(() => expect(ran.sort()).toEqual(["noteLater", "throwsAtOnce"]), { timeout: 5_000, interval: 5 });
-    const running = (server as unknown as { dispatcher: { running: { size: number } } }).dispatcher.running;
+    const running = (server as unknown as { dispatcher: { runs: { size: number } } }).dispatcher.runs;
     await vi.waitFor(() => expect(running.size).toBe(0), { timeout: 5_000, interval: 5 });
     await client.stop();
     await server.stop();

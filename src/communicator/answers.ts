@@ -16,26 +16,27 @@ export class AnswerEncoder {
     private readonly warnings: WarningLimiter,
   ) {}
 
-  success(request: ServedRequest, result: unknown, replies: ReplyEncoder): string {
-    return this.encodeOrFail(request, () => replies.result(request.id, result), replies);
+  /** `items`: for a stream, how many items it sent. */
+  success(request: ServedRequest, result: unknown, replies: ReplyEncoder, items?: number): string {
+    return this.encodeOrFail(request, () => replies.result(request.id, result, items), replies, items);
   }
 
-  failure(request: ServedRequest, error: unknown, replies: ReplyEncoder): string {
+  failure(request: ServedRequest, error: unknown, replies: ReplyEncoder, items?: number): string {
     const wire = errorToWire(error);
     if (wire.code === ErrorCode.HandlerError && !(error instanceof RpcError)) {
       this.warnings.warn(HANDLER_THREW, () => `${this.name}: handler for ${request.method} threw: ${wire.message}`);
     }
-    return this.encodeOrFail(request, () => replies.error(request.id, wire, error), replies);
+    return this.encodeOrFail(request, () => replies.error(request.id, wire, error, items), replies, items);
   }
 
   /** Encode an answer; if the result or error data cannot be carried by JSON, answer -32603 instead. */
-  private encodeOrFail(request: ServedRequest, encode: () => string, replies: ReplyEncoder): string {
+  private encodeOrFail(request: ServedRequest, encode: () => string, replies: ReplyEncoder, items: number | undefined): string {
     try {
       return encode();
     } catch (error) {
       const message = `Internal error: the response of ${request.method} cannot be encoded as JSON: ${(error as Error).message}`;
       this.logger.error(`${this.name}: ${message}`);
-      return replies.error(request.id, { code: ErrorCode.InternalError, message });
+      return replies.error(request.id, { code: ErrorCode.InternalError, message }, undefined, items);
     }
   }
 }

@@ -14,7 +14,8 @@ import { Dispatcher } from "./dispatcher.js";
 import { loneInstance, type CommunicatorParts, type CommunicatorPartsFactory, type HandlerObserver, type InstanceRecord, type Membership, type Routing } from "./membership.js";
 import type { BaseCommunicatorSettings } from "./options.js";
 import { RpcClient } from "./rpc-client.js";
-import type { Communicator, CommunicatorInit, Handler, HandlerOptions, RequestOptions } from "./types.js";
+import { failedStream, type CallStream } from "./call-stream.js";
+import type { Communicator, CommunicatorInit, Handler, HandlerOptions, RequestOptions, StreamOptions } from "./types.js";
 
 type State = "idle" | "starting" | "started" | "stopping" | "stopped";
 
@@ -247,6 +248,15 @@ export abstract class BaseCommunicator implements Communicator {
       return this.client.request<R>(targetService, method, params, options);
     } catch (error) {
       return Promise.reject(error);
+    }
+  }
+
+  /** Items then result of a streaming `method`; a problem found before sending ends the stream with its error. */
+  sendStream<I = unknown, R = unknown>(targetService: string, method: string, params: Params = {}, options: StreamOptions = {}): CallStream<I, R> {
+    try {
+      return this.client.stream(targetService, method, params, options) as CallStream<I, R>;
+    } catch (error) {
+      return failedStream(error);
     }
   }
 

@@ -95,3 +95,14 @@ export class ItemQueue<Item> implements CallStream<Item, unknown> {
     return new Promise((resolve, reject) => (this.waiter = { resolve, reject }));
   }
 }
+
+/** A stream that failed before anything was sent: iterating it throws `error`, and its result rejects with it. */
+export function failedStream(error: unknown): CallStream<never, never> {
+  const result = Promise.reject(error);
+  result.catch(noop);
+  return {
+    result,
+    cancel: noop,
+    [Symbol.asyncIterator]: () => ({ next: () => Promise.reject(error) }),
+  };
+}

@@ -2,28 +2,17 @@ import { ErrorCode } from "../errors/codes.js";
 import { CommunicationError } from "../errors/errors.js";
 import type { Logger } from "../logger.js";
 import type { WarningLimiter } from "../log/warning-limiter.js";
-import { DEADLINE_PASSED, DROPPED, type InboundSink, type Params, type ReplyEncoder, type ServedRequest, type WireFormat } from "../wire/format.js";
+import { DEADLINE_PASSED, DROPPED, type InboundSink, type Params, type ReplyEncoder, type RequestId, type ServedRequest, type WireFormat } from "../wire/format.js";
 import { describe } from "../wire/values.js";
 import type { InboundMessage, PublishProperties } from "../transport/transport.js";
 import type { DedupCache } from "./dedup-cache.js";
 import { AnswerEncoder } from "./answers.js";
-import { HandlerCall } from "./handler-call.js";
+import { HandlerRuns } from "./handler-runs.js";
 import type { CallObserver } from "./membership.js";
 import { ResponseCoalescer } from "./response-coalescer.js";
-import { SequenceMap } from "./sequence-map.js";
 import type { Handler } from "./types.js";
 
 function noop(): void {}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return typeof (value as { then?: unknown } | null)?.then === "function";
-}
-
-/** A handler that has not finished yet: its context, and a promise that settles when it has answered. */
-interface RunningHandler {
-  call: HandlerCall;
-  done: Promise<void>;
-}
 
 export interface DispatcherDeps {
   publish(topic: string, payload: string, properties?: PublishProperties): Promise<void>;
@@ -59,13 +48,9 @@ export type OverloadPolicy = "queue" | "reject";
  */
 export class Dispatcher implements InboundSink {
   readonly handlers = new Map<string, Handler<any, any>>();
-  /** Handlers still running (those that returned a promise), by start number; see `SequenceMap` for why not a `Set`. */
-  private readonly running = new SequenceMap<number, RunningHandler>((started) => started);
-  private started = 0;
+  private readonly runs: HandlerRuns;
   private readonly batchReplies: ResponseCoalescer;
   private accepting = true;
-  /** Request handlers running now (promise-returning ones). */
-  private runningRequests = 0;
   /**
    * At most this many request handlers run at once (those that return a promise; a plain value is
    * answered at once). Requests beyond wait, and `inboundGate` tells the transport to stop reading.
@@ -100,10 +85,15 @@ export class Dispatcher implements InboundSink {
   private gated = false;
   private maxQueued = Number.POSITIVE_INFINITY;
 
-  private readonly encode: AnswerEncoder;
-
   constructor(private readonly deps: DispatcherDeps) {
-    this.encode = new AnswerEncoder(deps.name, deps.logger, deps.warnings);
+    this.runs = new HandlerRuns({
+      name: deps.name,
+      logger: deps.logger,
+      encode: new AnswerEncoder(deps.name, deps.logger, deps.warnings),
+      calls: deps.calls,
+      isOwn: (method) => this.handlers.has(method),
+      freed: () => this.startWaiting(),
+    });
     this.batchReplies = new ResponseCoalescer((topic, payload, properties) => this.answer(topic, payload, properties));
   }
 
@@ -142,7 +132,21 @@ export class Dispatcher implements InboundSink {
 
   /** From the format: run a notification's handler. */
   notification(method: string, params: Params, topic: string): void {
-    this.runNotification(method, params, topic);
+    const { name, warnings } = this.deps;
+    const handler = this.handlers.get(method);
+    if (handler === undefined) warnings.warn(NO_HANDLER, () => `${name}: no handler for notification ${describe(method)}; dropped`);
+    else if (!this.accepting) warnings.warn(DROPPED, () => `${name}: dropped notification ${method}: service is stopping`);
+    else this.runs.notification(handler, method, params, topic);
+  }
+
+  /** From the format: the caller of a request gave up. */
+  cancel(replyTo: string, id: RequestId, reason: string, timeout: boolean): void {
+    this.runs.cancel(replyTo, id, reason, timeout);
+  }
+
+  /** From the format: the caller of a stream grants more credit. */
+  credit(replyTo: string, id: RequestId, credit: number): void {
+    this.runs.credit(replyTo, id, credit);
   }
 
   /**
@@ -180,14 +184,7 @@ export class Dispatcher implements InboundSink {
     this.accepting = false;
     // Requests still waiting for a handler are answered as refused (runRequest sees !accepting).
     for (const start of this.waiting.splice(0)) start();
-    if (this.running.size > 0) {
-      let timer: NodeJS.Timeout | undefined;
-      const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)));
-      await Promise.race([Promise.allSettled(this.running.values().map(({ done }) => done)), grace]);
-      clearTimeout(timer);
-    }
-    const reason = new CommunicationError(`${this.deps.name} stopped`);
-    for (const { call } of this.running.values()) call.abort(reason);
+    await this.runs.settle(graceMs, new CommunicationError(`${this.deps.name} stopped`));
     // Handed to the transport now; not awaited: with the broker unreachable a QoS 1 publish waits for a
     // reconnect, and the transport's close bounds how long what is in flight may take.
     void this.batchReplies.flush();
@@ -224,7 +221,7 @@ export class Dispatcher implements InboundSink {
       this.expire(request, deadline, "before it arrived", reply, replies);
       return;
     }
-    if (this.runningRequests >= this.maxConcurrentHandlers) {
+    if (this.runs.requests >= this.maxConcurrentHandlers) {
       if (this.overload === "reject" && this.waiting.length >= this.maxQueued) {
         this.turnAway(request, reply, replies);
         return;
@@ -245,11 +242,11 @@ export class Dispatcher implements InboundSink {
           this.expire(request, deadline, "while it waited for a free handler", replyOnce, replies);
           return;
         }
-        this.runRequest(request, message, handler, deadline, replyOnce, replies, false);
+        this.runRequest(request, message, responseTopic, handler, deadline, replyOnce, send, replies, false);
       });
       return;
     }
-    this.runRequest(request, message, handler, deadline, reply, replies, this.gated && this.untilAnswered);
+    this.runRequest(request, message, responseTopic, handler, deadline, reply, send, replies, this.gated && this.untilAnswered);
   }
 
   /** All handlers run and the wait queue is full (`overload: "reject"`): answer at once, without running it. */
@@ -295,89 +292,19 @@ export class Dispatcher implements InboundSink {
   }
 
   /** `hold`: the message being delivered carried this request, and is acknowledged once it is answered. */
-  private runRequest(request: ServedRequest, message: InboundMessage, handler: Handler<any, any>, deadline: number | undefined, reply: (body: string) => unknown, replies: ReplyEncoder, hold: boolean): void {
+  private runRequest(request: ServedRequest, message: InboundMessage, replyTo: string, handler: Handler<any, any>, deadline: number | undefined, reply: (body: string) => unknown, send: (body: string) => unknown, replies: ReplyEncoder, hold: boolean): void {
     if (!this.accepting) {
       reply(replies.error(request.id, { code: ErrorCode.InternalError, message: `Service ${this.deps.name} is stopping` }));
       return;
     }
-    const call = new HandlerCall(request.id, request.method, message.topic, deadline);
-    // Counted only for handlers of the service's own (a flood of unknown names costs nothing there).
-    const stats = this.deps.calls !== undefined && this.handlers.has(request.method) ? this.deps.calls : undefined;
-    const began = stats === undefined ? 0 : performance.now();
-    let result: unknown;
-    try {
-      result = handler(request.params, call);
-    } catch (error) {
-      call.dispose();
-      reply(this.encode.failure(request, error, replies));
-      stats?.finished(request.method, performance.now() - began, true);
-      return;
-    }
-    if (!isThenable(result)) {
-      call.dispose();
-      reply(this.encode.success(request, result, replies));
-      stats?.finished(request.method, performance.now() - began, false);
-      return;
-    }
-    const started = ++this.started;
-    this.runningRequests++;
-    let failed = false;
-    const done = Promise.resolve(result)
-      .then(
-        (value) => this.encode.success(request, value, replies),
-        (error: unknown) => {
-          failed = true;
-          return this.encode.failure(request, error, replies);
-        },
-      )
-      .then((body) => {
-        call.dispose();
-        this.running.delete(started);
-        this.runningRequests--;
-        const sent = reply(body);
-        stats?.finished(request.method, performance.now() - began, failed);
-        this.startWaiting();
-        // `done` settles once the broker has the answer (see `inboundGate`); a publish that fails settles it too.
-        return sent;
-      })
-      .then(noop, noop);
-    this.running.set(started, { call, done });
-    if (hold) (this.queuedNow ??= []).push(done);
+    const done = this.runs.request(request, message.topic, replyTo, handler, deadline, reply, send, replies);
+    if (hold && done !== undefined) (this.queuedNow ??= []).push(done);
   }
 
   /** Start waiting requests while handlers are free (each one's start lets the transport acknowledge it). */
   private startWaiting(): void {
-    while (this.waiting.length > 0 && this.runningRequests < this.maxConcurrentHandlers) this.waiting.shift()!();
+    while (this.waiting.length > 0 && this.runs.requests < this.maxConcurrentHandlers) this.waiting.shift()!();
   }
-
-  private runNotification(method: string, params: Params, topic: string): void {
-    const { logger, name, warnings } = this.deps;
-    const handler = this.handlers.get(method);
-    if (handler === undefined) {
-      warnings.warn(NO_HANDLER, () => `${name}: no handler for notification ${describe(method)}; dropped`);
-      return;
-    }
-    if (!this.accepting) {
-      warnings.warn(DROPPED, () => `${name}: dropped notification ${method}: service is stopping`);
-      return;
-    }
-    const call = new HandlerCall(undefined, method, topic, undefined);
-    const started = ++this.started;
-    // Tracked before it starts: a handler that throws at once is done (and deleted) before `done` is assigned.
-    const running: RunningHandler = { call, done: Promise.resolve() };
-    this.running.set(started, running);
-    running.done = (async () => {
-      try {
-        await handler(params, call);
-      } catch (error) {
-        logger.error(`${name}: notification handler for ${method} threw: ${error instanceof Error ? error.message : String(error)}`, { error });
-      } finally {
-        call.dispose();
-        this.running.delete(started);
-      }
-    })();
-  }
-
 
   /**
    * Publish an answer. One published while its request is being delivered (a handler that answered at once, or

@@ -9,7 +9,7 @@ export class HandlerCall implements HandlerContext {
   private controller: AbortController | undefined;
   private timer: NodeJS.Timeout | undefined;
   private abortReason: unknown;
-  private aborted = false;
+  private wasAborted = false;
 
   constructor(
     readonly id: RequestId | undefined,
@@ -22,10 +22,10 @@ export class HandlerCall implements HandlerContext {
   get signal(): AbortSignal {
     if (this.controller === undefined) {
       this.controller = new AbortController();
-      if (this.aborted) this.controller.abort(this.abortReason);
+      if (this.wasAborted) this.controller.abort(this.abortReason);
       else if (this.deadline !== undefined) {
         const remaining = this.deadline - Date.now();
-        const expire = () => this.abort(new DOMException(`The caller's deadline for ${this.method} has passed`, "TimeoutError"));
+        const expire = () => this.abort(deadlinePassed(this.method));
         if (remaining <= 0) expire();
         else this.timer = setTimeout(expire, remaining);
       }
@@ -33,9 +33,18 @@ export class HandlerCall implements HandlerContext {
     return this.controller.signal;
   }
 
+  /** Whether the call was aborted (cancelled, past its deadline, or the service stopping), and why. */
+  get aborted(): boolean {
+    return this.wasAborted || (this.controller?.signal.aborted ?? false);
+  }
+
+  get reason(): unknown {
+    return this.controller?.signal.aborted ? this.controller.signal.reason : this.abortReason;
+  }
+
   abort(reason: unknown): void {
-    if (this.aborted) return;
-    this.aborted = true;
+    if (this.wasAborted) return;
+    this.wasAborted = true;
     this.abortReason = reason;
     this.controller?.abort(reason);
   }
@@ -44,4 +53,9 @@ export class HandlerCall implements HandlerContext {
   dispose(): void {
     if (this.timer !== undefined) clearTimeout(this.timer);
   }
+}
+
+/** Why a handler's signal aborts when its caller's deadline passes. */
+export function deadlinePassed(method: string): DOMException {
+  return new DOMException(`The caller's deadline for ${method} has passed`, "TimeoutError");
 }

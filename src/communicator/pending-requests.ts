@@ -57,6 +57,8 @@ export class PendingRequests {
     private readonly giveUp: (ticket: PublishTicket) => void = () => undefined,
     /** What to add to a timeout's message: where the request went, and why an answer may never come. */
     private readonly timeoutHint: (target: string, method: string) => string = () => "",
+    /** The caller of `id` stopped waiting (timeout, abort): the server may still be working on it. */
+    private readonly gaveUp: (id: string, target: string, why: string, timedOut: boolean) => void = () => undefined,
   ) {
     const start = idPrefix.length;
     this.entries = new SequenceMap((id) => digitsAfter(id, start));
@@ -136,14 +138,20 @@ export class PendingRequests {
   }
 
   private listenForAbort(id: RequestId, entry: Pending, signal: AbortSignal): void {
-    entry.onAbort = () => this.abandon(id)?.reject(abortError(entry.target, entry.method, signal));
+    entry.onAbort = () => {
+      if (this.abandon(id) === undefined) return;
+      entry.reject(abortError(entry.target, entry.method, signal));
+      this.gaveUp(entry.id, entry.target, "the caller aborted it", false);
+    };
     signal.addEventListener("abort", entry.onAbort, { once: true });
   }
 
   /** Reject `id` with its timeout error (a timer's callback). */
   timeOut(id: RequestId): void {
     const entry = this.abandon(id);
-    entry?.reject(
+    if (entry === undefined) return;
+    this.gaveUp(entry.id, entry.target, `it timed out after ${entry.timeoutMs} ms`, true);
+    entry.reject(
       new RequestTimeoutError(`Request ${entry.method} to ${entry.target} timed out after ${entry.timeoutMs} ms${this.timeoutHint(entry.target, entry.method)}`, {
         target: entry.target,
         timeoutMs: entry.timeoutMs,

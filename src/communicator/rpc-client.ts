@@ -4,17 +4,21 @@
  * format encodes the requests and decodes the answers.
  */
 import { randomBytes } from "node:crypto";
-import { CommunicationError, ConfigurationError, ServiceNotFoundError } from "../errors/errors.js";
+import { CommunicationError, ConfigurationError, RequestTimeoutError, ServiceNotFoundError } from "../errors/errors.js";
 import type { Logger } from "../logger.js";
-import type { AnswerSink, Params, RequestId, SentCall, WireFormat } from "../wire/format.js";
+import type { AnswerSink, CallControl, Params, RequestId, SentCall, WireFormat } from "../wire/format.js";
 import type { FormatSet } from "../wire/formats.js";
 import { describe } from "../wire/values.js";
 import type { InboundMessage, Transport } from "../transport/transport.js";
-import { DEFAULT_REQUEST_TIMEOUT_MS } from "./defaults.js";
+import type { CallStream } from "./call-stream.js";
+import { ClientStream } from "./client-stream.js";
+import { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_REQUEST_TIMEOUT_MS, DEFAULT_STREAM_CREDIT } from "./defaults.js";
 import type { Membership } from "./membership.js";
 import { PendingRequests } from "./pending-requests.js";
 import { RequestBatcher, type BatchSettings, type QueuedRequest } from "./request-batcher.js";
-import type { RequestOptions } from "./types.js";
+import type { RequestOptions, StreamOptions } from "./types.js";
+
+function noop(): void {}
 
 export interface RpcClientDeps {
   agentName: string;
@@ -35,10 +39,17 @@ export class RpcClient implements AnswerSink {
   /** Requests in flight; one whose caller gave up has its publish withdrawn if the broker has not taken it yet. */
   private readonly pending: PendingRequests;
   private readonly batchers = new Map<string, RequestBatcher>();
+  /** Streaming calls in flight, by id. */
+  private readonly streams = new Map<string, ClientStream>();
   private warnedDuplicates: Set<string> | undefined;
 
   constructor(private readonly deps: RpcClientDeps) {
-    this.pending = new PendingRequests(`${randomBytes(4).toString("hex")}-`, (ticket) => deps.transport()?.withdraw?.(ticket), (target, method) => this.noAnswerHint(target, method));
+    this.pending = new PendingRequests(
+      `${randomBytes(4).toString("hex")}-`,
+      (ticket) => deps.transport()?.withdraw?.(ticket),
+      (target, method) => this.noAnswerHint(target, method),
+      (id, target, why, timedOut) => this.sendControl(id, target, { cancel: why, timeout: timedOut }),
+    );
     for (const [service, batch] of Object.entries(deps.batching ?? {})) {
       const prefix = deps.serviceUrls[service];
       if (prefix === undefined) throw new ConfigurationError(`batching.${service}: ${JSON.stringify(service)} is not in serviceUrls of ${deps.agentName}`);
@@ -82,6 +93,52 @@ export class RpcClient implements AnswerSink {
     const topic = format.requestTopic(targetService, prefix, method, this.deps.membership().instanceFor(prefix));
     this.publishRequest(transport, targetService, topic, { id, body: payload, timeoutMs });
     return result as Promise<R>;
+  }
+
+  /** A streaming call: see `Communicator.sendStream`. Throws for a problem found before sending. */
+  stream(targetService: string, method: string, params: Params, options: StreamOptions): CallStream<unknown, unknown> {
+    const transport = this.requireStarted(targetService);
+    const prefix = this.resolveService(targetService);
+    const format = this.deps.formats.of(targetService);
+    if (!format.streams) throw new ConfigurationError(`${targetService} is called in the ${format.title} format, which has no streams`, { target: targetService });
+    format.checkMethod(method);
+    const timeoutMs = options.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    const credit = options.credit ?? DEFAULT_STREAM_CREDIT;
+    const idleMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+    if (!(timeoutMs > 0 && timeoutMs <= 2_147_483_647)) throw new ConfigurationError(`timeoutMs must be a positive number of milliseconds up to 2^31-1, got ${describe(timeoutMs)}`, { target: targetService });
+    if (!(Number.isInteger(credit) && credit >= 1 && credit <= 65_535)) throw new ConfigurationError(`credit must be an integer from 1 to 65535, got ${describe(credit)}`, { target: targetService });
+    if (!(idleMs >= 1 && idleMs <= 2_147_483_647)) throw new ConfigurationError(`idleTimeoutMs must be a positive number of milliseconds up to 2^31-1, got ${describe(idleMs)}`, { target: targetService });
+    const id = this.pending.nextId();
+    const deadline = this.deps.requestExpiry ? Date.now() + timeoutMs : undefined;
+    const payload = encode(targetService, () => format.encodeRequest(id, targetService, method, params, deadline, { credit, idleMs }));
+    const result = this.pending.add(id, { target: targetService, method, timeoutMs, signal: options.signal });
+    const stream = new ClientStream(result, credit, idleMs, {
+      name: method,
+      target: targetService,
+      grant: (more) => this.sendControl(id, targetService, { credit: more }),
+      fail: (error) => {
+        if (this.pending.reject(id, error)) this.sendControl(id, targetService, { cancel: error instanceof Error ? error.message : String(error), timeout: error instanceof RequestTimeoutError });
+      },
+    });
+    const end = (error?: unknown) => {
+      this.streams.delete(id);
+      stream.end(error);
+    };
+    result.then(() => end(), end);
+    if (!this.pending.has(id)) return stream.queue; // the signal was already aborted: publish nothing
+    this.streams.set(id, stream);
+    const topic = format.requestTopic(targetService, prefix, method, this.deps.membership().instanceFor(prefix));
+    this.publishRequest(transport, targetService, topic, { id, body: payload, timeoutMs });
+    return stream.queue;
+  }
+
+  /** Tell the server of call `id` that its caller gave up, or grants more credit (formats with streams; others cannot carry it). */
+  private sendControl(id: string, target: string, control: CallControl): void {
+    const transport = this.deps.transport();
+    const format = this.deps.formats.of(target);
+    if (transport === undefined || format.control === undefined || this.deps.notReady() !== undefined) return;
+    const { topic, payload } = format.control(target, this.deps.serviceUrls[target] ?? target, id, control);
+    transport.publish(topic, payload).catch(noop);
   }
 
   async notify(targetService: string, method: string, params: Params): Promise<void> {
@@ -179,8 +236,15 @@ export class RpcClient implements AnswerSink {
     return this.pending.describe(id)!;
   }
 
-  settle(id: RequestId, outcome: "resolve" | "reject", value: unknown, fingerprint?: number): void {
-    this.pending.settleAnswer(id, outcome, value, fingerprint);
+  settle(id: RequestId, outcome: "resolve" | "reject", value: unknown, fingerprint?: number, items?: number): void {
+    const gap = items === undefined ? undefined : this.streams.get(id as string)?.gap(items);
+    if (gap !== undefined) this.pending.settleAnswer(id, "reject", gap, fingerprint);
+    else this.pending.settleAnswer(id, outcome, value, fingerprint);
+  }
+
+  item(id: RequestId, seq: number, value: unknown): void {
+    // Items of a call no longer in flight (cancelled, timed out) are late: dropped.
+    this.streams.get(id as string)?.item(seq, value);
   }
 
   unexpected(id: RequestId | null, fingerprint: number): void {

@@ -1,5 +1,6 @@
 /** A stream whose items and result are checked against the method's contract as they arrive. */
 import type { CallStream } from "../communicator/call-stream.js";
+export { failedStream } from "../communicator/call-stream.js";
 import { ValidationError } from "../errors/errors.js";
 import type { AnySchema } from "./define-service.js";
 import { parseSchema, summarizeIssues } from "./schema.js";
@@ -40,15 +41,4 @@ export class CheckedStream implements CallStream<unknown, unknown> {
       return: (value?: unknown) => items.return?.(value) ?? Promise.resolve({ value, done: true }),
     };
   }
-}
-
-/** A stream that failed before anything was sent: iterating it throws `error`, and its result rejects with it. */
-export function failedStream(error: Error): CallStream<never, never> {
-  const result = Promise.reject(error);
-  result.catch(noop);
-  return {
-    result,
-    cancel: noop,
-    [Symbol.asyncIterator]: () => ({ next: () => Promise.reject(error) }),
-  };
 }

@@ -12,6 +12,14 @@ import type { Params, RequestId } from "./values.js";
 
 export type { Params, RequestId };
 
+/** What a caller asks of a streaming call. */
+export interface StreamRequest {
+  /** Items the server may send before the caller grants more. */
+  credit: number;
+  /** The server aborts the handler when it hears nothing from the caller for this long, in ms. */
+  idleMs: number;
+}
+
 /** A request as a format decoded it: what the dispatcher needs to run and answer it. */
 export interface ServedRequest {
   id: RequestId;
@@ -19,16 +27,23 @@ export interface ServedRequest {
   params: Params;
   /** The caller's deadline (its clock, ms since the epoch), when the request carries one. */
   deadline?: number | undefined;
+  /** Present when the caller asks for a stream. */
+  stream?: StreamRequest | undefined;
 }
+
+/** What a caller tells the server of a call in progress: it gave up (why; `timeout` when its deadline passed), or grants more items. */
+export type CallControl = { cancel: string; timeout?: boolean } | { credit: number };
 
 /**
  * What a server's answers look like in one wire format. `cause` is what led to an error, when there is
  * more to know than the code: the value a handler threw, or `DEADLINE_PASSED`.
  */
 export interface ReplyEncoder {
-  /** Throws if the result cannot be carried by JSON. */
-  result(id: RequestId, value: unknown): string;
-  error(id: RequestId | null, error: WireError, cause?: unknown): string;
+  /** Throws if the result cannot be carried by JSON. `items`: how many items a stream sent before it. */
+  result(id: RequestId, value: unknown, items?: number): string;
+  error(id: RequestId | null, error: WireError, cause?: unknown, items?: number): string;
+  /** One item of a stream; absent in formats without streams. Throws if it cannot be carried by JSON. */
+  item?(id: RequestId, seq: number, value: unknown): string;
 }
 
 /** The `cause` of an answer to a request whose caller's deadline had passed before it could run. */
@@ -44,6 +59,10 @@ export interface InboundSink {
   notification(method: string, params: Params, topic: string): void;
   /** Answer a message that reaches no handler (a broken request) with `body`, already encoded. */
   reply(topic: string, body: string, properties: PublishProperties | undefined, batch: boolean): void;
+  /** The caller of request `id` (answered on `replyTo`) gave up (`timeout`: its deadline passed): abort its handler. */
+  cancel(replyTo: string, id: RequestId, reason: string, timeout: boolean): void;
+  /** The caller of stream `id` grants `credit` more items (0: it is still there). */
+  credit(replyTo: string, id: RequestId, credit: number): void;
 }
 
 /** What a call in flight was: for error messages and error mapping. */
@@ -61,8 +80,13 @@ export interface AnswerSink {
   sent(id: RequestId): SentCall;
   /** An answer to an id not in flight (late, unknown, a copy, or a second answer): the client decides which. */
   unexpected(id: RequestId | null, fingerprint: number): void;
-  /** Settle call `id`; `fingerprint` identifies the message, so that a redelivered copy is dropped as a copy. */
-  settle(id: RequestId, outcome: "resolve" | "reject", value: unknown, fingerprint?: number): void;
+  /**
+   * Settle call `id`; `fingerprint` identifies the message, so that a redelivered copy is dropped as a copy.
+   * `items`: for a stream, how many items the server says it sent.
+   */
+  settle(id: RequestId, outcome: "resolve" | "reject", value: unknown, fingerprint?: number, items?: number): void;
+  /** Item `seq` of stream `id`. */
+  item(id: RequestId, seq: number, value: unknown): void;
 }
 
 /** What a format needs from the communicator it serves. */
@@ -87,6 +111,8 @@ export type Route = "answer" | "request" | "notification";
 export interface WireFormat {
   /** For messages: `JSON-RPC`, `OpenMAS`. */
   readonly title: string;
+  /** Whether the format carries streams (and cancels). */
+  readonly streams: boolean;
   /** Where this agent is served in the format, when it names the agent apart from `topicPrefix`; for the discovery record and group hashing. */
   readonly servedAs: string | undefined;
 
@@ -106,7 +132,9 @@ export interface WireFormat {
   checkMethod(method: string): void;
   /** Where a request for `method` to `service` (at `prefix`) goes; `instance` is a group member's request topic base, if one was chosen. */
   requestTopic(service: string, prefix: string, method: string, instance: string | undefined): string;
-  encodeRequest(id: string, service: string, method: string, params: Params, deadline: number | undefined): string;
+  encodeRequest(id: string, service: string, method: string, params: Params, deadline: number | undefined, stream?: StreamRequest): string;
+  /** A control message to the server of call `id` (formats with `streams`): a cancel with its reason, or more credit. */
+  control?(service: string, prefix: string, id: string, control: CallControl): { topic: string; payload: string };
   notification(service: string, prefix: string, method: string, params: Params): { topic: string; payload: string };
   /** Where answers to calls to `service` arrive, for the hint in a timeout's message. */
   answersAt(service: string): string;

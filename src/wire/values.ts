@@ -9,6 +9,11 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
+/** A usable id: a non-empty string of at most 256 characters, or a finite number. */
+export function isRequestId(value: unknown): value is RequestId {
+  return (typeof value === "string" && value.length > 0 && value.length <= 256) || (typeof value === "number" && Number.isFinite(value));
+}
+
 /** A short, bounded description of a hostile value for error messages. */
 export function describe(value: unknown): string {
   if (value === undefined) return "missing";

@@ -1,9 +1,10 @@
 import { ErrorCode } from "../../errors/codes.js";
 import type { WireError } from "../../errors/wire.js";
 
-import { describe, isPlainObject, type Params, type RequestId } from "../values.js";
+import { describe, isPlainObject, isRequestId, type Params, type RequestId } from "../values.js";
+import { decodeStreamMember, type StreamRequest } from "./streams.js";
 
-export { describe, isPlainObject, type Params, type RequestId };
+export { describe, isPlainObject, isRequestId, type Params, type RequestId };
 
 export interface RequestMessage {
   jsonrpc: "2.0";
@@ -17,6 +18,8 @@ export interface RequestMessage {
    * not start the handler after it (allowing for clock skew), on any broker and protocol version.
    */
   deadline?: number;
+  /** A streaming call: what the caller asks of the stream (see `streams.ts`). */
+  stream?: StreamRequest;
 }
 
 export interface NotificationMessage {
@@ -48,9 +51,6 @@ export function encodeError(id: RequestId | null, error: WireError): string {
 }
 
 
-export function isRequestId(value: unknown): value is RequestId {
-  return (typeof value === "string" && value.length > 0 && value.length <= 256) || (typeof value === "number" && Number.isFinite(value));
-}
 
 /** The outcome of decoding one incoming request or notification object. */
 export type DecodedInbound =
@@ -94,9 +94,12 @@ export function decodeInbound(value: unknown, expect: "request" | "notification"
   if (deadline !== undefined && !(typeof deadline === "number" && Number.isFinite(deadline))) {
     return invalid(id, ErrorCode.InvalidRequest, `Invalid Request: "deadline" must be a number of milliseconds since the Unix epoch, got ${describe(deadline)}`, responseTopic);
   }
+  const stream = value.stream === undefined ? undefined : decodeStreamMember(value.stream);
+  if (typeof stream === "string") return invalid(id, ErrorCode.InvalidRequest, `Invalid Request: ${stream}, got ${describe(value.stream)}`, responseTopic);
   const message: RequestMessage = { jsonrpc: "2.0", id: id!, method: value.method, params };
   if (responseTopic !== undefined) message.response_topic = responseTopic;
   if (deadline !== undefined) message.deadline = deadline;
+  if (stream !== undefined) message.stream = stream;
   return { kind: "request", message };
 }
 

@@ -8,11 +8,13 @@ import { CommunicationError } from "../../errors/errors.js";
 import { errorFromWire } from "../../errors/wire.js";
 import type { InboundMessage } from "../../transport/transport.js";
 import { fnv1a } from "../fnv1a.js";
-import type { AnswerSink, FormatContext, InboundSink, Params, Route, WireFormat } from "../format.js";
+import type { AnswerSink, CallControl, FormatContext, InboundSink, Params, Route, StreamRequest, WireFormat } from "../format.js";
+import { isPlainObject } from "../values.js";
 import { assertName } from "../names.js";
 import { readPayload, type UnreadablePayload } from "../payload.js";
 import { decodeResponse, encodeNotification, encodeRequest } from "./codec.js";
 import { JsonRpcServer } from "./serve.js";
+import { decodeItem, encodeCancel, encodeCredit, encodeStreamRequest, ITEM } from "./streams.js";
 import { classifyTopic, notificationFilter, notificationTopic, requestBatchTopic, requestFilter, requestTopic } from "./topics.js";
 
 /** The kind of rate-limited warning for responses that cannot be read. */
@@ -20,6 +22,7 @@ const BAD_RESPONSES = "responses that could not be read";
 
 export class JsonRpcFormat implements WireFormat {
   readonly title = "JSON-RPC";
+  readonly streams = true;
   readonly servedAs = undefined;
   private readonly server: JsonRpcServer;
   private readonly checkedMethods = new Set<string>();
@@ -69,8 +72,16 @@ export class JsonRpcFormat implements WireFormat {
     return instance === undefined ? requestTopic(prefix, method) : `${instance}/${method}`;
   }
 
-  encodeRequest(id: string, _service: string, method: string, params: Params, deadline: number | undefined): string {
+  encodeRequest(id: string, _service: string, method: string, params: Params, deadline: number | undefined, stream?: StreamRequest): string {
+    if (stream !== undefined) return encodeStreamRequest(id, method, params, this.context.responseTopic, deadline, stream);
     return encodeRequest(id, method, params, this.context.responseTopic, deadline);
+  }
+
+  /** To the service's plain `P/notification`, which every instance of it reads: the one running the call acts. */
+  control(_service: string, prefix: string, id: string, control: CallControl): { topic: string; payload: string } {
+    const topic = `${prefix}/notification`;
+    const { responseTopic } = this.context;
+    return { topic, payload: "cancel" in control ? encodeCancel(id, responseTopic, control.cancel, control.timeout === true) : encodeCredit(id, responseTopic, control.credit) };
   }
 
   notification(_service: string, prefix: string, method: string, params: Params): { topic: string; payload: string } {
@@ -119,19 +130,26 @@ export class JsonRpcFormat implements WireFormat {
   }
 }
 
-/** Settle the call one response object answers. */
+/** Settle the call one response object answers, or hand on the stream item it carries. */
 function settle(value: unknown, fingerprint: number, sink: AnswerSink): void {
+  if (isPlainObject(value) && value.method === ITEM) {
+    const item = decodeItem(value.params);
+    if (item !== undefined) sink.item(item.id, item.seq, item.item);
+    return;
+  }
   const response = decodeResponse(value);
   if (response.id === null || !sink.expects(response.id)) {
     sink.unexpected(response.id, fingerprint);
     return;
   }
+  // A stream's answer says how many items came before it.
+  const items = typeof (value as { items?: unknown }).items === "number" ? ((value as { items: number }).items) : undefined;
   switch (response.kind) {
     case "result":
-      sink.settle(response.id, "resolve", response.result, fingerprint);
+      sink.settle(response.id, "resolve", response.result, fingerprint, items);
       return;
     case "error":
-      sink.settle(response.id, "reject", errorFromWire(response.error, sink.sent(response.id)), fingerprint);
+      sink.settle(response.id, "reject", errorFromWire(response.error, sink.sent(response.id)), fingerprint, items);
       return;
     case "malformed": {
       const sent = sink.sent(response.id);

@@ -11,11 +11,13 @@ import { DROPPED, type FormatContext, type InboundSink, type ReplyEncoder } from
 import { responseTopicProblem } from "../names.js";
 import { readPayload, type UnreadablePayload } from "../payload.js";
 import { decodeInbound, describe, encodeError, encodeResult, isPlainObject, isRequestId, type DecodedInbound, type RequestId } from "./codec.js";
+import { CANCEL, CREDIT, decodeControl, encodeItem, encodeStreamError, encodeStreamResult } from "./streams.js";
 
-/** JSON-RPC 2.0 answers. */
+/** JSON-RPC 2.0 answers, and a stream's items. */
 export const jsonRpcReplies: ReplyEncoder = {
-  result: encodeResult,
-  error: (id, error) => encodeError(id, error),
+  result: (id, value, items) => (items === undefined ? encodeResult(id, value) : encodeStreamResult(id, value, items)),
+  error: (id, error, _cause, items) => (items === undefined ? encodeError(id, error) : encodeStreamError(id, error, items)),
+  item: encodeItem,
 };
 
 export class JsonRpcServer {
@@ -44,7 +46,7 @@ export class JsonRpcServer {
       return;
     }
     if (decoded.kind === "notification") {
-      sink.notification(decoded.message.method, decoded.message.params, message.topic);
+      this.notification(decoded.message.method, decoded.message.params, message.topic, sink);
       return;
     }
     const responseTopic = this.responseTopicOf(message, decoded.message.response_topic);
@@ -84,7 +86,7 @@ export class JsonRpcServer {
         ? { kind: "invalid", id: entry.id as RequestId, error: { code: ErrorCode.InvalidRequest, message: `Invalid Request: id ${describe(entry.id)} appears more than once in the batch` }, responseTopic: entry.response_topic }
         : decodeInbound(entry, entryKind);
       if (decoded.kind === "notification") {
-        sink.notification(decoded.message.method, decoded.message.params, message.topic);
+        this.notification(decoded.message.method, decoded.message.params, message.topic, sink);
         continue;
       }
       const ownTopic = decoded.kind === "request" ? decoded.message.response_topic : decoded.responseTopic;
@@ -103,6 +105,21 @@ export class JsonRpcServer {
       }
       sink.request(decoded.message, message, topic, jsonRpcReplies, properties, true);
     }
+  }
+
+  /** A notification: a caller's cancel or credit for a call in progress, or one for a handler. */
+  private notification(method: string, params: Record<string, unknown>, topic: string, sink: InboundSink): void {
+    if (method !== CANCEL && method !== CREDIT) {
+      sink.notification(method, params, topic);
+      return;
+    }
+    const control = decodeControl(method, params);
+    if (control === undefined) {
+      this.context.warnings.warn(DROPPED, () => `${this.context.agentName}: dropped a ${method} on ${topic}: its params are not {id, response_topic${method === CREDIT ? ", credit" : ""}}`);
+      return;
+    }
+    if (method === CANCEL) sink.cancel(control.responseTopic, control.id, control.reason, control.timeout);
+    else sink.credit(control.responseTopic, control.id, control.credit);
   }
 
   /** Answer a broken message with `error` if it names a usable response topic; drop it with a warning otherwise. */

@@ -20,6 +20,8 @@ const BAD_ANSWERS = "OpenMAS-format answers that could not be read";
 
 export class OpenMasFormat implements WireFormat {
   readonly title = "OpenMAS";
+  /** OpenMAS's format has no streams, and its peers no cancel. */
+  readonly streams = false;
   /** `<root>/<agent name>` when this agent serves the format. */
   readonly servedAs: string | undefined;
   /** `<root>/<agent>/`: every topic this format reads starts with it. */

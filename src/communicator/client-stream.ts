@@ -1,0 +1,94 @@
+/**
+ * The caller's bookkeeping of one streaming call: items taken in order by sequence number (a redelivered
+ * copy dropped, a lost one named), credit granted back as the consumer takes items, a sign of life while
+ * the server works, and the idle timeout.
+ */
+import { CommunicationError, RequestTimeoutError } from "../errors/errors.js";
+import { ItemQueue } from "./call-stream.js";
+
+export interface ClientStreamDeps {
+  /** `<service>.<method>`, for messages. */
+  name: string;
+  target: string;
+  /** Send the server `credit` more (0: only a sign of life). */
+  grant(credit: number): void;
+  /** End the call with `error` (and tell the server). */
+  fail(error: unknown): void;
+}
+
+export class ClientStream {
+  readonly queue: ItemQueue<unknown>;
+  /** Items received, in order: the next one's sequence number. */
+  received = 0;
+  private taken = 0;
+  private granted: number;
+  /** Whether anything went to the server since the last sign-of-life tick. */
+  private spoke = true;
+  private readonly heartbeat: NodeJS.Timeout;
+  private idle: NodeJS.Timeout | undefined;
+
+  constructor(
+    result: Promise<unknown>,
+    private readonly credit: number,
+    private readonly idleMs: number,
+    private readonly deps: ClientStreamDeps,
+  ) {
+    this.granted = credit;
+    this.queue = new ItemQueue(result, () => this.took(), (reason) => deps.fail(reason));
+    // The server aborts a handler whose caller it has not heard from for idleMs: speak up well before that.
+    this.heartbeat = setInterval(() => this.tick(), Math.max(1, Math.floor(idleMs / 3)));
+    this.heartbeat.unref();
+    this.armIdle();
+  }
+
+  /** Item `seq` arrived. */
+  item(seq: number, value: unknown): void {
+    if (seq < this.received) return; // a copy (QoS 1 redelivery) of one already taken
+    if (seq > this.received) {
+      this.deps.fail(new CommunicationError(`The stream of ${this.deps.name} from ${this.deps.target} lost item ${this.received}: the next to arrive was item ${seq}`, { target: this.deps.target, details: { lost: this.received, arrived: seq } }));
+      return;
+    }
+    this.received++;
+    this.armIdle();
+    this.queue.push(value);
+  }
+
+  /** The server's answer says it sent `items`: an error naming the gap when fewer arrived, else undefined. */
+  gap(items: number): CommunicationError | undefined {
+    if (items === this.received) return undefined;
+    return new CommunicationError(`The stream of ${this.deps.name} from ${this.deps.target} ended after ${items} items, of which ${this.received} arrived: item ${this.received} was lost`, { target: this.deps.target, details: { sent: items, arrived: this.received } });
+  }
+
+  /** The call ended (answered, failed, cancelled): iteration ends after the items still queued. */
+  end(error?: unknown): void {
+    clearInterval(this.heartbeat);
+    clearTimeout(this.idle);
+    this.queue.end(error);
+  }
+
+  /** The consumer took an item: grant more once half the credit is used. */
+  private took(): void {
+    this.taken++;
+    const outstanding = this.granted - this.taken;
+    if (outstanding > this.credit / 2) return;
+    const more = this.credit - outstanding;
+    this.granted += more;
+    this.spoke = true;
+    this.deps.grant(more);
+  }
+
+  private tick(): void {
+    if (!this.spoke) this.deps.grant(0);
+    this.spoke = false;
+  }
+
+  /** No item for idleMs while the server had credit to send one: the stream times out. */
+  private armIdle(): void {
+    clearTimeout(this.idle);
+    this.idle = setTimeout(() => {
+      if (this.received >= this.granted) return this.armIdle(); // the consumer holds it back, not the server
+      this.deps.fail(new RequestTimeoutError(`The stream of ${this.deps.name} from ${this.deps.target} sent no item for ${this.idleMs} ms (idleTimeoutMs)`, { target: this.deps.target, timeoutMs: this.idleMs }));
+    }, this.idleMs);
+    this.idle.unref();
+  }
+}

@@ -1,0 +1,77 @@
+/**
+ * Streams in the JSON-RPC format. A caller asks for a stream with a `stream` member in the request,
+ * `{"credit": <items it may send ahead>, "idleMs": <how long it may hear nothing from the caller>}`. The
+ * server sends each item to the caller's response topic as a notification,
+ * `{"jsonrpc":"2.0","method":"rpc.item","params":{"id":<request id>,"seq":<0, 1, ...>,"item":<item>}}`,
+ * then the usual response with an `items` member: how many items it sent. The caller sends control
+ * notifications to the service's plain `P/notification` topic (no method level: NATS refuses `.` in one):
+ * `rpc.credit` (`{"id","response_topic","credit"}`: that many more items; 0 says it is still there) and
+ * `rpc.cancel` (`{"id","response_topic","reason"}`, plus `"timeout": true` when the caller's deadline
+ * passed), for any call, streaming or not.
+ */
+import type { WireError } from "../../errors/wire.js";
+import type { StreamRequest } from "../format.js";
+import { isPlainObject, isRequestId, type RequestId } from "../values.js";
+
+export const ITEM = "rpc.item";
+export const CANCEL = "rpc.cancel";
+export const CREDIT = "rpc.credit";
+
+export type { StreamRequest };
+
+/** The largest credit a caller may grant at once. */
+export const MAX_CREDIT = 65_535;
+
+export function encodeStreamRequest(id: RequestId, method: string, params: unknown, responseTopic: string, deadline: number | undefined, stream: StreamRequest): string {
+  return JSON.stringify({ jsonrpc: "2.0", id, method, params, response_topic: responseTopic, deadline, stream });
+}
+
+/** One item. Throws if it cannot be carried by JSON. */
+export function encodeItem(id: RequestId, seq: number, item: unknown): string {
+  return JSON.stringify({ jsonrpc: "2.0", method: ITEM, params: { id, seq, item: item === undefined ? null : item } });
+}
+
+export function encodeStreamResult(id: RequestId, result: unknown, items: number): string {
+  return JSON.stringify({ jsonrpc: "2.0", id, result: result === undefined ? null : result, items });
+}
+
+export function encodeStreamError(id: RequestId | null, error: WireError, items: number): string {
+  return JSON.stringify({ jsonrpc: "2.0", id, error, items });
+}
+
+/** `timeout`: the caller gave up at its deadline (the handler's signal then aborts as at the deadline). */
+export function encodeCancel(id: RequestId, responseTopic: string, reason: string, timeout: boolean): string {
+  return JSON.stringify({ jsonrpc: "2.0", method: CANCEL, params: timeout ? { id, response_topic: responseTopic, reason, timeout } : { id, response_topic: responseTopic, reason } });
+}
+
+export function encodeCredit(id: RequestId, responseTopic: string, credit: number): string {
+  return JSON.stringify({ jsonrpc: "2.0", method: CREDIT, params: { id, response_topic: responseTopic, credit } });
+}
+
+/** The `stream` member of a request: what it asks, `undefined` when absent, or why it cannot be served. */
+export function decodeStreamMember(value: unknown): StreamRequest | string | undefined {
+  if (value === undefined) return undefined;
+  if (!isPlainObject(value)) return '"stream" must be an object {credit, idleMs}';
+  const { credit, idleMs } = value;
+  if (!(Number.isInteger(credit) && (credit as number) >= 1 && (credit as number) <= MAX_CREDIT)) return `"stream.credit" must be an integer from 1 to ${MAX_CREDIT}`;
+  if (!(typeof idleMs === "number" && idleMs >= 1 && idleMs <= 2_147_483_647)) return '"stream.idleMs" must be a number of milliseconds from 1 to 2^31-1';
+  return { credit: credit as number, idleMs };
+}
+
+/** A control notification's params, or `undefined` when they are not one. */
+export function decodeControl(method: string, params: Record<string, unknown>): { id: RequestId; responseTopic: string; credit: number; reason: string; timeout: boolean } | undefined {
+  const { id, response_topic: responseTopic } = params;
+  if (!isRequestId(id) || typeof responseTopic !== "string") return undefined;
+  if (method === CREDIT) {
+    const credit = params.credit;
+    return Number.isInteger(credit) && (credit as number) >= 0 && (credit as number) <= MAX_CREDIT ? { id, responseTopic, credit: credit as number, reason: "", timeout: false } : undefined;
+  }
+  const reason = typeof params.reason === "string" ? params.reason.slice(0, 200) : "cancelled by the caller";
+  return { id, responseTopic, credit: 0, reason, timeout: params.timeout === true };
+}
+
+/** An item notification's params, or `undefined` when they are not one. */
+export function decodeItem(params: unknown): { id: RequestId; seq: number; item: unknown } | undefined {
+  if (!isPlainObject(params) || !isRequestId(params.id) || !(Number.isInteger(params.seq) && (params.seq as number) >= 0)) return undefined;
+  return { id: params.id, seq: params.seq as number, item: params.item };
+}
