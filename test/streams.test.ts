@@ -216,6 +216,8 @@ describe("streams through contracts", () => {
       { x: 10, progress: 1 },
     ]);
     await expect(stream.result).resolves.toEqual({ x: 10 });
+    const discovered = await client.sendRequest<{ methods: Record<string, unknown>[] }>("arm", "rpc.discover");
+    expect(discovered.methods[0]).toMatchObject({ name: "move_to", "x-stream": true, "x-items": { name: "item", schema: { type: "object", required: ["x", "progress"] } } });
 
     expect(await failure(collect(arm.stream("move_to", { x: "far", steps: 1 })))).toBeInstanceOf(ValidationError);
 

@@ -27,6 +27,9 @@ export interface OpenRpcMethod {
   "x-service"?: string;
   /** Registered without a contract: params and result are not known. */
   "x-unchecked"?: boolean;
+  /** The method streams: it sends `x-items` items (as `rpc.item` notifications) before its result. */
+  "x-stream"?: boolean;
+  "x-items"?: ContentDescriptor;
 }
 
 export interface OpenRpcDocument {
@@ -61,6 +64,10 @@ export function buildOpenRpc(title: string, library: string, handlers: Iterable<
       method.params = paramsOf(options.params ?? {});
       if (options.kind === "notification") method["x-notification"] = true;
       else method.result = { name: "result", schema: options.result ?? {} };
+      if (options.items !== undefined) {
+        method["x-stream"] = true;
+        method["x-items"] = { name: "item", schema: options.items };
+      }
       const errors = Object.entries(options.errors ?? {}).map(([errorName, error]) => ({ code: error.code, message: errorName }));
       if (errors.length > 0) method.errors = errors;
     }

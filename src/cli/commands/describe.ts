@@ -24,11 +24,12 @@ export async function describeCommand(args: ServiceArgs & { method?: string | un
 
 function describeMethod(method: OpenRpcMethod): string {
   const params = method.params.map((param) => `${param.name}${param.required ? "" : "?"}: ${schemaText(param.schema)}`).join("; ");
-  const kind = method["x-notification"] ? "notification" : "method";
+  const kind = method["x-notification"] ? "notification" : method["x-stream"] ? "method (streams)" : "method";
   const lines = [`${kind} ${method.name}${method["x-service"] ? ` (${method["x-service"]})` : ""}`];
   if (method.description) lines.push(`  ${method.description}`);
   if (method["x-unchecked"]) lines.push("  registered without a contract: params and result are not checked");
   else lines.push(`  params: { ${params} }`.replace("{  }", "{}"));
+  if (method["x-items"] !== undefined) lines.push(`  yields: ${schemaText(method["x-items"].schema)}`);
   if (method.result !== undefined && !method["x-unchecked"]) lines.push(`  result: ${schemaText(method.result.schema)}`);
   for (const error of method.errors ?? []) lines.push(`  error ${error.code}: ${error.message}`);
   return lines.join("\n");
