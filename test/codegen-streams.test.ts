@@ -37,6 +37,8 @@ describe("the golden streaming contract", () => {
       "/** Each item `counter.count` streams, as its handler yields it and callers receive it. */\nexport interface CounterCountItem {\n  i: number;\n}\n",
     );
     expect(code).toContain("export type CounterTailItem = string;\n");
+    // The output side: what the handler yields (encoded for the wire) and what the caller gets back, decoded.
+    expect(code).toContain("export interface CounterTicksItem {\n  n: number;\n  at: Date;\n}\n");
     expect(code).toContain('import type { CallOptions, CallStream, Communicator, HandlerContext, RegisterServiceOptions, StreamCallOptions } from "mqtt-contracts";');
   });
 
@@ -72,6 +74,9 @@ describe("the golden streaming contract", () => {
       "CounterTailParams",
       "CounterTailItem",
       "CounterTailResult",
+      "CounterTicksParams",
+      "CounterTicksItem",
+      "CounterTicksResult",
       "CounterResetParams",
       "CounterResetResult",
     ]);
@@ -81,6 +86,8 @@ describe("the golden streaming contract", () => {
       required: ["i"],
     });
     expect(schema.definitions.CounterTailItem).toEqual({ type: "string", description: "One line of the log" });
+    // The wire side of the codec.
+    expect(schema.definitions.CounterTicksItem).toMatchObject({ properties: { at: { type: "string", format: "date-time" } } });
   });
 
   it("describes the items message in AsyncAPI and marks the streaming operations", async () => {
@@ -117,16 +124,19 @@ describe("the golden streaming contract", () => {
     expect(doc.operations["counter.reset"]).not.toHaveProperty("x-stream");
     expect(doc.operations["counter.count"].description).toContain('Streams: before the result, the server publishes each item as a "rpc.item" notification');
 
-    const replies = (id: string) => document.operations().get(id)!.reply()!.messages().all().map((m) => m.id());
+    const replies = (id: string) => document!.operations().get(id)!.reply()!.messages().all().map((m) => m.id());
     expect(replies("counter.count")).toEqual(["count.item", "count.result", "count.error"]);
     expect(replies("counter.reset")).toEqual(["reset.result", "reset.error"]);
-    expect(document.channels().get("counter.response")!.messages().all().map((m) => m.id())).toEqual([
+    expect(document!.channels().get("counter.response")!.messages().all().map((m) => m.id())).toEqual([
       "count.item",
       "count.result",
       "count.error",
       "tail.item",
       "tail.result",
       "tail.error",
+      "ticks.item",
+      "ticks.result",
+      "ticks.error",
       "reset.result",
       "reset.error",
     ]);
