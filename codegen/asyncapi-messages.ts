@@ -5,7 +5,7 @@
  */
 import { ErrorCode } from "../src/errors/codes.js";
 import { embedSchema } from "./asyncapi-schemas.js";
-import type { ErrorModel, JsonSchema, MethodModel, NotificationModel } from "./model.js";
+import type { ErrorModel, JsonSchema, MethodModel, NotificationModel, SchemaModel } from "./model.js";
 
 export const MQTT_BINDING_VERSION = "0.2.0";
 
@@ -73,6 +73,43 @@ export function resultMessage(S: string, method: MethodModel, schemas: Record<st
       },
     },
     bindings: responseBindings(),
+  };
+}
+
+/**
+ * The JSON-RPC method of the notifications that carry a stream's items to the caller. The runtime's
+ * wire format (issue 23); to be taken from `src/wire` once the streaming transport lands there.
+ */
+export const ITEM_METHOD = "rpc.item";
+
+/** One item of a streaming method, sent to the caller's response topic before the result. */
+export function itemMessage(S: string, method: MethodModel & { yields: SchemaModel }, schemas: Record<string, JsonSchema>): Record<string, unknown> {
+  return {
+    name: `${S}.${method.name}.item`,
+    title: `${S}.${method.name} item`,
+    summary: `One item streamed by ${S}.${method.name}, before its result.`,
+    description:
+      `${S}.${method.name} streams: for each item its handler yields, the server publishes a JSON-RPC notification ` +
+      `${JSON.stringify(ITEM_METHOD)} to the request's response topic, carrying the request's id and the item's sequence number; ` +
+      "the result (or error) response follows the last item. A caller may cancel the call, which aborts the handler.",
+    correlationId: { description: "The id of the request whose stream this item belongs to.", location: "$message.payload#/params/id" },
+    payload: {
+      type: "object",
+      required: ["jsonrpc", "method", "params"],
+      properties: {
+        jsonrpc: JSONRPC,
+        method: { type: "string", const: ITEM_METHOD },
+        params: {
+          type: "object",
+          required: ["id", "seq", "item"],
+          properties: {
+            id: { type: ["string", "number"], description: "The id of the request." },
+            seq: { type: "integer", minimum: 0, description: "The item's place in the stream: 0, 1, 2, … in the order the handler yielded them." },
+            item: embedSchema(method.yields.jsonSchema, `${S}.${method.name}.item`, schemas),
+          },
+        },
+      },
+    },
   };
 }
 

@@ -1,6 +1,6 @@
 import { DEFAULT_REQUEST_TIMEOUT_MS } from "../src/communicator/defaults.js";
 import { notificationTopic, requestTopic, responseTopic } from "../src/wire/jsonrpc/topics.js";
-import { errorMessage, MQTT_BINDING_VERSION, notificationMessage, requestMessage, resultMessage, texts } from "./asyncapi-messages.js";
+import { errorMessage, ITEM_METHOD, itemMessage, MQTT_BINDING_VERSION, notificationMessage, requestMessage, resultMessage, texts } from "./asyncapi-messages.js";
 import type { ContractModel, JsonSchema, ServiceModel } from "./model.js";
 
 /**
@@ -10,7 +10,7 @@ import type { ContractModel, JsonSchema, ServiceModel } from "./model.js";
  *
  * Keys: channels `S.request.m`, `S.response`, `S.notification.n`; operations `S.m` and `S.n`
  * (a name is never both a method and a notification); messages `S.m.request`, `S.m.result`,
- * `S.m.error`, `S.n.notification`. Model schemas are inlined; their `definitions` (recursive or
+ * `S.m.error`, `S.m.item` (a method that streams; its operation says `x-stream: true`), `S.n.notification`. Model schemas are inlined; their `definitions` (recursive or
  * `.meta({ id })` schemas) move to `components.schemas` as `S.m.params.<name>` and so on.
  *
  * Throws if a service, method or notification name cannot be an AsyncAPI key segment; contracts
@@ -35,6 +35,7 @@ export function buildAsyncApi(model: ContractModel): Record<string, unknown> {
       messages[`${S}.${m}.request`] = requestMessage(S, method, schemas);
       messages[`${S}.${m}.result`] = resultMessage(S, method, schemas);
       messages[`${S}.${m}.error`] = errorMessage(S, method, schemas);
+      if (method.yields) messages[`${S}.${m}.item`] = itemMessage(S, { ...method, yields: method.yields }, schemas);
       channels[channel] = {
         address: requestTopic("{prefix}", m),
         title: `${S}.${m} requests`,
@@ -49,7 +50,8 @@ export function buildAsyncApi(model: ContractModel): Record<string, unknown> {
         action: "receive",
         channel: { $ref: `#/channels/${channel}` },
         title: `${S}.${m}`,
-        ...texts(method.description),
+        ...texts(method.yields ? [method.description, streamText(S, m)].filter(Boolean).join("\n\n") : method.description),
+        ...(method.yields ? { "x-stream": true } : {}),
         tags: tagRefs,
         messages: [{ $ref: `#/channels/${channel}/messages/request` }],
         reply: {
@@ -59,6 +61,7 @@ export function buildAsyncApi(model: ContractModel): Record<string, unknown> {
           },
           channel: { $ref: `#/channels/${S}.response` },
           messages: [
+            ...(method.yields ? [{ $ref: `#/channels/${S}.response/messages/${m}.item` }] : []),
             { $ref: `#/channels/${S}.response/messages/${m}.result` },
             { $ref: `#/channels/${S}.response/messages/${m}.error` },
           ],
@@ -85,11 +88,12 @@ export function buildAsyncApi(model: ContractModel): Record<string, unknown> {
         address: responseTopic("{prefix}", "{clientId}"),
         title: `${S} responses`,
         description:
-          `Responses of ${S}, one per request. In practice a response is published to exactly the request's ` +
+          `Responses of ${S}, one per request${service.methods.some((method) => method.yields) ? ", after the items of a streaming call" : ""}. In practice a response is published to exactly the request's ` +
           "response_topic (or its MQTT 5 Response Topic property); clients of this package use " +
           "<own prefix>/response/<clientId>, one topic per communicator, and correlate by id.",
         messages: Object.fromEntries(
           service.methods.flatMap((method) => [
+            ...(method.yields ? [[`${method.name}.item`, { $ref: `#/components/messages/${S}.${method.name}.item` }] as const] : []),
             [`${method.name}.result`, { $ref: `#/components/messages/${S}.${method.name}.result` }],
             [`${method.name}.error`, { $ref: `#/components/messages/${S}.${method.name}.error` }],
           ]),
@@ -149,6 +153,11 @@ export function buildAsyncApi(model: ContractModel): Record<string, unknown> {
       tags,
     },
   };
+}
+
+/** The line a streaming method's operation adds to its description. */
+function streamText(S: string, m: string): string {
+  return `Streams: before the result, the server publishes each item as a ${JSON.stringify(ITEM_METHOD)} notification to the response topic (message ${S}.${m}.item). The caller may cancel; the handler is aborted.`;
 }
 
 /** A key segment: no dot, since dots separate the segments of our keys. */

@@ -48,17 +48,21 @@ function serviceStatements(service: ServiceModel, contractImport: string, runtim
   const errors = uniqueErrors(service);
   const runtimeValues = ["ServiceClient", "registerService", "requestTopic", "notificationTopic", "requestFilter", "notificationFilter"];
   if (errors.length) runtimeValues.push("ContractError");
+  const runtimeTypes = ["CallOptions", "Communicator", "HandlerContext", "RegisterServiceOptions"];
+  if (service.methods.some((m) => m.yields)) runtimeTypes.push("CallStream", "StreamCallOptions");
+  runtimeTypes.sort();
   statements.push(
     { kind: StructureKind.ImportDeclaration, moduleSpecifier: runtimeImport, namedImports: runtimeValues },
-    { kind: StructureKind.ImportDeclaration, moduleSpecifier: runtimeImport, isTypeOnly: true, namedImports: ["CallOptions", "Communicator", "HandlerContext", "RegisterServiceOptions"] },
+    { kind: StructureKind.ImportDeclaration, moduleSpecifier: runtimeImport, isTypeOnly: true, namedImports: runtimeTypes },
     { kind: StructureKind.ImportDeclaration, moduleSpecifier: contractImport, namedImports: [service.exportName] },
     "",
   );
 
-  // Plain declarations of every params and result type, printed by the compiler.
+  // Plain declarations of every params, item and result type, printed by the compiler.
   for (const method of service.methods) {
     statements.push(declaration(names.params(method.name), method.params.type, `Params of \`${service.name}.${method.name}\`, as the handler receives them.`));
     if (method.params.inputType) statements.push(declaration(names.paramsInput(method.name), method.params.inputType, `Params of \`${service.name}.${method.name}\`, as callers send them (before defaults apply).`));
+    if (method.yields) statements.push(declaration(names.item(method.name), method.yields.type, `Each item \`${service.name}.${method.name}\` streams, as its handler yields it and callers receive it.`));
     statements.push(declaration(names.result(method.name), method.result.type, `Result of \`${service.name}.${method.name}\`.`));
   }
   for (const notification of service.notifications) {
@@ -113,9 +117,11 @@ function serviceStatements(service: ServiceModel, contractImport: string, runtim
     methods: [
       ...service.methods.map((m) => ({
         name: m.name,
-        docs: docs(m.description),
+        docs: docs(m.yields ? [m.description, STREAM_HANDLER_DOC].filter(Boolean).join("\n\n") : m.description),
         parameters: [{ name: "params", type: names.params(m.name) }, { name: "context", type: "HandlerContext" }],
-        returnType: `${names.result(m.name)} | Promise<${names.result(m.name)}>`,
+        returnType: m.yields
+          ? `AsyncGenerator<${names.item(m.name)}, ${names.result(m.name)}, undefined>`
+          : `${names.result(m.name)} | Promise<${names.result(m.name)}>`,
       })),
       ...service.notifications.map((n) => ({
         name: n.name,
@@ -148,15 +154,17 @@ function clientClass(service: ServiceModel, errors: ReturnType<typeof uniqueErro
   const methods: OptionalKind<MethodDeclarationStructure>[] = [
     ...service.methods.map((m) => {
       const paramsType = m.params.inputType ? names.paramsInput(m.name) : names.params(m.name);
+      // A streaming method returns its CallStream at once; any other, the promise of its result.
+      const returnType = m.yields ? `CallStream<${names.item(m.name)}, ${names.result(m.name)}>` : `Promise<${names.result(m.name)}>`;
       return {
         name: m.name,
         docs: docs(methodDoc(m, errors.length > 0 ? names.error : undefined)),
         parameters: [
           { name: "params", type: paramsType, ...(isEmptyObject(m.params) ? { initializer: "{}" } : {}) },
-          { name: "options", type: "CallOptions", hasQuestionToken: true },
+          { name: "options", type: m.yields ? "StreamCallOptions" : "CallOptions", hasQuestionToken: true },
         ],
-        returnType: `Promise<${names.result(m.name)}>`,
-        statements: [`return this.client.call(${JSON.stringify(m.name)}, params, options) as Promise<${names.result(m.name)}>;`],
+        returnType,
+        statements: [`return this.client.${m.yields ? "stream" : "call"}(${JSON.stringify(m.name)}, params, options) as ${returnType};`],
       };
     }),
     ...service.notifications.map((n) => ({
@@ -184,9 +192,15 @@ function clientClass(service: ServiceModel, errors: ReturnType<typeof uniqueErro
   };
 }
 
+const STREAM_HANDLER_DOC = "Streams: an async generator that yields each item and returns the result. `context.signal` aborts when the caller cancels; the generator's `finally` runs.";
+const STREAM_CLIENT_DOC =
+  "Streams: iterate the items with `for await`, then await `result`. Breaking out of the loop or `cancel()` ends the call, and the handler sees its signal abort. Each item and the result are validated on receipt.";
+
 function methodDoc(method: MethodModel, errorClass: ((name: string) => string) | undefined): string | undefined {
   const lines = method.description ? [method.description] : [];
-  if (method.timeoutMs !== undefined) lines.push(`Default timeout: ${method.timeoutMs} ms.`);
+  if (method.yields) lines.push(STREAM_CLIENT_DOC);
+  if (method.timeoutMs !== undefined) lines.push(`Default timeout: ${method.timeoutMs} ms${method.yields ? " for the whole stream" : ""}.`);
+  if (method.idleTimeoutMs !== undefined) lines.push(`Default idle timeout: ${method.idleTimeoutMs} ms without an item.`);
   if (errorClass) for (const error of method.errors) lines.push(`@throws {@link ${errorClass(error.name)}} ${error.description ?? error.name} (code ${error.code})`);
   return lines.length ? lines.join("\n\n") : undefined;
 }
@@ -226,12 +240,13 @@ function isEmptyObject(schema: SchemaModel): boolean {
   return /^\{\s*(\[x: string\]: never;)?\s*\}$/.test(schema.inputType ?? schema.type);
 }
 
-/** JSON Schema of every params, result and error data of a service, under the TS type names. */
+/** JSON Schema of every params, item, result and error data of a service, under the TS type names. */
 function serviceJsonSchema(service: ServiceModel): JsonSchema {
   const names = serviceNames(service.name);
   const definitions: Record<string, JsonSchema> = {};
   for (const method of service.methods) {
     definitions[names.params(method.name)] = method.params.jsonSchema;
+    if (method.yields) definitions[names.item(method.name)] = method.yields.jsonSchema;
     definitions[names.result(method.name)] = method.result.jsonSchema;
     for (const error of method.errors) if (error.data) definitions[names.errorData(error.name)] = error.data.jsonSchema;
   }

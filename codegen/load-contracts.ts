@@ -91,7 +91,10 @@ export async function loadContracts(options: LoadOptions): Promise<ContractModel
         name,
         ...(method.description === undefined ? {} : { description: method.description }),
         ...(method.timeoutMs === undefined ? {} : { timeoutMs: method.timeoutMs }),
+        ...(method.idleTimeoutMs === undefined ? {} : { idleTimeoutMs: method.idleTimeoutMs }),
         params: model(found, ["methods", name, "params"], asZodSchema(method.params), true),
+        // Items, like results: the handler yields the output type (encoded for the wire), the caller gets it parsed.
+        ...(method.yields === undefined ? {} : { yields: model(found, ["methods", name, "yields"], asZodSchema(method.yields), false) }),
         result: model(found, ["methods", name, "result"], asZodSchema(method.result), false),
         errors: Object.entries(method.errors ?? {}).map(([errorName, error]) => ({
           name: errorName,

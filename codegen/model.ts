@@ -30,7 +30,11 @@ export interface MethodModel {
   name: string;
   description?: string;
   timeoutMs?: number;
+  /** For a method that streams: the default idle timeout, in ms. */
+  idleTimeoutMs?: number;
   params: SchemaModel;
+  /** The schema of each item, for a method that streams (its contract declares `yields`). */
+  yields?: SchemaModel;
   result: SchemaModel;
   errors: ErrorModel[];
 }

@@ -23,6 +23,7 @@ export function serviceNames(service: string) {
     params: (member: string) => `${s}${pascalCase(member)}Params`,
     paramsInput: (member: string) => `${s}${pascalCase(member)}ParamsInput`,
     result: (member: string) => `${s}${pascalCase(member)}Result`,
+    item: (member: string) => `${s}${pascalCase(member)}Item`,
     error: (error: string) => `${s}${pascalCase(error).replace(/Error$/, "")}Error`,
     errorData: (error: string) => `${s}${pascalCase(error).replace(/Error$/, "")}ErrorData`,
   };

@@ -1,4 +1,4 @@
-import type { AnySchema, ServiceContract } from "../src/contract/define-service.js";
+import type { AnySchema, ErrorContract, MethodContract, NotificationContract, ServiceContract, ServiceDefinition } from "../src/contract/define-service.js";
 import { jsonProblems } from "./json-compat.js";
 import { schemaProblems } from "./schema-checks.js";
 
@@ -33,6 +33,23 @@ export class ContractProblem {
 /** A TS identifier and a single MQTT topic level at once. */
 export const NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
+/**
+ * The keys each part of a contract knows; any other is a mistake (a typo like `timeoutMS` would
+ * otherwise be ignored without a word). Each list must name every key of its type: see below.
+ */
+const SERVICE_KEYS = ["name", "description", "version", "methods", "notifications"] as const satisfies readonly (keyof ServiceDefinition)[];
+const METHOD_KEYS = ["description", "params", "result", "yields", "timeoutMs", "idleTimeoutMs", "errors"] as const satisfies readonly (keyof MethodContract)[];
+const NOTIFICATION_KEYS = ["description", "params", "delivery"] as const satisfies readonly (keyof NotificationContract)[];
+const ERROR_KEYS = ["code", "description", "data"] as const satisfies readonly (keyof ErrorContract)[];
+/** Fails to compile when a contract type gains a key its list above does not name. */
+type Complete<T, K extends readonly PropertyKey[]> = Exclude<keyof T, K[number]> extends never ? true : never;
+const keyListsAreComplete: [
+  Complete<ServiceDefinition, typeof SERVICE_KEYS>,
+  Complete<MethodContract, typeof METHOD_KEYS>,
+  Complete<NotificationContract, typeof NOTIFICATION_KEYS>,
+  Complete<ErrorContract, typeof ERROR_KEYS>,
+] = [true, true, true, true];
+
 /** Names that would break the generated client class. */
 const RESERVED_MEMBERS = new Set(["constructor", "client", "prototype", "__proto__"]);
 
@@ -45,6 +62,7 @@ export function validateContracts(services: readonly FoundService[]): ContractPr
     const service = typeof contract.name === "string" ? contract.name : String(contract.name);
     const problem = (message: string, member?: string, field?: string) => problems.push(new ContractProblem(file, message, service, member, field));
 
+    unknownKeys(contract, SERVICE_KEYS, "a service", (key, message) => problem(message, undefined, key));
     if (!NAME_PATTERN.test(service)) problem(`service name ${JSON.stringify(service)} must match ${NAME_PATTERN} (a TS identifier and a topic level)`);
     const previous = byName.get(service);
     if (previous) problem(`duplicate service name ${JSON.stringify(service)}: also defined by ${previous.exportName} in ${previous.file}`);
@@ -63,6 +81,7 @@ export function validateContracts(services: readonly FoundService[]): ContractPr
         else if (RESERVED_MEMBERS.has(name)) problem(`${kind} name ${JSON.stringify(name)} is reserved in the generated client class`, member);
         if (memberNames.has(name)) problem(`${JSON.stringify(name)} is both a method and a notification`, member);
         memberNames.add(name);
+        unknownKeys(spec, kind === "method" ? METHOD_KEYS : NOTIFICATION_KEYS, `a ${kind}`, (key, message) => problem(message, member, key));
         if (!usableSchema(spec?.params, "params", member, problem)) {
           // reported
         } else if (!isObjectSchema(spec?.params)) {
@@ -73,12 +92,18 @@ export function validateContracts(services: readonly FoundService[]): ContractPr
         if (kind === "notification") continue;
         const method = spec as NonNullable<ServiceContract["methods"]>[string];
         checkSchema(method.result, "result", member, problem);
-        if (method.timeoutMs !== undefined && !(Number.isFinite(method.timeoutMs) && method.timeoutMs > 0)) {
-          problem(`timeoutMs must be a positive number, got ${String(method.timeoutMs)}`, member, "timeoutMs");
+        if (method.yields !== undefined) checkSchema(method.yields, "yields", member, problem);
+        for (const key of ["timeoutMs", "idleTimeoutMs"] as const) {
+          const value = method[key];
+          if (value !== undefined && !(typeof value === "number" && Number.isFinite(value) && value > 0)) problem(`${key} must be a positive number, got ${String(value)}`, member, key);
+        }
+        if (method.idleTimeoutMs !== undefined && method.yields === undefined) {
+          problem("idleTimeoutMs applies to a method that streams, and this one declares no yields", member, "idleTimeoutMs");
         }
         const codes = new Set<number>();
         for (const [errorName, error] of Object.entries(method.errors ?? {})) {
           const field = `errors.${errorName}`;
+          unknownKeys(error, ERROR_KEYS, "an error", (key, message) => problem(message, member, `${field}.${key}`));
           if (!NAME_PATTERN.test(errorName)) problem(`error name ${JSON.stringify(errorName)} must match ${NAME_PATTERN}`, member, field);
           if (!Number.isInteger(error?.code)) problem(`error code must be an integer, got ${String(error?.code)}`, member, `${field}.code`);
           else if (error.code >= -32768 && error.code <= -32000) problem(`error code ${error.code} is reserved by JSON-RPC (-32768..-32000)`, member, `${field}.code`);
@@ -96,6 +121,39 @@ export function validateContracts(services: readonly FoundService[]): ContractPr
 }
 
 type Report = (message: string, member?: string, field?: string) => void;
+
+/** Report each own key of `value` (an object) that is not in `known`, with the closest known key when one is near. */
+function unknownKeys(value: unknown, known: readonly string[], what: string, report: (key: string, message: string) => void): void {
+  if (typeof value !== "object" || value === null) return;
+  for (const key of Object.keys(value)) {
+    if (known.includes(key)) continue;
+    const near = closest(key, known);
+    const list = `${known.slice(0, -1).join(", ")} and ${known.at(-1)}`;
+    report(key, `unknown key ${JSON.stringify(key)}${near ? ` (did you mean ${JSON.stringify(near)}?)` : ""}: ${what} has only ${list}`);
+  }
+}
+
+/** The known key `key` most likely misspells: the same but for case, or at most two edits away. */
+function closest(key: string, known: readonly string[]): string | undefined {
+  const sameCase = known.find((k) => k.toLowerCase() === key.toLowerCase());
+  if (sameCase !== undefined) return sameCase;
+  let best: { key: string; distance: number } | undefined;
+  for (const k of known) {
+    const distance = editDistance(key.toLowerCase(), k.toLowerCase());
+    if (distance <= Math.min(2, k.length - 2) && (best === undefined || distance < best.distance)) best = { key: k, distance };
+  }
+  return best?.key;
+}
+
+function editDistance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) next[j] = Math.min(row[j]! + 1, next[j - 1]! + 1, row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    row = next;
+  }
+  return row[b.length]!;
+}
 
 /** False (with the problems reported) when `schema`, or a schema inside it, is not one the runtime can use. */
 function usableSchema(schema: unknown, field: string, member: string, problem: Report): boolean {

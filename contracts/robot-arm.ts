@@ -20,7 +20,7 @@ const Timestamp = z.codec(z.iso.datetime(), z.date(), {
   encode: (date) => date.toISOString(),
 });
 
-/** A richer contract that exercises the generator: nesting, arrays, enums, unions, defaults, errors, a codec. */
+/** A richer contract that exercises the generator: nesting, arrays, enums, unions, defaults, errors, a codec, a stream. */
 export const RobotArmService = defineService({
   name: "robot_arm",
   description: "A pick-and-place arm on a work table.",
@@ -40,6 +40,28 @@ export const RobotArmService = defineService({
         finished_at: Timestamp,
       }),
       timeoutMs: 20_000,
+      errors: {
+        OutOfReach: { code: 4001, description: "The target is outside the arm's reach.", data: z.object({ max_reach_m: z.number() }) },
+        EmergencyStop: { code: 4002, description: "The emergency stop is engaged." },
+      },
+    },
+    move_with_feedback: {
+      description:
+        "Move the gripper to a pose, reporting its pose on the way, about every 100 ms.\n" +
+        "A caller may cancel at any time (break out of the loop, or cancel()): the arm then stops where it is.",
+      params: z.object({
+        target: Pose,
+        speed: z.enum(["slow", "normal", "fast"]).default("normal").describe("How fast to move"),
+      }),
+      yields: Pose.extend({
+        progress: z.number().min(0).max(1).describe("Fraction of the path covered so far"),
+      }).describe("Where the gripper is on the way"),
+      result: z.object({
+        reached: Pose,
+        duration_ms: z.number().int().nonnegative(),
+      }),
+      timeoutMs: 60_000,
+      idleTimeoutMs: 2_000,
       errors: {
         OutOfReach: { code: 4001, description: "The target is outside the arm's reach.", data: z.object({ max_reach_m: z.number() }) },
         EmergencyStop: { code: 4002, description: "The emergency stop is engaged." },

@@ -431,6 +431,11 @@ describe.each(brokers)("generated contracts end to end on %s", (name, start) => 
           if (params.target.x === -3) throw new RobotArmNothingThereError({ seen: ["bolt-7"] });
           return { reached: params.target, duration_ms: 1_500, finished_at: finishedAt };
         },
+        async *move_with_feedback(params) {
+          record("move_with_feedback", params);
+          yield { ...params.target, progress: 1 };
+          return { reached: params.target, duration_ms: 0 };
+        },
         pick(params) {
           record("pick", params);
           return { held: true, weight_g: 12.5 };

@@ -129,7 +129,7 @@ describe("the committed generated/*.schema.json", () => {
   const read = (file: string) => JSON.parse(readFileSync(new URL(`../generated/${file}`, import.meta.url), "utf8")) as JsonSchema & { definitions: Record<string, JsonSchema> };
   const files = { example: read("example.schema.json"), inventory: read("inventory.schema.json"), robot_arm: read("robot_arm.schema.json") };
 
-  it("name their source and hold one definition per params, result and error data", () => {
+  it("name their source and hold one definition per params, item (a streaming method's), result and error data", () => {
     expect(Object.fromEntries(Object.entries(files).map(([name, file]) => [name, { $comment: file.$comment, definitions: Object.keys(file.definitions) }]))).toMatchInlineSnapshot(`
       {
         "example": {
@@ -159,6 +159,9 @@ describe("the committed generated/*.schema.json", () => {
             "RobotArmMoveToParams",
             "RobotArmMoveToResult",
             "RobotArmOutOfReachErrorData",
+            "RobotArmMoveWithFeedbackParams",
+            "RobotArmMoveWithFeedbackItem",
+            "RobotArmMoveWithFeedbackResult",
             "RobotArmPickParams",
             "RobotArmPickResult",
             "RobotArmNothingThereErrorData",
@@ -192,6 +195,18 @@ describe("the committed generated/*.schema.json", () => {
         waypoints: { type: "array", maxItems: 32, default: [], items: { type: "object", required: ["x", "y"] } },
         speed: { type: "string", enum: ["slow", "normal", "fast"], default: "normal", description: "How fast to move" },
         deadline: { type: "string", format: "date-time", description: "Give up if the move cannot finish by then" },
+      },
+    });
+    // A streaming method's items: the yields schema, between its params and its result.
+    expect(definitions.RobotArmMoveWithFeedbackItem).toEqual({
+      type: "object",
+      description: "Where the gripper is on the way",
+      required: ["x", "y", "progress"],
+      properties: {
+        x: { type: "number", description: "Metres along the table, from its left edge" },
+        y: { type: "number", description: "Metres across the table, from its front edge" },
+        theta: { type: "number", minimum: -Math.PI, maximum: Math.PI, description: "Heading in radians; keep the current one if left out" },
+        progress: { type: "number", minimum: 0, maximum: 1, description: "Fraction of the path covered so far" },
       },
     });
     expect(definitions.RobotArmMoveToResult).toMatchObject({ required: ["reached", "duration_ms", "finished_at"], properties: { finished_at: { type: "string", format: "date-time" } } });

@@ -21,7 +21,7 @@ describe("compile errors", () => {
       get_status: () => ({ status: "running", agent_name: "a" }),
       echo: ({ message }) => ({ original: message, echo: message }),
     };
-    // @ts-expect-error: `move_to`, `pick`, `joint_angles`, `tool_info` and `status_changed` are missing
+    // @ts-expect-error: `move_to`, `move_with_feedback`, `pick`, `joint_angles`, `tool_info` and `status_changed` are missing
     registerRobotArmService(communicator, { joint_angles: () => [] });
     expectTypeOf(missing).toEqualTypeOf<ExampleServiceHandlers>();
   });
