@@ -4,6 +4,7 @@
  * the `schemas` passed along (the document's `components.schemas`).
  */
 import { ErrorCode } from "../src/errors/codes.js";
+import { ITEM } from "../src/wire/jsonrpc/streams.js";
 import { embedSchema } from "./asyncapi-schemas.js";
 import type { ErrorModel, JsonSchema, MethodModel, NotificationModel, SchemaModel } from "./model.js";
 
@@ -76,11 +77,8 @@ export function resultMessage(S: string, method: MethodModel, schemas: Record<st
   };
 }
 
-/**
- * The JSON-RPC method of the notifications that carry a stream's items to the caller. The runtime's
- * wire format (issue 23); to be taken from `src/wire` once the streaming transport lands there.
- */
-export const ITEM_METHOD = "rpc.item";
+/** The JSON-RPC method of the notifications that carry a stream's items to the caller: the runtime's own constant. */
+export const ITEM_METHOD = ITEM;
 
 /** One item of a streaming method, sent to the caller's response topic before the result. */
 export function itemMessage(S: string, method: MethodModel & { yields: SchemaModel }, schemas: Record<string, JsonSchema>): Record<string, unknown> {

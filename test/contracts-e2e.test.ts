@@ -10,6 +10,8 @@ import {
   registerRobotArmService,
   robotArmTopics,
   type RobotArmMoveToParams,
+  type RobotArmMoveWithFeedbackItem,
+  type RobotArmMoveWithFeedbackResult,
   type RobotArmServiceHandlers,
 } from "../generated/robot_arm.js";
 import {
@@ -20,6 +22,7 @@ import {
   RequestTimeoutError,
   RpcError,
   ValidationError,
+  type CallStream,
   type MqttCommunicatorOptions,
 } from "mqtt-contracts";
 import { brokerForTest, brokers, type TestBroker } from "./helpers/brokers.js";
@@ -56,6 +59,7 @@ describe("generated topic helpers", () => {
     expect(robotArmTopics("cell/3/arm")).toEqual({
       requests: {
         move_to: "cell/3/arm/request/move_to",
+        move_with_feedback: "cell/3/arm/request/move_with_feedback",
         pick: "cell/3/arm/request/pick",
         joint_angles: "cell/3/arm/request/joint_angles",
         tool_info: "cell/3/arm/request/tool_info",
@@ -431,10 +435,15 @@ describe.each(brokers)("generated contracts end to end on %s", (name, start) => 
           if (params.target.x === -3) throw new RobotArmNothingThereError({ seen: ["bolt-7"] });
           return { reached: params.target, duration_ms: 1_500, finished_at: finishedAt };
         },
-        async *move_with_feedback(params) {
+        async *move_with_feedback(params, context) {
           record("move_with_feedback", params);
-          yield { ...params.target, progress: 1 };
-          return { reached: params.target, duration_ms: 0 };
+          context.signal.addEventListener("abort", () => record("move_with_feedback aborted", String(context.signal.reason)));
+          for (let step = 1; step <= 5; step++) {
+            if (params.target.x > 1.2 && step === 2) throw new RobotArmOutOfReachError({ max_reach_m: 1.2 });
+            yield { x: (params.target.x * step) / 5, y: (params.target.y * step) / 5, progress: step / 5 };
+            if (params.speed === "slow") await new Promise((resolve) => setTimeout(resolve, 20));
+          }
+          return { reached: params.target, duration_ms: 5 };
         },
         pick(params) {
           record("pick", params);
@@ -483,6 +492,34 @@ describe.each(brokers)("generated contracts end to end on %s", (name, start) => 
       await client.status_changed({ state: "moving", at: "2031-05-06T07:08:00.000Z" });
       await vi.waitFor(() => expect(calls.status_changed).toHaveLength(1), { timeout: 5_000, interval: 10 });
       expect(calls.status_changed).toEqual([{ state: "moving", at: new Date("2031-05-06T07:08:00.000Z") }]);
+    });
+
+    it("streams move_with_feedback through the generated client: typed items, the result, a declared error mid-stream, and cancel", async () => {
+      const { handlers, calls } = armHandlers();
+      await server((communicator) => registerRobotArmService(communicator, handlers));
+      const client = new RobotArmServiceClient((await caller()).communicator, "robot_arm");
+
+      const move = client.move_with_feedback({ target: { x: 1, y: 0.5 } });
+      expectTypeOf(move).toEqualTypeOf<CallStream<RobotArmMoveWithFeedbackItem, RobotArmMoveWithFeedbackResult>>();
+      const poses: RobotArmMoveWithFeedbackItem[] = [];
+      for await (const pose of move) poses.push(pose);
+      expect(poses.map((pose) => pose.progress)).toEqual([0.2, 0.4, 0.6, 0.8, 1]);
+      expect(poses[4]).toMatchObject({ x: 1, y: 0.5 });
+      expect(await move.result).toEqual({ reached: { x: 1, y: 0.5 }, duration_ms: 5 });
+      expect(calls.move_with_feedback).toEqual([{ target: { x: 1, y: 0.5 }, speed: "normal" }]);
+
+      const tooFar = client.move_with_feedback({ target: { x: 3, y: 0 } });
+      const before: RobotArmMoveWithFeedbackItem[] = [];
+      const error = await (async () => {
+        for await (const pose of tooFar) before.push(pose);
+      })().catch((e: unknown) => e);
+      expect(before).toHaveLength(1);
+      expect(error).toBeInstanceOf(RobotArmOutOfReachError);
+      expect((error as RobotArmOutOfReachError).data.max_reach_m).toBe(1.2);
+
+      const slow = client.move_with_feedback({ target: { x: 1, y: 1 }, speed: "slow" });
+      for await (const pose of slow) if (pose.progress >= 0.4) break;
+      await vi.waitFor(() => expect(calls["move_with_feedback aborted"]).toEqual([expect.stringMatching(/cancelled/)]), { timeout: 5_000, interval: 10 });
     });
 
     it("raises declared application errors as their generated classes, and undeclared ones as plain RpcError", async () => {

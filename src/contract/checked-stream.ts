@@ -16,7 +16,8 @@ export class CheckedStream implements CallStream<unknown, unknown> {
     private readonly name: string,
     private readonly target: string,
     onResult: (result: unknown) => unknown,
-    onError: (error: unknown) => never,
+    /** Turns a declared application error into its generated class (and throws it). */
+    private readonly onError: (error: unknown) => never,
   ) {
     this.result = inner.result.then(onResult, onError);
     this.result.catch(noop);
@@ -30,7 +31,12 @@ export class CheckedStream implements CallStream<unknown, unknown> {
     const items = this.inner[Symbol.asyncIterator]();
     return {
       next: async () => {
-        const next = await items.next();
+        let next: IteratorResult<unknown>;
+        try {
+          next = await items.next();
+        } catch (error) {
+          this.onError(error);
+        }
         if (next.done) return next;
         const parsed = parseSchema(this.itemSchema, next.value);
         if (parsed.success) return { value: parsed.data, done: false };
