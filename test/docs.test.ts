@@ -42,6 +42,18 @@ describe("snippets that run", () => {
     expect(run.code).toBe(0);
   });
 
+  it("examples/snippets/streams.ts streams tokens, then cancels a stream by breaking out, and the handler hears it", async () => {
+    const run = await children.startTs("examples/snippets/streams.ts", []).exit();
+    expect(run.stdout).toBe(
+      'You asked "Why is the sky blue?". The sky is blue because air scatters blue light more than red.\n' +
+        "{ tokens: 19, stopped: 'end' }\n" +
+        'You asked "Tell me\n' +
+        "llm: the caller went away; stopping\n",
+    );
+    expect(run.stderr).toBe("");
+    expect(run.code).toBe(0);
+  });
+
   it("examples/snippets/embedded-broker.ts starts a broker on a free port, prints its URL and closes it", async () => {
     const run = await children.startTs("examples/snippets/embedded-broker.ts", []).exit();
     expect(run.stdout).toMatch(/^mqtt:\/\/127\.0\.0\.1:\d+\n$/);

@@ -26,6 +26,7 @@ export class ClientStream {
   private spoke = true;
   private readonly heartbeat: NodeJS.Timeout;
   private idle: NodeJS.Timeout | undefined;
+  private ended = false;
 
   constructor(
     result: Promise<unknown>,
@@ -61,6 +62,7 @@ export class ClientStream {
 
   /** The call ended (answered, failed, cancelled): iteration ends after the items still queued. */
   end(error?: unknown): void {
+    this.ended = true;
     clearInterval(this.heartbeat);
     clearTimeout(this.idle);
     this.queue.end(error);
@@ -69,6 +71,7 @@ export class ClientStream {
   /** The consumer took an item: grant more once half the credit is used. */
   private took(): void {
     this.taken++;
+    if (this.ended) return; // the items left in the queue after the answer need no credit
     const outstanding = this.granted - this.taken;
     if (outstanding > this.credit / 2) return;
     const more = this.credit - outstanding;

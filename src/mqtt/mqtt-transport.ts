@@ -62,7 +62,11 @@ export class MqttTransport implements Transport {
     this.supportsProperties = client.options.protocolVersion === 5;
     this.where = describeBroker(options);
     disableNagle(client);
-    client.on("error", (error) => logger.warn(`MQTT error from ${this.where}: ${error.message}`));
+    client.on("error", (error) => {
+      // While closing, what still arrives (a late stream item's acknowledgement) may meet the ended socket: not news.
+      if (this.closed) logger.debug(`MQTT error from ${this.where} while closing: ${error.message}`);
+      else logger.warn(`MQTT error from ${this.where}: ${error.message}`);
+    });
     client.on("offline", () => {
       if (!this.closed) logger.warn(`Lost the connection to ${this.where}; reconnecting every ${options.reconnectPeriodMs} ms`);
     });
