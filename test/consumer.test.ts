@@ -100,6 +100,7 @@ describe("a fresh project: npm init, npm install <tarball> zod typescript, a con
     expect(client.stderr).toBe("");
     expect(client.stdout).toMatchInlineSnapshot(`
       "client: Hello, Ada! (greeting #1)
+      client: countdown 3 2 1, done: true
       client: ValidationError -32602: Invalid params for greeter.greet: name: Too small: expected string to have >=1 characters
       "
     `);
@@ -269,7 +270,7 @@ describe("npx mqtt-contracts init", () => {
     await installWithoutTreeWarnings(demo, []);
     await demo.ok("npm", ["run", "codegen"]);
     const start = await demo.ok("npm", ["start"]);
-    expect(start.stdout).toContain("server: caller waved\nclient: Hello, Ada! (greeting #1)\nclient: ValidationError -32602");
+    expect(start.stdout).toContain("server: caller waved\nclient: Hello, Ada! (greeting #1)\nclient: countdown 3 2 1, done: true\nclient: ValidationError -32602");
     expect(start.stdout).toMatch(/main: both agents talked over the embedded broker at mqtt:\/\/127\.0\.0\.1:\d+/);
     const typecheck = await demo.run("npm", ["run", "typecheck"]);
     expect(typecheck.code).toBe(0);

@@ -13,6 +13,12 @@ export class GreeterCaller extends BaseAgent {
     const { greeting, count } = await greeter.greet({ name: "Ada" });
     console.log(`client: ${greeting} (greeting #${count})`);
 
+    // A stream: the items as they come, then the result.
+    const countdown = greeter.countdown({ from: 3 });
+    const numbers: number[] = [];
+    for await (const { n } of countdown) numbers.push(n);
+    console.log(`client: countdown ${numbers.join(" ")}, done: ${(await countdown.result).done}`);
+
     try {
       await greeter.greet({ name: "" }); // the contract says min(1): refused before anything is sent
     } catch (error) {

@@ -10,6 +10,11 @@ export class GreeterServer extends BaseAgent {
     // The generated handler interface: a missing handler or a wrong result type does not compile.
     registerGreeterService(this.communicator, {
       greet: ({ name }) => ({ greeting: `Hello, ${name}!`, count: ++this.count }),
+      // A streaming method: yield each item, return the result; context.signal aborts if the caller cancels.
+      async *countdown({ from }) {
+        for (let n = from; n > 0; n--) yield { n };
+        return { done: true };
+      },
       wave: ({ from }) => console.log(`server: ${from} waved`),
     });
   }

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { defineService } from "mqtt-contracts";
 
-/** A small service: one method and one notification, as Zod schemas. */
+/** A small service: a method, a method that streams, and a notification, as Zod schemas. */
 export const GreeterService = defineService({
   name: "greeter",
   description: "Greets people by name and counts the greetings.",
@@ -14,6 +14,13 @@ export const GreeterService = defineService({
         count: z.number().int().describe("How many greetings this server has given"),
       }),
       timeoutMs: 5_000,
+    },
+    countdown: {
+      description: "Count down to zero, one item per number, then say so. Break out of the loop to cancel.",
+      params: z.object({ from: z.number().int().min(1).max(100).describe("Where to start") }),
+      yields: z.object({ n: z.number().int().describe("The number counted") }),
+      result: z.object({ done: z.literal(true) }),
+      idleTimeoutMs: 5_000,
     },
   },
   notifications: {
