@@ -22,6 +22,18 @@ const STANDARD_ERRORS: readonly { name: string; code: number; description: strin
 
 const JSONRPC = { type: "string", const: "2.0" } as const;
 
+/** The member of a streaming call's request that asks for a stream (see the guide's wire protocol). */
+const STREAM_MEMBER = {
+  type: "object",
+  required: ["credit", "idleMs"],
+  description:
+    "Asks for a stream: the server sends at most `credit` items before the caller grants more (rpc.credit to <prefix>/notification), and aborts the handler when it hears nothing from the caller for idleMs. Without it, a streaming method answers -32600.",
+  properties: {
+    credit: { type: "integer", minimum: 1, maximum: 65535 },
+    idleMs: { type: "number", minimum: 1 },
+  },
+} as const;
+
 export function requestMessage(S: string, method: MethodModel, schemas: Record<string, JsonSchema>): Record<string, unknown> {
   return {
     name: `${S}.${method.name}.request`,
@@ -40,6 +52,7 @@ export function requestMessage(S: string, method: MethodModel, schemas: Record<s
           type: "string",
           description: "Where the response goes. The MQTT 5 Response Topic property takes precedence when present.",
         },
+        ...(method.yields === undefined ? {} : { stream: STREAM_MEMBER }),
       },
     },
     bindings: {
@@ -71,6 +84,7 @@ export function resultMessage(S: string, method: MethodModel, schemas: Record<st
         jsonrpc: JSONRPC,
         id: { type: ["string", "number"], description: "The id of the request." },
         result: embedSchema(method.result.jsonSchema, `${S}.${method.name}.result`, schemas),
+        ...(method.yields === undefined ? {} : { items: { type: "integer", minimum: 0, description: "How many items the stream sent before this answer; fewer arrived means one was lost." } }),
       },
     },
     bindings: responseBindings(),
