@@ -10,8 +10,8 @@ export interface ClientStreamDeps {
   /** `<service>.<method>`, for messages. */
   name: string;
   target: string;
-  /** Send the server `credit` more (0: only a sign of life). */
-  grant(credit: number): void;
+  /** Tell the server it may send `granted` items in all (the same total again: only a sign of life). */
+  grant(granted: number): void;
   /** End the call with `error` (and tell the server). */
   fail(error: unknown): void;
 }
@@ -74,14 +74,13 @@ export class ClientStream {
     if (this.ended) return; // the items left in the queue after the answer need no credit
     const outstanding = this.granted - this.taken;
     if (outstanding > this.credit / 2) return;
-    const more = this.credit - outstanding;
-    this.granted += more;
+    this.granted += this.credit - outstanding;
     this.spoke = true;
-    this.deps.grant(more);
+    this.deps.grant(this.granted);
   }
 
   private tick(): void {
-    if (!this.spoke) this.deps.grant(0);
+    if (!this.spoke) this.deps.grant(this.granted);
     this.spoke = false;
   }
 

@@ -144,9 +144,9 @@ export class Dispatcher implements InboundSink {
     this.runs.cancel(replyTo, id, reason, timeout);
   }
 
-  /** From the format: the caller of a stream grants more credit. */
-  credit(replyTo: string, id: RequestId, credit: number): void {
-    this.runs.credit(replyTo, id, credit);
+  /** From the format: the caller of a stream allows `granted` items in all. */
+  credit(replyTo: string, id: RequestId, granted: number): void {
+    this.runs.credit(replyTo, id, granted);
   }
 
   /**

@@ -152,9 +152,9 @@ export class HandlerRuns {
     else running.call.abort(error);
   }
 
-  /** The caller of stream `id` grants more credit. */
-  credit(replyTo: string, id: RequestId, credit: number): void {
-    this.byCaller.get(callerKey(replyTo, id))?.stream?.grant(credit);
+  /** The caller of stream `id` allows `granted` items in all. */
+  credit(replyTo: string, id: RequestId, granted: number): void {
+    this.byCaller.get(callerKey(replyTo, id))?.stream?.grant(granted);
   }
 
   notification(handler: Handler<any, any>, method: string, params: unknown, topic: string): void {

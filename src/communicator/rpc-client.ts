@@ -115,7 +115,7 @@ export class RpcClient implements AnswerSink {
     const stream = new ClientStream(result, credit, idleMs, {
       name: method,
       target: targetService,
-      grant: (more) => this.sendControl(id, targetService, { credit: more }),
+      grant: (granted) => this.sendControl(id, targetService, { granted }),
       fail: (error) => {
         if (this.pending.reject(id, error)) this.sendControl(id, targetService, { cancel: error instanceof Error ? error.message : String(error), timeout: error instanceof RequestTimeoutError });
       },

@@ -11,7 +11,8 @@ import type { HandlerCall } from "./handler-call.js";
 export class StreamRun {
   /** Items sent so far; the next one's sequence number. */
   sent = 0;
-  private credit: number;
+  /** Items the caller allows in all, so far. */
+  private allowed: number;
   private readonly idleMs: number;
   private idle: NodeJS.Timeout | undefined;
   private wake: (() => void) | undefined;
@@ -20,16 +21,16 @@ export class StreamRun {
     private readonly call: HandlerCall,
     request: StreamRequest,
   ) {
-    this.credit = request.credit;
+    this.allowed = request.credit;
     this.idleMs = request.idleMs;
     // Read once: it arms the caller's deadline, and wakes a stream waiting for credit when it passes.
     call.signal.addEventListener("abort", () => this.wakeUp(), { once: true });
     this.touch();
   }
 
-  /** The caller grants `credit` more items, or (0) says it is still there. */
-  grant(credit: number): void {
-    this.credit += credit;
+  /** The caller allows `granted` items in all (a running total: a copy or a late one changes nothing), or says it is still there. */
+  grant(granted: number): void {
+    if (granted > this.allowed) this.allowed = granted;
     this.touch();
     this.wakeUp();
   }
@@ -48,7 +49,7 @@ export class StreamRun {
     let finished = false;
     try {
       for (;;) {
-        while (this.credit <= 0 && !this.call.aborted) await new Promise<void>((resolve) => (this.wake = resolve));
+        while (this.sent >= this.allowed && !this.call.aborted) await new Promise<void>((resolve) => (this.wake = resolve));
         if (this.call.aborted) throw cancelled(this.call.reason);
         const next = await items.next();
         if (next.done) {
@@ -59,7 +60,6 @@ export class StreamRun {
         if (this.call.aborted) throw cancelled(this.call.reason);
         publish(this.sent, next.value);
         this.sent++;
-        this.credit--;
       }
     } finally {
       clearTimeout(this.idle);

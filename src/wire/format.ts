@@ -31,8 +31,8 @@ export interface ServedRequest {
   stream?: StreamRequest | undefined;
 }
 
-/** What a caller tells the server of a call in progress: it gave up (why; `timeout` when its deadline passed), or grants more items. */
-export type CallControl = { cancel: string; timeout?: boolean } | { credit: number };
+/** What a caller tells the server of a call in progress: it gave up (why; `timeout` when its deadline passed), or allows `granted` items in all. */
+export type CallControl = { cancel: string; timeout?: boolean } | { granted: number };
 
 /**
  * What a server's answers look like in one wire format. `cause` is what led to an error, when there is
@@ -61,8 +61,8 @@ export interface InboundSink {
   reply(topic: string, body: string, properties: PublishProperties | undefined, batch: boolean): void;
   /** The caller of request `id` (answered on `replyTo`) gave up (`timeout`: its deadline passed): abort its handler. */
   cancel(replyTo: string, id: RequestId, reason: string, timeout: boolean): void;
-  /** The caller of stream `id` grants `credit` more items (0: it is still there). */
-  credit(replyTo: string, id: RequestId, credit: number): void;
+  /** The caller of stream `id` allows `granted` items in all (a running total; the same again: it is still there). */
+  credit(replyTo: string, id: RequestId, granted: number): void;
 }
 
 /** What a call in flight was: for error messages and error mapping. */

@@ -81,7 +81,7 @@ export class JsonRpcFormat implements WireFormat {
   control(_service: string, prefix: string, id: string, control: CallControl): { topic: string; payload: string } {
     const topic = `${prefix}/notification`;
     const { responseTopic } = this.context;
-    return { topic, payload: "cancel" in control ? encodeCancel(id, responseTopic, control.cancel, control.timeout === true) : encodeCredit(id, responseTopic, control.credit) };
+    return { topic, payload: "cancel" in control ? encodeCancel(id, responseTopic, control.cancel, control.timeout === true) : encodeCredit(id, responseTopic, control.granted) };
   }
 
   notification(_service: string, prefix: string, method: string, params: Params): { topic: string; payload: string } {

@@ -115,11 +115,11 @@ export class JsonRpcServer {
     }
     const control = decodeControl(method, params);
     if (control === undefined) {
-      this.context.warnings.warn(DROPPED, () => `${this.context.agentName}: dropped a ${method} on ${topic}: its params are not {id, response_topic${method === CREDIT ? ", credit" : ""}}`);
+      this.context.warnings.warn(DROPPED, () => `${this.context.agentName}: dropped a ${method} on ${topic}: its params are not {id, response_topic${method === CREDIT ? ", granted" : ""}}`);
       return;
     }
     if (method === CANCEL) sink.cancel(control.responseTopic, control.id, control.reason, control.timeout);
-    else sink.credit(control.responseTopic, control.id, control.credit);
+    else sink.credit(control.responseTopic, control.id, control.granted);
   }
 
   /** Answer a broken message with `error` if it names a usable response topic; drop it with a warning otherwise. */

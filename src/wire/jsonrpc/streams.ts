@@ -1,13 +1,20 @@
 /**
  * Streams in the JSON-RPC format. A caller asks for a stream with a `stream` member in the request,
- * `{"credit": <items it may send ahead>, "idleMs": <how long it may hear nothing from the caller>}`. The
- * server sends each item to the caller's response topic as a notification,
+ * `{"credit": <items the server may send before it hears more>, "idleMs": <how long it may hear nothing
+ * from the caller>}` (the request's `deadline` is, as for any call, ms since the epoch by the caller's clock).
+ * The server sends each item to the caller's response topic as a notification,
  * `{"jsonrpc":"2.0","method":"rpc.item","params":{"id":<request id>,"seq":<0, 1, ...>,"item":<item>}}`,
- * then the usual response with an `items` member: how many items it sent. The caller sends control
- * notifications to the service's plain `P/notification` topic (no method level: NATS refuses `.` in one):
- * `rpc.credit` (`{"id","response_topic","credit"}`: that many more items; 0 says it is still there) and
- * `rpc.cancel` (`{"id","response_topic","reason"}`, plus `"timeout": true` when the caller's deadline
- * passed), for any call, streaming or not.
+ * then the usual answer (result or error) with an `items` member: how many items it sent.
+ *
+ * The caller sends control notifications to the service's plain `P/notification` topic (no method level:
+ * NATS refuses `.` in one), so a server must subscribe to `P/notification` (`P/notification/#` covers it):
+ * - `rpc.credit` `{"id","response_topic","granted"}`: the caller allows `granted` items in all so far (the
+ *   request's `credit` included). A running total, so that a copy (QoS 1) or a late one changes nothing; the
+ *   same total again says only that the caller is still there, which it says at least every `idleMs / 3`.
+ * - `rpc.cancel` `{"id","response_topic","reason"}`, plus `"timeout": true` when the caller's deadline passed;
+ *   for any call, streaming or not. A server aborts the handler, and answers (if it answers) with -32603
+ *   `Cancelled: <why>`; the caller has stopped waiting, so it drops that answer.
+ * A call is named by its `response_topic` and `id` together (the id alone is the caller's, not unique).
  */
 import type { WireError } from "../../errors/wire.js";
 import type { StreamRequest } from "../format.js";
@@ -19,7 +26,7 @@ export const CREDIT = "rpc.credit";
 
 export type { StreamRequest };
 
-/** The largest credit a caller may grant at once. */
+/** The largest credit a caller may ask for in its request. */
 export const MAX_CREDIT = 65_535;
 
 export function encodeStreamRequest(id: RequestId, method: string, params: unknown, responseTopic: string, deadline: number | undefined, stream: StreamRequest): string {
@@ -44,8 +51,8 @@ export function encodeCancel(id: RequestId, responseTopic: string, reason: strin
   return JSON.stringify({ jsonrpc: "2.0", method: CANCEL, params: timeout ? { id, response_topic: responseTopic, reason, timeout } : { id, response_topic: responseTopic, reason } });
 }
 
-export function encodeCredit(id: RequestId, responseTopic: string, credit: number): string {
-  return JSON.stringify({ jsonrpc: "2.0", method: CREDIT, params: { id, response_topic: responseTopic, credit } });
+export function encodeCredit(id: RequestId, responseTopic: string, granted: number): string {
+  return JSON.stringify({ jsonrpc: "2.0", method: CREDIT, params: { id, response_topic: responseTopic, granted } });
 }
 
 /** The `stream` member of a request: what it asks, `undefined` when absent, or why it cannot be served. */
@@ -59,15 +66,15 @@ export function decodeStreamMember(value: unknown): StreamRequest | string | und
 }
 
 /** A control notification's params, or `undefined` when they are not one. */
-export function decodeControl(method: string, params: Record<string, unknown>): { id: RequestId; responseTopic: string; credit: number; reason: string; timeout: boolean } | undefined {
+export function decodeControl(method: string, params: Record<string, unknown>): { id: RequestId; responseTopic: string; granted: number; reason: string; timeout: boolean } | undefined {
   const { id, response_topic: responseTopic } = params;
   if (!isRequestId(id) || typeof responseTopic !== "string") return undefined;
   if (method === CREDIT) {
-    const credit = params.credit;
-    return Number.isInteger(credit) && (credit as number) >= 0 && (credit as number) <= MAX_CREDIT ? { id, responseTopic, credit: credit as number, reason: "", timeout: false } : undefined;
+    const granted = params.granted;
+    return Number.isSafeInteger(granted) && (granted as number) >= 0 ? { id, responseTopic, granted: granted as number, reason: "", timeout: false } : undefined;
   }
   const reason = typeof params.reason === "string" ? params.reason.slice(0, 200) : "cancelled by the caller";
-  return { id, responseTopic, credit: 0, reason, timeout: params.timeout === true };
+  return { id, responseTopic, granted: 0, reason, timeout: params.timeout === true };
 }
 
 /** An item notification's params, or `undefined` when they are not one. */
