@@ -148,7 +148,7 @@ describe.each(tcpBrokers)("mqtt-contracts call and notify via %s", (_name, start
     const run = await cli("call", "cli_target", "ticks", '{"once":true}', "--idle-timeout", "400", "--url", broker.url);
     expect(run.code).toBe(2);
     expect(run.stdout).toBe('{"i":0}\n');
-    expect(run.stderr).toContain("ticks on cli_target timed out after 1 item (--idle-timeout 400 ms)");
+    expect(run.stderr).toContain("cli_target sent no item of ticks for 400 ms (--idle-timeout) after 1 item; the service was told to cancel the call");
     await within(aborted, 10_000, "the handler's signal aborted");
   });
 

@@ -88,9 +88,13 @@ function report(error: unknown, args: CallArgs, io: CliIo, communicator: MqttCom
     return ExitCode.Unavailable;
   }
   if (error instanceof RequestTimeoutError) {
-    // The stream went quiet (--idle-timeout), or the whole call outlasted --timeout after some items.
-    const flag = error.timeoutMs === args.timeoutMs ? "--timeout" : "--idle-timeout";
-    io.err(`mqtt-contracts: ${args.method} on ${args.prefix} timed out${after} (${flag} ${error.timeoutMs} ms): ${error.message}`);
+    // The whole call outlasted --timeout after some items, or the stream went quiet (--idle-timeout). The
+    // runtime's message names the service by the CLI's key for it, not by its prefix: say it here instead.
+    const message =
+      error.timeoutMs === args.timeoutMs
+        ? `no result of ${args.method} from ${args.prefix} within ${args.timeoutMs} ms (--timeout)`
+        : `${args.prefix} sent no item of ${args.method} for ${error.timeoutMs} ms (--idle-timeout)`;
+    io.err(`mqtt-contracts: ${message}${after}; the service was told to cancel the call`);
     return ExitCode.Unavailable;
   }
   if (error instanceof ConfigurationError) throw new UsageError(error.message);
