@@ -1,6 +1,7 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import mqtt from "mqtt";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { MqttCommunicator, RpcError } from "mqtt-contracts";
+import { MqttCommunicator, RpcError, type HandlerContext } from "mqtt-contracts";
 import { tcpBrokers, type TcpBroker } from "./helpers/brokers.js";
 import { Children, within } from "./helpers/child-process.js";
 import { freePort, startMosquitto } from "./helpers/mosquitto.js";
@@ -20,6 +21,10 @@ describe.each(tcpBrokers)("mqtt-contracts call and notify via %s", (_name, start
   let server: MqttCommunicator;
   const notifications: unknown[] = [];
   let onNotification: (() => void) | undefined;
+  /** Called with the reason when a streaming handler's signal aborts. */
+  let onStreamAbort: ((reason: unknown) => void) | undefined;
+  const streamAborted = () => new Promise<unknown>((resolve) => (onStreamAbort = resolve));
+  const watch = (context: HandlerContext) => context.signal.addEventListener("abort", () => onStreamAbort?.(context.signal.reason), { once: true });
 
   beforeAll(async () => {
     broker = await start();
@@ -27,6 +32,24 @@ describe.each(tcpBrokers)("mqtt-contracts call and notify via %s", (_name, start
     server.registerHandler<{ a: number; b: number }>("add", ({ a, b }) => ({ sum: a + b }));
     server.registerHandler("withdraw", () => {
       throw new RpcError(4001, "insufficient funds", { data: { balance: 3 } });
+    });
+    server.registerHandler("count", async function* ({ n }: { n: number }) {
+      for (let i = 0; i < n; i++) yield { i };
+      return { total: n };
+    });
+    server.registerHandler("breaks", async function* () {
+      yield { i: 0 };
+      yield { i: 1 };
+      throw new RpcError(4002, "the arm hit something", { data: { at: 2 } });
+    });
+    // Yields every 20 ms (or, with `once`, one item and then nothing) until its signal aborts.
+    server.registerHandler("ticks", async function* ({ once = false }: { once?: boolean }, context: HandlerContext) {
+      watch(context);
+      for (let i = 0; !context.signal.aborted; i++) {
+        if (!once || i === 0) yield { i };
+        await sleep(20, undefined, { signal: context.signal }).catch(() => undefined);
+      }
+      return { aborted: true };
     });
     server.registerHandler("log", (params) => {
       notifications.push(params);
@@ -91,6 +114,44 @@ describe.each(tcpBrokers)("mqtt-contracts call and notify via %s", (_name, start
     expect(run.stderr).toContain(`no response to ping from nobody_here within 300 ms on ${broker.url}`);
   });
 
+  it("prints each item of a stream on a line of its own, then the result on the last", async () => {
+    const run = await cli("call", "cli_target", "count", '{"n":3}', "--url", broker.url);
+    expect(run).toMatchObject({ code: 0, stdout: '{"i":0}\n{"i":1}\n{"i":2}\n{"total":3}\n', stderr: "" });
+    const empty = await cli("call", "cli_target", "count", '{"n":0}', "--url", broker.url);
+    expect(empty).toMatchObject({ code: 0, stdout: '{"total":0}\n', stderr: "" });
+  });
+
+  it("prints the items so far, then the error of a stream that fails, and exits 1", async () => {
+    const run = await cli("call", "cli_target", "breaks", "--url", broker.url);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toBe('{"i":0}\n{"i":1}\n');
+    expect(run.stderr).toContain("cli_target answered breaks after 2 items with error 4002: the arm hit something");
+    expect(run.stderr).toContain('data: {"at":2}');
+  });
+
+  it("cancels the call on SIGINT (Ctrl-C): the handler's signal aborts, and the CLI exits 130", async () => {
+    const aborted = streamAborted();
+    const call = children.startTs(CLI, ["call", "cli_target", "ticks", "--url", broker.url, "--timeout", "60000"]);
+    await call.waitForStdout(/^\{"i":2\}$/m);
+    call.process.kill("SIGINT");
+    const run = await call.exit();
+    expect(run.code).toBe(130);
+    expect(run.stderr).toMatch(/SIGINT received: cancelled ticks on cli_target after \d+ items/);
+    const lines = run.stdout.trim().split("\n");
+    expect(lines.slice(0, 3)).toEqual(['{"i":0}', '{"i":1}', '{"i":2}']);
+    expect(lines).toEqual(lines.map((_, i) => JSON.stringify({ i }))); // items only, in order: no result line
+    expect(String(await within(aborted, 10_000, "the handler's signal aborted"))).toMatch(/cancelled ticks: .*aborted/);
+  });
+
+  it("gives up on a stream that goes quiet for --idle-timeout, after its items, and exits 2; the handler is cancelled", async () => {
+    const aborted = streamAborted();
+    const run = await cli("call", "cli_target", "ticks", '{"once":true}', "--idle-timeout", "400", "--url", broker.url);
+    expect(run.code).toBe(2);
+    expect(run.stdout).toBe('{"i":0}\n');
+    expect(run.stderr).toContain("cli_target sent no item of ticks for 400 ms (--idle-timeout) after 1 item; the service was told to cancel the call");
+    await within(aborted, 10_000, "the handler's signal aborted");
+  });
+
   it("delivers a notification to the handler and exits 0", async () => {
     const received = new Promise<void>((resolve) => (onNotification = resolve));
     const run = await cli("notify", "cli_target", "log", '{"message":"from the CLI"}', "--url", broker.url);
@@ -127,6 +188,9 @@ describe("mqtt-contracts connection failures and usage", () => {
     ["an unknown flag", ["call", "cli_target", "add", "--bogus"], /Unknown option '--bogus'/],
     ["a flag of another command", ["broker", "--timeout", "5"], /broker does not take --timeout/],
     ["a bad timeout", ["call", "cli_target", "add", "--timeout", "soon"], /--timeout must be a positive whole number/],
+    ["a bad idle timeout", ["call", "cli_target", "add", "--idle-timeout", "0"], /--idle-timeout must be a positive whole number of milliseconds, got "0"/],
+    ["an idle timeout without streams", ["call", "agent", "add", "--wire-format", "openmas", "--idle-timeout", "500"], /--idle-timeout is for streams, which --wire-format openmas does not have/],
+    ["an idle timeout on notify", ["notify", "cli_target", "log", "--idle-timeout", "500"], /notify does not take --idle-timeout/],
     ["a wildcard in the prefix", ["call", "plant/#", "add"], /topic prefix "plant\/#" must not contain/],
   ] as const)("exits with the usage code on %s", async (_what, args, message) => {
     const run = await cli(...args);

@@ -13,6 +13,10 @@ export const ExitCode = {
   Unavailable: 2,
   /** Bad usage: a missing argument, an unknown flag, params that are not a JSON object. Same as BSD `EX_USAGE`. */
   Usage: 64,
+  /** `call`: SIGINT (Ctrl-C) cancelled the call, and the service was told. 128 + 2, as a shell reports a process SIGINT killed. */
+  Interrupted: 130,
+  /** `call`: SIGTERM cancelled the call, and the service was told. 128 + 15. */
+  Terminated: 143,
   /** A bug: something failed that the CLI did not expect. Same as BSD `EX_SOFTWARE`. */
   Internal: 70,
 } as const;

@@ -26,6 +26,7 @@ const DEFAULT_BROKER_PORT = 1883;
 const OPTIONS = {
   url: { type: "string" },
   timeout: { type: "string" },
+  "idle-timeout": { type: "string" },
   "connect-timeout": { type: "string" },
   ...connectionFlagOptions,
   "wire-format": { type: "string" },
@@ -42,7 +43,7 @@ type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositi
 /** The flags each command accepts, besides `--help`. */
 const CONNECTION_FLAGS: readonly (keyof typeof OPTIONS)[] = ["url", "connect-timeout", ...(Object.keys(connectionFlagOptions) as (keyof typeof connectionFlagOptions)[])];
 const FLAGS: Record<string, readonly (keyof typeof OPTIONS)[]> = {
-  call: [...CONNECTION_FLAGS, "timeout", "wire-format", "openmas-topic-prefix"],
+  call: [...CONNECTION_FLAGS, "timeout", "idle-timeout", "wire-format", "openmas-topic-prefix"],
   notify: [...CONNECTION_FLAGS, "wire-format", "openmas-topic-prefix"],
   ls: [...CONNECTION_FLAGS, "json"],
   describe: [...CONNECTION_FLAGS, "timeout", "json"],
@@ -94,8 +95,12 @@ async function dispatch(argv: readonly string[], io: CliIo): Promise<number> {
   if (misplaced.length > 0) throw new UsageError(`${command} does not take ${misplaced.map((flag) => `--${flag}`).join(", ")}`);
 
   switch (command) {
-    case "call":
-      return callCommand({ ...clientArgs(command, rest, values, io), timeoutMs: parseMilliseconds("timeout", values.timeout, DEFAULT_CALL_TIMEOUT_MS) }, io);
+    case "call": {
+      const args = clientArgs(command, rest, values, io);
+      if (values["idle-timeout"] !== undefined && args.wireFormat === "openmas") throw new UsageError("--idle-timeout is for streams, which --wire-format openmas does not have");
+      const idleTimeoutMs = values["idle-timeout"] === undefined ? undefined : parseMilliseconds("idle-timeout", values["idle-timeout"], 0);
+      return callCommand({ ...args, timeoutMs: parseMilliseconds("timeout", values.timeout, DEFAULT_CALL_TIMEOUT_MS), idleTimeoutMs }, io);
+    }
     case "notify":
       return notifyCommand(clientArgs(command, rest, values, io), io);
     case "ls":

@@ -1,7 +1,9 @@
 export const USAGE = `Usage: mqtt-contracts <command> [options]
 
 Commands:
-  call <topic-prefix> <method> [<json params>]    Call a method; print its JSON result on stdout
+  call <topic-prefix> <method> [<json params>]    Call a method; print its JSON result on stdout. A method
+                                                  that streams prints each item as one line of JSON as it
+                                                  comes, then its result on the last line; Ctrl-C cancels
   notify <topic-prefix> <method> [<json params>]  Publish a notification (no answer comes back)
   call|notify <agent name> <method> [<json params>] --wire-format openmas
                                                   The same, to an agent on OpenMAS's built-in MQTT
@@ -18,7 +20,10 @@ Commands:
 Options of call, notify, ls, describe and stats:
   --url <url>              Broker URL (default: $MQTT_URL, else mqtt://localhost:1883)
   --connect-timeout <ms>   How long to wait for the broker (default 10000)
-  --timeout <ms>           call, describe, stats: how long to wait for an answer (default 10000)
+  --timeout <ms>           call, describe, stats: how long to wait for an answer (default 10000); for a
+                           stream, for all its items and the result
+  --idle-timeout <ms>      call: give up on a stream when no item comes for this long (default: --timeout);
+                           the service also stops a stream whose caller it has not heard from for this long
   --wire-format <jsonrpc|openmas>  call, notify: jsonrpc (default) speaks JSON-RPC on <topic-prefix>/...;
                            openmas speaks OpenMAS's built-in format, and the first argument is the agent's name
   --openmas-topic-prefix <root>  call, notify: OpenMAS's topic_prefix (default openmas)
@@ -50,6 +55,7 @@ Exit codes:
       password, an untrusted certificate: the message says which, at once), or the
       broker port is in use
   64  usage error
+  130 call: interrupted by SIGINT (Ctrl-C); the service was told to cancel the call (143: SIGTERM)
   70  internal error
 
 Environment:
@@ -59,7 +65,7 @@ Environment:
 
 /** What follows a usage error on stderr: the commands, and where the rest is. */
 export const SHORT_USAGE = `Usage:
-  mqtt-contracts call <topic-prefix> <method> [<json params>] [--url <url>] [--timeout <ms>] [connection options]
+  mqtt-contracts call <topic-prefix> <method> [<json params>] [--url <url>] [--timeout <ms>] [--idle-timeout <ms>] [connection options]
   mqtt-contracts notify <topic-prefix> <method> [<json params>] [--url <url>] [connection options]
   mqtt-contracts call|notify <agent name> <method> [<json params>] --wire-format openmas [--openmas-topic-prefix <root>] ...
   mqtt-contracts ls [--json] [--url <url>] [connection options]
