@@ -1,6 +1,5 @@
 /** A stream whose items and result are checked against the method's contract as they arrive. */
 import type { CallStream } from "../communicator/call-stream.js";
-export { failedStream } from "../communicator/call-stream.js";
 import { ValidationError } from "../errors/errors.js";
 import type { AnySchema } from "./define-service.js";
 import { parseSchema, summarizeIssues } from "./schema.js";

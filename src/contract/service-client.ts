@@ -1,11 +1,11 @@
-import type { CallStream } from "../communicator/call-stream.js";
+import { failedStream, type CallStream } from "../communicator/call-stream.js";
 import type { Communicator, RequestOptions, StreamOptions } from "../communicator/types.js";
 import { ConfigurationError, RpcError, ValidationError } from "../errors/errors.js";
 import type { Params } from "../wire/values.js";
 import type { ContractErrorClass } from "./contract-error.js";
 import { asZodSchema, type MethodContract, type NotificationContract, type ServiceContract } from "./define-service.js";
 import { parseSchema, summarizeIssues } from "./schema.js";
-import { CheckedStream, failedStream } from "./checked-stream.js";
+import { CheckedStream } from "./checked-stream.js";
 
 /** Per-call options of a generated client method. */
 export type CallOptions = RequestOptions;
