@@ -8,7 +8,11 @@ export type Command =
   | { seq: number; cmd: "usage" }
   /** Collect garbage fully, then report the heap still in use (needs `--expose-gc`). */
   | { seq: number; cmd: "heap" }
-  | { seq: number; cmd: "stop" };
+  | { seq: number; cmd: "stop" }
+  /** Streaming bench (bench/stream.ts): one stream of `items`, read at `ratePerSec` items/s (0: as fast as they come). */
+  | { seq: number; cmd: "stream"; items: number; credit: number; ratePerSec: number; timeoutMs: number }
+  /** Streaming bench: `streams` fresh streams of `items` each, one after another; the time to each one's first item. */
+  | { seq: number; cmd: "firstItem"; streams: number; items: number; credit: number; timeoutMs: number };
 
 /** Child → orchestrator. */
 export type ChildMessage =
@@ -71,4 +75,25 @@ export interface ThroughputResult {
    * after the peak was reset to the current RSS at its start (Linux only; absent elsewhere).
    */
   peakRssKiB?: number;
+}
+
+/** One stream, as its client saw it. */
+export interface StreamResult {
+  items: number;
+  /** Items that came, in order. */
+  received: number;
+  /** Items whose `i` was not the next one. */
+  outOfOrder: number;
+  /** From asking for the stream to its end (the last item, and for mqtt-contracts the result), ms. */
+  elapsedMs: number;
+  itemsPerSec: number;
+  firstItemMs: number;
+  /** Client CPU (user + system) over the stream, µs. */
+  clientCpuUs: number;
+}
+
+export interface FirstItemResult {
+  /** Time from asking for each stream to its first item, ms, in the order run. */
+  samplesMs: number[];
+  p50Ms: number;
 }

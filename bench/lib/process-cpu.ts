@@ -1,4 +1,4 @@
-/** CPU time of another process (a broker the bench did not write), from Linux's /proc. */
+/** CPU time and RSS of another process (a broker the bench did not write), from Linux's /proc. */
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 
@@ -34,4 +34,15 @@ export function processCpuUs(pid: number | undefined): number {
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   const ticks = Number(fields[14 - 3]) + Number(fields[15 - 3]);
   return (ticks / clockTicks()) * 1e6;
+}
+
+/** Resident set size of process `pid` now, KiB (`VmRSS` in /proc/<pid>/status); NaN where /proc cannot tell. */
+export function processRssKiB(pid: number | undefined): number {
+  if (pid === undefined) return Number.NaN;
+  try {
+    const match = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return match === null ? Number.NaN : Number(match[1]);
+  } catch {
+    return Number.NaN;
+  }
 }
