@@ -24,6 +24,6 @@ export const DEFAULT_CLOCK_SKEW_TOLERANCE_MS = 1_000;
 /** Default `shareProbeMs`: how long `start()` waits for its `$share` probe before it decides the broker does not deliver them. */
 export const DEFAULT_SHARE_PROBE_MS = 2_000;
 /** Default `credit` of a streaming call: items the server may send ahead of the consumer. */
-export const DEFAULT_STREAM_CREDIT = 32;
+export const DEFAULT_STREAM_CREDIT = 256;
 /** Default `idleTimeoutMs` of a streaming call. */
 export const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
