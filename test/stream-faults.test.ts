@@ -6,10 +6,11 @@
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { MemoryBus, MemoryCommunicator, RequestAbortedError, type HandlerContext } from "mqtt-contracts";
+import { MemoryBus, MemoryCommunicator, RequestAbortedError, type HandlerContext, type MqttCommunicator } from "mqtt-contracts";
 import { brokerForTest, tcpBrokers } from "./helpers/brokers.js";
 import { Children } from "./helpers/child-process.js";
 import { started } from "./helpers/communicators.js";
+import { freePort, startMosquitto } from "./helpers/mosquitto.js";
 import { failure } from "./helpers/failures.js";
 import { recordingLogger } from "./helpers/recording-logger.js";
 
@@ -135,5 +136,106 @@ describe.each(tcpBrokers)("a slow consumer of a fast producer on %s", (name, sta
     expect(growth).toBeLessThan(16);
     // Credit holds the producer back: it never yielded more than the default credit (32) beyond what was taken.
     expect(lead).toBeLessThanOrEqual(32);
+  });
+});
+
+/** A broker on a fixed port, in a process of its own, that can be killed with SIGKILL and started again on that port. */
+interface KillableBroker {
+  readonly url: string;
+  /** SIGKILL, and wait until it is gone. */
+  kill(): Promise<void>;
+  /** Start it again on the same port; resolves once it accepts connections. */
+  restart(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** The embedded broker, run by test/fixtures/streams/broker.ts in a child of `children`. */
+async function killableEmbedded(children: Children): Promise<KillableBroker> {
+  const port = await freePort();
+  const launch = async () => {
+    const child = children.startTs("test/fixtures/streams/broker.ts", [String(port)]);
+    await child.waitForStdout(/^ready /m, 60_000);
+    return child;
+  };
+  let child = await launch();
+  return {
+    url: `mqtt://127.0.0.1:${port}`,
+    async kill() {
+      child.process.kill("SIGKILL");
+      await child.exited;
+    },
+    async restart() {
+      child = await launch();
+    },
+    close: () => children.killAll(),
+  };
+}
+
+async function killableMosquitto(): Promise<KillableBroker> {
+  const mosquitto = await startMosquitto({ port: await freePort() });
+  return { url: mosquitto.url, kill: () => mosquitto.kill("SIGKILL"), restart: () => mosquitto.start(), close: () => mosquitto.close() };
+}
+
+describe.each([
+  ["the embedded broker", killableEmbedded],
+  ["Mosquitto", killableMosquitto],
+] as const)("the broker killed with SIGKILL and restarted mid-stream on %s", (name, start) => {
+  const children = new Children();
+  afterEach(() => children.killAll());
+
+  it("neither duplicates nor reorders an item: the stream completes in order, or fails naming the lost item", { timeout: 90_000 }, async () => {
+    const ITEMS = 2_000;
+    const broker = await brokerForTest(() => start(children));
+    const serverLog = recordingLogger();
+    const clientLog = recordingLogger();
+    const runs: Run[] = [];
+    const server: MqttCommunicator = await started(broker.url, { agentName: "svc", options: { reconnectPeriodMs: 200 }, logger: serverLog }, {
+      // 2 000 items, one every 4 ms: ~8 s or more.
+      count: async function* ({ n }: { n: number }, context: HandlerContext) {
+        const run: Run = { yielded: 0 };
+        runs.push(run);
+        context.signal.addEventListener("abort", () => (run.aborted = { at: Date.now(), reason: context.signal.reason }), { once: true });
+        for (let i = 0; i < n; i++) {
+          await sleep(4, undefined, { signal: context.signal }).catch(() => undefined);
+          if (context.signal.aborted) return { total: i };
+          run.yielded++;
+          yield { i };
+        }
+        return { total: n };
+      },
+    });
+    const client = await started(broker.url, { agentName: "caller", serviceUrls: { svc: "svc" }, options: { reconnectPeriodMs: 200 }, logger: clientLog });
+
+    const stream = client.sendStream<{ i: number }, { total: number }>("svc", "count", { n: ITEMS }, { timeoutMs: 60_000, idleTimeoutMs: 5_000 });
+    const items: number[] = [];
+    let killed: Promise<void> | undefined;
+    let error: unknown;
+    try {
+      for await (const item of stream) {
+        items.push(item.i);
+        if (items.length === 300) {
+          killed = (async () => {
+            await broker.kill();
+            await broker.restart();
+          })();
+        }
+      }
+    } catch (caught) {
+      error = caught;
+    }
+    await killed;
+    const inOrder = items.every((i, index) => i === index);
+    const outcome = error === undefined ? `completed with all ${items.length} items` : `failed after ${items.length} items: ${error instanceof Error ? `${error.constructor.name}: ${error.message}` : String(error)}`;
+    console.log(`${name}: the stream ${outcome}; items in order: ${inOrder}; the handler yielded ${runs[0]?.yielded}${runs[0]?.aborted ? `, aborted: ${String(runs[0].aborted.reason)}` : ""}`);
+    // Never a copy, never out of order.
+    expect(inOrder).toBe(true);
+    if (error === undefined) {
+      expect(items).toHaveLength(ITEMS);
+      await expect(stream.result).resolves.toEqual({ total: ITEMS });
+    } else {
+      // Failed: the message names the first item that did not arrive, and everything before it came.
+      expect((error as Error).message).toMatch(new RegExp(`lost item ${items.length}\\b|item ${items.length} was lost`));
+    }
+    expect(server.started).toBe(true);
   });
 });
