@@ -78,19 +78,19 @@ describe.each(tcpBrokers)("a slow consumer of a fast producer on %s", (name, sta
   const children = new Children();
   afterEach(() => children.killAll());
 
-  // Without flow control (the same run with credit 65 535), the producer's RSS grew by ~220 MiB on the
+  // Without flow control (the same run with credit 65 535), the producer's RSS grew by ~165 MiB on the
   // embedded broker: its items queue in its own MQTT client. With the default credit it stays flat.
   it("keeps the producer's memory flat over 100 000 items, which all arrive in order", { timeout: 120_000 }, async () => {
     const ITEMS = 100_000;
-    /** The consumer's pace: items per second, far below what the producer could yield. */
-    const RATE = 5_000;
+    /** The consumer's pace: items per second, below what the pipeline can carry (and far below what the generator could yield). */
+    const RATE = 2_500;
     const MIB = 1024 * 1024;
     const broker = await brokerForTest(start);
     const producer = children.startTs("test/fixtures/streams/producer.ts", [broker.url]);
     await producer.waitForStdout(/^ready$/m, 60_000);
     const client = await started(broker.url, { agentName: "consumer", serviceUrls: { producer: "producer" } });
 
-    // A warm-up at full speed (code compiled, buffers grown): its rate shows what the producer can do.
+    // A warm-up at full speed (code compiled, buffers grown): its rate shows what the whole pipeline can carry.
     const warmUpStarted = performance.now();
     let warm = 0;
     for await (const _ of client.sendStream("producer", "flood", { n: 10_000 })) warm++;
@@ -106,35 +106,40 @@ describe.each(tcpBrokers)("a slow consumer of a fast producer on %s", (name, sta
     const began = performance.now();
     let received = 0;
     let outOfOrder = 0;
-    /** How far the producer's last reported count ran ahead of the items taken here. */
+    /** How far the producer's last reported count ran ahead of the items taken here (it is reported late, so at most its real lead). */
     let lead = 0;
+    let paused = 0;
     for await (const item of stream) {
       if (item.i !== received) outOfOrder++;
       received++;
       const reported = samples(producer.stdout.slice(-200)).at(-1)!.yielded - baseline.yielded;
       lead = Math.max(lead, reported - received);
-      // Paced: every 250 items, wait until the consumer's schedule catches up.
-      if (received % 250 === 0) {
-        const due = began + (received / RATE) * 1000;
-        const wait = due - performance.now();
-        if (wait > 0) await sleep(wait);
+      // Paced: every 1 000 items, wait until the consumer's schedule catches up.
+      if (received % 1_000 === 0) {
+        const wait = began + (received / RATE) * 1000 - performance.now();
+        if (wait > 0) {
+          paused += wait;
+          await sleep(wait);
+        }
       }
     }
     const seconds = (performance.now() - began) / 1000;
     await expect(stream.result).resolves.toEqual({ total: ITEMS });
+    // The producer reports every 100 ms: wait for a report that counts every item.
+    await vi.waitFor(() => expect(samples(producer.stdout).at(-1)!.yielded - baseline.yielded).toBe(ITEMS), { timeout: 5_000, interval: 10 });
     const during = samples(producer.stdout).slice(baselineIndex + 1);
     const peak = Math.max(...during.map((sample) => sample.rss));
     const growth = (peak - baseline.rss) / MIB;
     console.log(
-      `${name}: ${ITEMS} items read in ${seconds.toFixed(1)} s (paced at ${RATE}/s; producer to consumer at full speed: ${fullRate}/s); ` +
+      `${name}: ${ITEMS} items read in ${seconds.toFixed(1)} s (paced at ${RATE}/s, paused ${Math.round((paused / 1000 / seconds) * 100)} % of the time; producer to consumer at full speed: ${fullRate}/s); ` +
         `producer RSS ${(baseline.rss / MIB).toFixed(1)} MiB before, peak ${(peak / MIB).toFixed(1)} MiB over ${during.length} samples: growth ${growth.toFixed(1)} MiB; the producer ran at most ${lead} items ahead of the consumer`,
     );
     expect(received).toBe(ITEMS);
     expect(outOfOrder).toBe(0);
     expect(during.length).toBeGreaterThan(10);
-    expect(during.at(-1)!.yielded - baseline.yielded).toBe(ITEMS);
     expect(growth).toBeLessThan(16);
-    // Credit holds the producer back: it never yielded more than the default credit (32) beyond what was taken.
+    // Credit holds the producer back: it ran ahead of the consumer, but never by more than the default credit (32).
+    expect(lead).toBeGreaterThanOrEqual(16);
     expect(lead).toBeLessThanOrEqual(32);
   });
 });
