@@ -6,7 +6,7 @@
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { MemoryBus, MemoryCommunicator, RequestAbortedError, type HandlerContext, type MqttCommunicator } from "mqtt-contracts";
+import { MemoryBus, MemoryCommunicator, RequestAbortedError, startBroker, type HandlerContext, type MqttCommunicator } from "mqtt-contracts";
 import { brokerForTest, tcpBrokers } from "./helpers/brokers.js";
 import { Children } from "./helpers/child-process.js";
 import { started } from "./helpers/communicators.js";
@@ -188,6 +188,9 @@ describe.each([
   const children = new Children();
   afterEach(() => children.killAll());
 
+  // It may also fail with RequestTimeoutError "sent no item for 5000 ms" (seen on Mosquitto in 1 run of 7):
+  // the caller's credit grant published around the restart never reached the server, which waits at its
+  // credit while the caller believes it granted more. See "a credit grant lost on the way" below.
   it("neither duplicates nor reorders an item: the stream completes in order, or fails naming the lost item", { timeout: 90_000 }, async () => {
     const ITEMS = 2_000;
     const broker = await brokerForTest(() => start(children));
@@ -323,5 +326,60 @@ describe("cancel() without a reason", () => {
       await client.stop();
       await server.stop();
     }
+  });
+});
+
+describe("a credit grant lost on the way", () => {
+  // FINDING (kept failing on purpose): credit travels as increments (`rpc.credit` {credit: 16}: "16 more"),
+  // published once at QoS 1 with no retry. The caller grants when half its credit is outstanding, so a
+  // lost grant shrinks the window for good, and grants lost adding up to more than half the credit (two in
+  // a row: a broker restart drops the grants sent before the server has resubscribed, as seen in "the
+  // broker killed with SIGKILL and restarted mid-stream on Mosquitto") stall it: the server waits at its
+  // credit for ever while the caller believes it granted more (client-stream.ts `granted` counts them) and
+  // never grants again, as too many items still look outstanding to it; the caller's signs of
+  // life (`credit: 0`) keep the server from timing out, and the caller finally fails the stream with a
+  // RequestTimeoutError ("sent no item for idleTimeoutMs") that names neither the stall's cause nor a lost
+  // item: with the default idleTimeoutMs, 30 s later. Credit stated as a running total (or the total
+  // restated in each sign of life) would let the next message repair a lost one.
+  it("two lost grants do not stall the stream: it completes with every item in order", async () => {
+    let dropped = 0;
+    // The embedded broker drops the first two grants of more credit on their way to the server.
+    const broker = await brokerForTest(() =>
+      startBroker({
+        aedes: {
+          authorizeForward(_client, packet) {
+            if (dropped < 2 && packet.topic === "svc/notification" && /"method":"rpc\.credit".*"credit":[1-9]/.test(packet.payload.toString())) {
+              dropped++;
+              return null;
+            }
+            return packet;
+          },
+        },
+      }),
+    );
+    const runs: Run[] = [];
+    await started(broker.url, { agentName: "svc" }, {
+      count: async function* ({ n }: { n: number }, context: HandlerContext) {
+        const run: Run = { yielded: 0 };
+        runs.push(run);
+        context.signal.addEventListener("abort", () => (run.aborted = { at: Date.now(), reason: context.signal.reason }), { once: true });
+        for (let i = 0; i < n; i++) {
+          run.yielded++;
+          yield { i };
+        }
+        return { total: n };
+      },
+    });
+    const client = await started(broker.url, { agentName: "caller", serviceUrls: { svc: "svc" } });
+    const stream = client.sendStream<{ i: number }, { total: number }>("svc", "count", { n: 200 }, { credit: 8, idleTimeoutMs: 1_500, timeoutMs: 20_000 });
+    const items: number[] = [];
+    const error = await (async () => {
+      for await (const item of stream) items.push(item.i);
+    })().then(() => undefined, (caught: unknown) => caught);
+    console.log(`credit grants dropped: ${dropped}; ${items.length} items arrived, the handler yielded ${runs[0]?.yielded}; ${error === undefined ? "completed" : `failed: ${String(error)}`}`);
+    expect(dropped).toBe(2);
+    expect(items.every((i, index) => i === index)).toBe(true);
+    expect(error).toBeUndefined();
+    expect(items).toHaveLength(200);
   });
 });
