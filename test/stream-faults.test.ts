@@ -188,7 +188,7 @@ describe.each([
   const children = new Children();
   afterEach(() => children.killAll());
 
-  // It may also fail with RequestTimeoutError "sent no item for 5000 ms" (seen on Mosquitto in 1 run of 7):
+  // It may also fail with RequestTimeoutError "sent no item for 5000 ms" (seen on Mosquitto in 2 runs of 8):
   // the caller's credit grant published around the restart never reached the server, which waits at its
   // credit while the caller believes it granted more. See "a credit grant lost on the way" below. Why they are
   // lost: on reconnecting, mqtt.js first sends the publishes it queued while offline (the server's items)
