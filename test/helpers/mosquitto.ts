@@ -21,6 +21,8 @@ export interface Mosquitto {
   readonly pid: number | undefined;
   /** Stop the process (the port becomes free; the broker forgets everything). */
   stop(): Promise<void>;
+  /** Kill the process with `signal` (default SIGKILL: no clean shutdown) and wait until it has exited. */
+  kill(signal?: NodeJS.Signals): Promise<void>;
   /** Start it again on the same port and config. */
   start(): Promise<void>;
   /** Stop and remove the temporary config. */
@@ -60,14 +62,15 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mo
     exited.catch(() => undefined);
     await Promise.race([waitForPort(port, 10_000), exited]);
   };
-  const stop = async () => {
+  const kill = async (signal: NodeJS.Signals) => {
     const proc = child;
     child = undefined;
-    if (proc === undefined || proc.exitCode !== null) return;
+    if (proc === undefined || proc.exitCode !== null || proc.signalCode !== null) return;
     const exited = new Promise<void>((resolve) => proc.once("exit", () => resolve()));
-    proc.kill("SIGTERM");
+    proc.kill(signal);
     await exited;
   };
+  const stop = () => kill("SIGTERM");
   await start();
   return {
     port,
@@ -77,6 +80,7 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mo
       return child?.exitCode === null ? child.pid : undefined;
     },
     stop,
+    kill: (signal = "SIGKILL") => kill(signal),
     start,
     async close() {
       await stop();
