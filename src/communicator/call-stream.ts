@@ -15,6 +15,12 @@ export interface CallStream<Item = unknown, Result = unknown> extends AsyncItera
 
 function noop(): void {}
 
+/** How a stream that its caller cancelled ends: `RequestAbortedError`, its `cause` what `cancel()` was given. */
+function cancelled(reason: unknown): RequestAbortedError {
+  const why = reason === undefined ? "" : `: ${reason instanceof Error ? reason.message : String(reason)}`;
+  return new RequestAbortedError(`The caller cancelled the stream${why}`, { cause: reason });
+}
+
 /**
  * The items a stream has received and not yet handed out, and the consumer waiting for the next one.
  * `pull` is told how many items the consumer has taken, to grant the server more credit.
@@ -67,7 +73,8 @@ export class ItemQueue<Item> implements CallStream<Item, unknown> {
   }
 
   cancel(reason?: unknown): void {
-    this.onCancel(reason);
+    if (this.ended !== undefined) return;
+    this.onCancel(reason instanceof RequestAbortedError ? reason : cancelled(reason));
   }
 
   [Symbol.asyncIterator](): AsyncIterator<Item> {
