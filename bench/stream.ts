@@ -31,7 +31,7 @@ const RSS_SAMPLE_MS = 100;
 
 export const ROWS: readonly StreamRow[] = [
   { id: "floor", system: "floor", credit: 0, slow: false, description: "mqtt.js by hand: the server publishes the items at QoS 1 in one loop to a topic the client subscribed to; the client parses and counts them. No credit, no envelope, no validation, no result" },
-  { id: "mqtt-contracts credit 32", system: "mqtt-contracts", credit: 32, slow: true, description: "`registerHandler` with an async generator, `sendStream` with the default credit (32)" },
+  { id: "mqtt-contracts credit 32", system: "mqtt-contracts", credit: 32, slow: true, description: "`registerHandler` with an async generator, `sendStream` with `credit: 32`" },
   { id: "mqtt-contracts credit 256", system: "mqtt-contracts", credit: 256, slow: true, description: "the same with `credit: 256`" },
   { id: "contract credit 32", system: "mqtt-contracts-contract", credit: 32, slow: false, description: "`registerService` + `ServiceClient.stream` with a Zod `yields`: each item validated on both ends; credit 32" },
 ];
