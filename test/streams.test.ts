@@ -174,6 +174,22 @@ describe.each(brokers)("streams on %s", (_name, start) => {
     expect(await failure(collect(stream))).toMatchObject({ message: /OpenMAS format, which has no streams/ });
   });
 
+  it("hands out items a publisher reordered in order, and drops copies", async () => {
+    // A foreign server (raw MQTT) that sends items 0, 2, 1, 1, 3 and then its answer.
+    const raw = await broker.rawClient();
+    await raw.subscribeAsync("foreign/request/#", { qos: 1 });
+    raw.on("message", (_topic, payload) => {
+      const request = JSON.parse(payload.toString()) as { id: string; response_topic: string };
+      const item = (seq: number) => JSON.stringify({ jsonrpc: "2.0", method: "rpc.item", params: { id: request.id, seq, item: { seq } } });
+      for (const seq of [0, 2, 1, 1, 3]) void raw.publishAsync(request.response_topic, item(seq), { qos: 1 });
+      void raw.publishAsync(request.response_topic, JSON.stringify({ jsonrpc: "2.0", id: request.id, result: "done", items: 4 }), { qos: 1 });
+    });
+    const caller = await started(broker, { agentName: "c3", serviceUrls: { foreign: "foreign" } });
+    const stream = caller.sendStream<{ seq: number }>("foreign", "anything", {});
+    expect(await collect(stream)).toEqual([{ seq: 0 }, { seq: 1 }, { seq: 2 }, { seq: 3 }]);
+    await expect(stream.result).resolves.toBe("done");
+  });
+
   it("a cancel for a call that already finished is harmless", async () => {
     const stream = client.sendStream("svc", "count", { n: 2 });
     expect(await collect(stream)).toHaveLength(2);

@@ -6,6 +6,12 @@
 import { CommunicationError, RequestTimeoutError } from "../errors/errors.js";
 import { ItemQueue } from "./call-stream.js";
 
+/**
+ * How many items may arrive ahead of a missing one before it counts as lost. A publisher may reorder a few
+ * (paho-mqtt writes from two threads at once); the items are handed out in order regardless.
+ */
+const REORDER_WINDOW = 16;
+
 export interface ClientStreamDeps {
   /** `<service>.<method>`, for messages. */
   name: string;
@@ -27,6 +33,8 @@ export class ClientStream {
   private readonly heartbeat: NodeJS.Timeout;
   private idle: NodeJS.Timeout | undefined;
   private ended = false;
+  /** Items that arrived ahead of one still missing, by sequence number. */
+  private readonly early = new Map<number, unknown>();
 
   constructor(
     result: Promise<unknown>,
@@ -42,13 +50,27 @@ export class ClientStream {
     this.armIdle();
   }
 
-  /** Item `seq` arrived. */
+  /** Item `seq` arrived: handed out in order; one that is still missing when REORDER_WINDOW more came is lost. */
   item(seq: number, value: unknown): void {
-    if (seq < this.received) return; // a copy (QoS 1 redelivery) of one already taken
+    if (seq < this.received || this.early.has(seq)) return; // a copy (QoS 1 redelivery) of one already here
     if (seq > this.received) {
-      this.deps.fail(new CommunicationError(`The stream of ${this.deps.name} from ${this.deps.target} lost item ${this.received}: the next to arrive was item ${seq}`, { target: this.deps.target, details: { lost: this.received, arrived: seq } }));
+      if (seq - this.received < REORDER_WINDOW) {
+        this.early.set(seq, value);
+        return;
+      }
+      const first = Math.min(...this.early.keys(), seq);
+      this.deps.fail(new CommunicationError(`The stream of ${this.deps.name} from ${this.deps.target} lost item ${this.received}: the next to arrive was item ${first}, and items up to ${seq} came without it`, { target: this.deps.target, details: { lost: this.received, arrived: seq } }));
       return;
     }
+    this.accept(value);
+    while (this.early.has(this.received)) {
+      const next = this.early.get(this.received);
+      this.early.delete(this.received);
+      this.accept(next);
+    }
+  }
+
+  private accept(value: unknown): void {
     this.received++;
     this.armIdle();
     this.queue.push(value);
@@ -57,7 +79,7 @@ export class ClientStream {
   /** The server's answer says it sent `items`: an error naming the gap when fewer arrived, else undefined. */
   gap(items: number): CommunicationError | undefined {
     if (items === this.received) return undefined;
-    return new CommunicationError(`The stream of ${this.deps.name} from ${this.deps.target} ended after ${items} items, of which ${this.received} arrived: item ${this.received} was lost`, { target: this.deps.target, details: { sent: items, arrived: this.received } });
+    return new CommunicationError(`The stream of ${this.deps.name} from ${this.deps.target} lost item ${this.received}: it ended after ${items} items, and ${this.received} arrived in order`, { target: this.deps.target, details: { sent: items, arrived: this.received } });
   }
 
   /** The call ended (answered, failed, cancelled): iteration ends after the items still queued. */
