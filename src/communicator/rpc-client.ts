@@ -76,10 +76,7 @@ export class RpcClient implements AnswerSink {
     const prefix = this.resolveService(targetService);
     const format = this.deps.formats.of(targetService);
     format.checkMethod(method);
-    const timeoutMs = options.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
-    if (!(timeoutMs > 0 && timeoutMs <= 2_147_483_647)) {
-      throw new ConfigurationError(`timeoutMs must be a positive number of milliseconds up to 2^31-1, got ${describe(timeoutMs)}`, { target: targetService });
-    }
+    const timeoutMs = checkedTimeout(options.timeoutMs, targetService);
     const id = this.pending.nextId();
     const deadline = this.deps.requestExpiry ? Date.now() + timeoutMs : undefined;
     const payload = encode(targetService, () => format.encodeRequest(id, targetService, method, params, deadline));
@@ -102,10 +99,9 @@ export class RpcClient implements AnswerSink {
     const format = this.deps.formats.of(targetService);
     if (!format.streams) throw new ConfigurationError(`${targetService} is called in the ${format.title} format, which has no streams`, { target: targetService });
     format.checkMethod(method);
-    const timeoutMs = options.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    const timeoutMs = checkedTimeout(options.timeoutMs, targetService);
     const credit = options.credit ?? DEFAULT_STREAM_CREDIT;
     const idleMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
-    if (!(timeoutMs > 0 && timeoutMs <= 2_147_483_647)) throw new ConfigurationError(`timeoutMs must be a positive number of milliseconds up to 2^31-1, got ${describe(timeoutMs)}`, { target: targetService });
     if (!(Number.isInteger(credit) && credit >= 1 && credit <= 65_535)) throw new ConfigurationError(`credit must be an integer from 1 to 65535, got ${describe(credit)}`, { target: targetService });
     if (!(idleMs >= 1 && idleMs <= 2_147_483_647)) throw new ConfigurationError(`idleTimeoutMs must be a positive number of milliseconds up to 2^31-1, got ${describe(idleMs)}`, { target: targetService });
     const id = this.pending.nextId();
@@ -291,6 +287,12 @@ export class RpcClient implements AnswerSink {
     if (why !== undefined || transport === undefined) throw new CommunicationError(`Cannot send to ${target}: the communicator of ${this.deps.agentName} is ${why ?? "not connected"}, not started`, { target });
     return transport;
   }
+}
+
+/** A call's `timeoutMs`, or its default; `ConfigurationError` naming a bad one. */
+function checkedTimeout(timeoutMs: number = DEFAULT_REQUEST_TIMEOUT_MS, target: string): number {
+  if (!(timeoutMs > 0 && timeoutMs <= 2_147_483_647)) throw new ConfigurationError(`timeoutMs must be a positive number of milliseconds up to 2^31-1, got ${describe(timeoutMs)}`, { target });
+  return timeoutMs;
 }
 
 function encode<T>(target: string, encode: () => T): T {

@@ -7,8 +7,7 @@ import { ConfigurationError } from "../errors/errors.js";
 import type { FormatContext, WireFormat } from "./format.js";
 import { JsonRpcFormat } from "./jsonrpc/format.js";
 import { OpenMasFormat } from "./openmas/format.js";
-import { DEFAULT_OPENMAS_TOPIC_PREFIX, rootProblem } from "./openmas/topics.js";
-import { describe } from "./values.js";
+import { DEFAULT_OPENMAS_TOPIC_PREFIX } from "./openmas/topics.js";
 
 /** The wire formats a communicator speaks: JSON-RPC 2.0 (OpenMAS's MQTT example) or OpenMAS's built-in MQTT format. */
 export type WireFormatName = "jsonrpc" | "openmas";
@@ -48,12 +47,8 @@ export function createFormats(settings: FormatSettings, context: FormatContext):
     else targets.delete(service);
   }
   const serves = wireFormat === "openmas";
-  if (!serves && targets.size === 0) {
-    const root = settings.openmasTopicPrefix;
-    const problem = root === undefined ? undefined : rootProblem(root);
-    if (problem !== undefined) throw new ConfigurationError(`openmasTopicPrefix ${describe(root)} ${problem}`, { details: { openmasTopicPrefix: root } });
-    return { all: [jsonrpc], primary: jsonrpc, of: () => jsonrpc };
-  }
+  // openmasTopicPrefix itself was checked with the other options (see `commonOptionsShape`).
+  if (!serves && targets.size === 0) return { all: [jsonrpc], primary: jsonrpc, of: () => jsonrpc };
   const openmas = OpenMasFormat.create(settings.openmasTopicPrefix ?? DEFAULT_OPENMAS_TOPIC_PREFIX, serves, targets, context);
   return { all: [jsonrpc, openmas], primary: jsonrpc, of: (service) => (targets.has(service) ? openmas : jsonrpc) };
 }

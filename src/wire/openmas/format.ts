@@ -12,7 +12,7 @@ import { responseTopicProblem } from "../names.js";
 import { readPayload, type UnreadablePayload } from "../payload.js";
 import { errorFromOpenMas, toOpenMasError } from "./errors.js";
 import { decodeOpenMasNotification, decodeOpenMasRequest, decodeOpenMasResponse, encodeOpenMasError, encodeOpenMasNotification, encodeOpenMasRequest, encodeOpenMasResult } from "./messages.js";
-import { levelProblem, openMasFilter, openMasTopic, parseOpenMasTopic, rootProblem } from "./topics.js";
+import { levelProblem, openMasFilter, openMasTopic, parseOpenMasTopic } from "./topics.js";
 
 /** Kinds of rate-limited warning. */
 const UNSERVED = "OpenMAS-format messages that could not be served";
@@ -46,7 +46,6 @@ export class OpenMasFormat implements WireFormat {
    * naming a name that cannot be one topic level, or a `topicPrefix` that would share its topics.
    */
   static create(root: string, serves: boolean, targets: ReadonlySet<string>, context: FormatContext): OpenMasFormat {
-    checkLevel("openmasTopicPrefix", root, undefined, rootProblem);
     checkLevel("agent name", context.agentName, "in the OpenMAS format, answers go to <root>/<agent name>/response/<id>, one level per name");
     for (const service of targets) checkLevel(`serviceUrls key`, service, "the OpenMAS format addresses a service by its name, which becomes one topic level");
     if (serves && context.topicPrefix === `${root}/${context.agentName}`) {
@@ -200,8 +199,8 @@ export class OpenMasFormat implements WireFormat {
   }
 }
 
-function checkLevel(what: string, value: unknown, why?: string, problemOf: (value: unknown) => string | undefined = levelProblem): string {
-  const problem = problemOf(value);
+function checkLevel(what: string, value: unknown, why?: string): string {
+  const problem = levelProblem(value);
   if (problem !== undefined) throw new ConfigurationError(`${what} ${describe(value)} ${problem}${why === undefined ? "" : ` (${why})`}`, { details: { [what]: value } });
   return value as string;
 }
