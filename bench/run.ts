@@ -1,12 +1,14 @@
 /**
- * `npm run bench [-- --quick] [--reps N] [--systems a,b] [--brokers aedes,mosquitto] [--baseline DIR] [--cpu-prof]`
+ * `npm run bench [-- --quick] [--reps N] [--systems a,b] [--brokers aedes,mosquitto] [--baseline DIR] [--cpu-prof] [--no-streams]`
  *
  * Echo RPC over MQTT: mqtt-contracts (generated client and server: plain, auto-batched, and without request expiry), a
  * hand-written mqtt.js baseline, Moleculer 0.14 and NestJS microservices (shipped and pinned
  * `ClientMqtt`), on aedes and on Mosquitto. The broker, each server and each client run in
  * processes of their own, driven over IPC (bench/processes/). A system that fails is reported as
  * failed; the run goes on. Writes bench/results/<latest|quick>.{md,json} and one SVG chart per
- * broker, and prints the Markdown at the end.
+ * broker, and prints the Markdown at the end. Then, unless `--no-streams` (or some systems only), the
+ * streaming rows (bench/lib/stream-bench.ts): their report goes to bench/results/stream*.{md,json} and is
+ * appended to this one.
  *
  * `--baseline DIR` compares this tree's runtime with another commit's, in the same run: DIR is a
  * checkout of it (`git worktree add /tmp/base main`; it needs no node_modules). Its src/, generated/
@@ -19,12 +21,14 @@
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { startMosquitto, type Mosquitto } from "../test/helpers/mosquitto.js";
-import { startNatsCluster, type NatsCluster } from "../test/helpers/nats-cluster.js";
+import { startMosquitto } from "../test/helpers/mosquitto.js";
+import { startNatsCluster } from "../test/helpers/nats-cluster.js";
 import { throughputChart } from "./lib/chart.js";
 import { BASELINE_BUILD_DIR, buildBaseline, describeBuild, isBaselineSystem, underlyingSystem, type BuildInfo } from "./lib/baseline.js";
-import { BUILD_DIR, buildBenchProcesses, compiledProcess } from "./lib/build.js";
-import { BenchChild, repoRoot } from "./lib/child.js";
+import { BUILD_DIR, buildBenchProcesses } from "./lib/build.js";
+import { type BenchChild, repoRoot } from "./lib/child.js";
+import { liveBroker, startLiveChild, stopLive } from "./lib/live.js";
+import { runStreamBench, streamSettings } from "./lib/stream-bench.js";
 import { grouped, ms } from "./lib/format.js";
 import { describeMachine } from "./lib/machine.js";
 import { processCpuUs } from "./lib/process-cpu.js";
@@ -39,22 +43,11 @@ const RESULTS_DIR = join(repoRoot, "bench", "results");
 const PROFILES_DIR = join(RESULTS_DIR, "profiles");
 /** Slack on top of what a command should take, before its process is declared hung. */
 const SLACK_MS = 15_000;
-const START_TIMEOUT_MS = 30_000;
 const STOP_TIMEOUT_MS = 10_000;
 
 const log = (message: string) => console.error(`[bench] ${message}`);
 
-/** Everything running that must not outlive the bench. */
-const live = new Set<BenchChild>();
-let mosquitto: Mosquitto | undefined;
-let nats: NatsCluster | undefined;
-
-async function startChild(name: string, script: string, args: readonly string[], execArgv: readonly string[] = [], buildDir = BUILD_DIR): Promise<BenchChild> {
-  const child = await BenchChild.start(name, compiledProcess(script, buildDir), args, { readyTimeoutMs: START_TIMEOUT_MS, execArgv });
-  live.add(child);
-  void child.exited.then(() => live.delete(child));
-  return child;
-}
+const startChild = startLiveChild;
 
 interface RunningBroker {
   target: BrokerTarget;
@@ -76,27 +69,21 @@ async function startBrokerOf(kind: BrokerKind, settings: BenchSettings): Promise
   }
   if (kind === "nats" || kind === "nats-cross") {
     const cluster = await startNatsCluster({ nodes: 3 });
-    nats = cluster;
+    const close = liveBroker(cluster);
     const [client, server] = cluster.nodes;
     const url = new URL(client!.mqttUrl);
     return {
       target: { broker: kind, url: client!.mqttUrl, host: url.hostname, port: Number(url.port), protocolVersion: 4, qos: 1, tcpNoDelay, ...(kind === "nats-cross" ? { serverUrl: server!.mqttUrl } : {}) },
       pid: client!.pid,
-      stop: async () => {
-        nats = undefined;
-        await cluster.close();
-      },
+      stop: close,
     };
   }
   const started = await startMosquitto();
-  mosquitto = started;
+  const close = liveBroker(started);
   return {
     target: { broker: kind, url: started.url, host: "127.0.0.1", port: started.port, protocolVersion: 5, qos: 1, tcpNoDelay },
     pid: started.pid,
-    stop: async () => {
-      mosquitto = undefined;
-      await started.close();
-    },
+    stop: close,
   };
 }
 
@@ -166,14 +153,7 @@ async function runOnce(settings: BenchSettings, systemId: string, broker: Runnin
 }
 
 /** Kill what is still running. Safe to call twice. */
-async function cleanUp(): Promise<void> {
-  for (const child of live) child.kill();
-  await Promise.all([...live].map((child) => child.exited));
-  await mosquitto?.close().catch(() => undefined);
-  mosquitto = undefined;
-  await nats?.close().catch(() => undefined);
-  nats = undefined;
-}
+const cleanUp = stopLive;
 
 async function main(): Promise<void> {
   const settings = parseSettings(process.argv.slice(2));
@@ -229,8 +209,15 @@ async function main(): Promise<void> {
     await writeFile(join(RESULTS_DIR, file), throughputChart(`Echo over MQTT on ${broker}: throughput by calls in flight (${reps})`, settings.levels, series));
     charts[broker] = file;
   }
+  let streamMarkdown = "";
+  if (settings.streams) {
+    const brokers = settings.brokers.filter((broker): broker is "aedes" | "mosquitto" => broker === "aedes" || broker === "mosquitto");
+    const partial = brokers.length < 2;
+    const streamed = await runStreamBench(streamSettings({ quick: settings.mode === "quick", reps: settings.reps, brokers, cpuProf: settings.cpuProf, partial }), (message) => log(`streams: ${message}`));
+    streamMarkdown = `\n${streamed.markdown.replace(/^# /, "## ")}`;
+  }
   const wallMs = performance.now() - started;
-  const markdown = markdownReport({ settings, machine, summaries, runs, builds, startedAt, wallMs, charts });
+  const markdown = markdownReport({ settings, machine, summaries, runs, builds, startedAt, wallMs, charts }) + streamMarkdown;
   await writeFile(join(RESULTS_DIR, `${settings.outName}.md`), markdown);
   await writeFile(join(RESULTS_DIR, `${settings.outName}.json`), JSON.stringify({ startedAt: startedAt.toISOString(), wallMs, settings, machine, builds, summaries, runs }, null, 2) + "\n");
   log(`wrote bench/results/${settings.outName}.md, .json and ${Object.values(charts).join(", ")} in ${Math.round(wallMs / 1000)} s`);

@@ -1,40 +1,14 @@
 /**
- * `npm run bench:stream [-- --quick] [--reps N] [--brokers aedes,mosquitto] [--items N] [--slow-rate N] [--cpu-prof]`
+ * `npm run bench:stream [-- --quick] [--reps N] [--brokers aedes,mosquitto] [--items N] [--slow-rate N] [--rows a,b] [--cpu-prof]`
  *
- * Streams over MQTT: one stream of 100 000 items of ~100 bytes from a server process to a client process,
- * mqtt-contracts (`sendStream` with credit 32, the default, and 256; a contract with a Zod `yields`) against
- * the floor, mqtt.js by hand publishing the same items at QoS 1 to a topic its client counts. Per row, in
- * fresh processes: a warm-up, the time to the first item of fresh short streams (p50), items/s of the
- * 100 000-item stream with client, server and broker CPU per item, and, for the mqtt-contracts rows, the
- * server's RSS sampled while a slow consumer reads another 100 000-item stream. The rows take turns, on
- * aedes and on Mosquitto (started here on free ports). Writes bench/results/<stream|stream-quick>.{md,json}
- * and prints the Markdown.
+ * The streaming rows of `npm run bench` on their own (bench/lib/stream-bench.ts says what they measure).
+ * Writes bench/results/<stream|stream-quick>[-partial].{md,json} and prints the Markdown.
  */
-import { mkdir, writeFile } from "node:fs/promises";
-import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { startMosquitto, type Mosquitto } from "../test/helpers/mosquitto.js";
-import { buildBenchProcesses, compiledProcess } from "./lib/build.js";
-import { BenchChild, repoRoot } from "./lib/child.js";
-import { grouped, ms } from "./lib/format.js";
-import { describeMachine } from "./lib/machine.js";
-import type { FirstItemResult, StreamResult, Usage } from "./lib/messages.js";
-import { processCpuUs, processRssKiB } from "./lib/process-cpu.js";
-import { streamReport, summarizeRows, type RowRun, type RssTrace, type StreamRow, type StreamSettings } from "./lib/stream-report.js";
-import type { BrokerTarget } from "./peers/peer.js";
-
-const RESULTS_DIR = join(repoRoot, "bench", "results");
-const PROFILES_DIR = join(RESULTS_DIR, "profiles");
-const SLACK_MS = 15_000;
-const STOP_TIMEOUT_MS = 10_000;
-const RSS_SAMPLE_MS = 100;
-
-export const ROWS: readonly StreamRow[] = [
-  { id: "floor", system: "floor", credit: 0, slow: false, description: "mqtt.js by hand: the server publishes the items at QoS 1 in one loop to a topic the client subscribed to; the client parses and counts them. No credit, no envelope, no validation, no result" },
-  { id: "mqtt-contracts credit 32", system: "mqtt-contracts", credit: 32, slow: true, description: "`registerHandler` with an async generator, `sendStream` with `credit: 32`" },
-  { id: "mqtt-contracts credit 256", system: "mqtt-contracts", credit: 256, slow: true, description: "the same with `credit: 256`" },
-  { id: "contract credit 32", system: "mqtt-contracts-contract", credit: 32, slow: false, description: "`registerService` + `ServiceClient.stream` with a Zod `yields`: each item validated on both ends; credit 32" },
-];
+import { buildBenchProcesses } from "./lib/build.js";
+import { stopLive } from "./lib/live.js";
+import { ROWS, runStreamBench, streamSettings } from "./lib/stream-bench.js";
+import type { StreamSettings } from "./lib/stream-report.js";
 
 const USAGE = `usage: npm run bench:stream -- [--quick] [--reps N] [--brokers aedes,mosquitto] [--items N] [--slow-rate N] [--rows a,b] [--cpu-prof]
   --quick        1 repetition, 20 000 items, a 2 s slow stream: about a minute
@@ -62,189 +36,44 @@ function parseSettings(argv: readonly string[]): StreamSettings {
     console.log(USAGE);
     process.exit(0);
   }
-  const quick = values.quick;
-  const int = (flag: string, value: string | undefined, fallback: number) => {
-    const parsed = value === undefined ? fallback : Number(value);
+  const int = (flag: string, value: string | undefined) => {
+    if (value === undefined) return undefined;
+    const parsed = Number(value);
     if (!(Number.isInteger(parsed) && parsed >= 1)) throw new Error(`--${flag} must be a positive integer, got ${value}\n${USAGE}`);
     return parsed;
   };
-  const brokers = (values.brokers ?? "aedes,mosquitto").split(",").map((broker) => broker.trim());
-  if (brokers.some((broker) => broker !== "aedes" && broker !== "mosquitto")) throw new Error(`--brokers: aedes, mosquitto\n${USAGE}`);
-  const rows = values.rows === undefined ? ROWS.map((_, i) => i) : values.rows.split(",").map(Number);
-  if (rows.some((index) => ROWS[index] === undefined)) throw new Error(`--rows: indexes 0 to ${ROWS.length - 1}\n${USAGE}`);
-  const items = int("items", values.items, quick ? 20_000 : 100_000);
-  const partial = values.brokers !== undefined || values.rows !== undefined;
-  return {
-    mode: quick ? "quick" : "full",
-    reps: int("reps", values.reps, quick ? 1 : 3),
-    brokers: brokers as StreamSettings["brokers"],
-    rows: rows.map((index) => ROWS[index]!),
-    items,
-    warmupStreams: 3,
-    warmupItems: Math.min(10_000, items),
-    firstItemStreams: quick ? 10 : 30,
-    firstItemItems: 10,
-    slowItems: quick ? 8_000 : items,
-    slowRatePerSec: int("slow-rate", values["slow-rate"], 4_000),
-    timeoutMs: 120_000,
+  const brokers = values.brokers?.split(",").map((broker) => broker.trim());
+  if (brokers?.some((broker) => broker !== "aedes" && broker !== "mosquitto")) throw new Error(`--brokers: aedes, mosquitto\n${USAGE}`);
+  const rows = values.rows?.split(",").map(Number);
+  if (rows?.some((index) => ROWS[index] === undefined)) throw new Error(`--rows: indexes 0 to ${ROWS.length - 1}\n${USAGE}`);
+  return streamSettings({
+    quick: values.quick,
+    reps: int("reps", values.reps),
+    brokers: brokers as StreamSettings["brokers"] | undefined,
+    rows,
+    items: int("items", values.items),
+    slowRatePerSec: int("slow-rate", values["slow-rate"]),
     cpuProf: values["cpu-prof"],
-    outName: `stream${quick ? "-quick" : ""}${partial ? "-partial" : ""}`,
-  };
+    partial: brokers !== undefined || rows !== undefined,
+  });
 }
 
 const log = (message: string) => console.error(`[bench:stream] ${message}`);
-const live = new Set<BenchChild>();
-let mosquitto: Mosquitto | undefined;
-
-async function startChild(name: string, script: string, args: readonly string[], execArgv: readonly string[] = []): Promise<BenchChild> {
-  const child = await BenchChild.start(name, compiledProcess(script), args, { readyTimeoutMs: 30_000, execArgv });
-  live.add(child);
-  void child.exited.then(() => live.delete(child));
-  return child;
-}
-
-interface RunningBroker {
-  target: BrokerTarget & { broker: "aedes" | "mosquitto" };
-  pid: number | undefined;
-  stop(): Promise<void>;
-}
-
-async function startBroker(kind: "aedes" | "mosquitto"): Promise<RunningBroker> {
-  if (kind === "aedes") {
-    const child = await startChild("aedes broker", "aedes.ts", []);
-    const port = child.detail.port as number;
-    return { target: { broker: kind, url: `mqtt://127.0.0.1:${port}`, host: "127.0.0.1", port, protocolVersion: 4, qos: 1, tcpNoDelay: true }, pid: child.pid, stop: async () => void (await child.stop(STOP_TIMEOUT_MS).catch(() => undefined)) };
-  }
-  // No limit on a client's queue: Mosquitto's default (1 000 messages beyond the 20 in flight) drops the floor's burst.
-  const started = await startMosquitto({ config: ["max_queued_messages 0"] });
-  mosquitto = started;
-  return {
-    target: { broker: kind, url: started.url, host: "127.0.0.1", port: started.port, protocolVersion: 5, qos: 1, tcpNoDelay: true },
-    pid: started.pid,
-    stop: async () => {
-      mosquitto = undefined;
-      await started.close();
-    },
-  };
-}
-
-/** Sample the RSS of the server and the broker every RSS_SAMPLE_MS until `stop()`. */
-function sampleRss(serverPid: number | undefined, brokerPid: number | undefined): { stop(): RssTrace } {
-  const trace: RssTrace = { atMs: [], serverKiB: [], brokerKiB: [] };
-  const started = performance.now();
-  const sample = () => {
-    trace.atMs.push(Math.round(performance.now() - started));
-    trace.serverKiB.push(processRssKiB(serverPid));
-    trace.brokerKiB.push(processRssKiB(brokerPid));
-  };
-  sample();
-  const timer = setInterval(sample, RSS_SAMPLE_MS);
-  return {
-    stop() {
-      clearInterval(timer);
-      sample();
-      return trace;
-    },
-  };
-}
-
-async function runRow(settings: StreamSettings, row: StreamRow, broker: RunningBroker, rep: number): Promise<RowRun> {
-  const { target } = broker;
-  const where = `${target.broker} · ${row.id} · rep ${rep}/${settings.reps}`;
-  const profile = (role: string) => (settings.cpuProf ? ["--cpu-prof", "--cpu-prof-dir", PROFILES_DIR, "--cpu-prof-name", `stream-${row.id.replaceAll(" ", "-")}-${target.broker}-${role}-rep${rep}.cpuprofile`] : []);
-  const args = (role: string) => [role, row.system, JSON.stringify(target)];
-  let server: BenchChild | undefined;
-  let client: BenchChild | undefined;
-  const timeout = settings.timeoutMs + SLACK_MS;
-  try {
-    server = await startChild(`${row.id} server`, "stream-peer.ts", args("server"), profile("server"));
-    client = await startChild(`${row.id} client`, "stream-peer.ts", args("client"), profile("client"));
-    const serverIdleRssKiB = processRssKiB(server.pid);
-    const stream = (items: number, ratePerSec = 0) => client!.request<StreamResult>({ cmd: "stream", items, credit: row.credit, ratePerSec, timeoutMs: settings.timeoutMs }, timeout);
-    for (let i = 0; i < settings.warmupStreams; i++) await stream(settings.warmupItems);
-    const firstItem = await client.request<FirstItemResult>({ cmd: "firstItem", streams: settings.firstItemStreams, items: settings.firstItemItems, credit: row.credit, timeoutMs: settings.timeoutMs }, timeout);
-    const serverBefore = await server.request<Usage>({ cmd: "usage" }, SLACK_MS);
-    const brokerBefore = processCpuUs(broker.pid);
-    const fast = await stream(settings.items);
-    const brokerCpuUs = processCpuUs(broker.pid) - brokerBefore;
-    const serverCpuUs = (await server.request<Usage>({ cmd: "usage" }, SLACK_MS)).cpuUs - serverBefore.cpuUs;
-    log(`${where} · ${grouped(fast.itemsPerSec)} items/s (${grouped(fast.received)} items in ${ms(fast.elapsedMs)} ms), first item p50 ${ms(firstItem.p50Ms)} ms`);
-    let slow: Extract<RowRun, { ok: true }>["slow"];
-    if (row.slow) {
-      const sampler = sampleRss(server.pid, broker.pid);
-      const result = await stream(settings.slowItems, settings.slowRatePerSec);
-      const rss = sampler.stop();
-      slow = { result, rss };
-      const max = Math.max(...rss.serverKiB);
-      log(`${where} · slow consumer: ${grouped(result.itemsPerSec)} items/s; server RSS ${grouped(rss.serverKiB[0]! / 1024)} → max ${grouped(max / 1024)} MiB`);
-    }
-    const check = [fast, ...(slow ? [slow.result] : [])].find((result) => result.received !== result.items || result.outOfOrder > 0);
-    if (check !== undefined) throw new Error(`${check.received} of ${check.items} items came, ${check.outOfOrder} out of order`);
-    await client.stop(STOP_TIMEOUT_MS);
-    await server.stop(STOP_TIMEOUT_MS);
-    return { row: row.id, broker: target.broker, rep, ok: true, serverIdleRssKiB, firstItem, fast, serverCpuUs, brokerCpuUs, ...(slow ? { slow } : {}) };
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    log(`${where} · failed: ${message.split("\n")[0]}`);
-    return { row: row.id, broker: target.broker, rep, ok: false, error: message };
-  } finally {
-    client?.kill();
-    server?.kill();
-    await Promise.all([client?.exited, server?.exited]);
-  }
-}
-
-async function cleanUp(): Promise<void> {
-  for (const child of live) child.kill();
-  await Promise.all([...live].map((child) => child.exited));
-  await mosquitto?.close().catch(() => undefined);
-  mosquitto = undefined;
-}
-
-async function main(): Promise<void> {
-  const settings = parseSettings(process.argv.slice(2));
-  const startedAt = new Date();
-  const started = performance.now();
-  log("compiling the benchmark processes (tsc -p tsconfig.bench.json)...");
-  buildBenchProcesses();
-  const machine = describeMachine();
-  if (settings.cpuProf) await mkdir(PROFILES_DIR, { recursive: true });
-  log(`${settings.mode}: ${settings.rows.map((row) => row.id).join(", ")} on ${settings.brokers.join(", ")}, ${settings.reps} rep(s), ${grouped(settings.items)} items; ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}`);
-  const runs: RowRun[] = [];
-  for (let rep = 1; rep <= settings.reps; rep++) {
-    for (const kind of settings.brokers) {
-      const broker = await startBroker(kind);
-      try {
-        // Rotate the order per repetition so that no row always runs first (or last) on a broker.
-        const offset = (rep - 1) % settings.rows.length;
-        const order = [...settings.rows.slice(offset), ...settings.rows.slice(0, offset)];
-        for (const row of order) runs.push(await runRow(settings, row, broker, rep));
-      } finally {
-        await broker.stop();
-      }
-    }
-  }
-  const wallMs = performance.now() - started;
-  const summaries = summarizeRows(settings, runs);
-  const markdown = streamReport({ settings, machine, summaries, runs, startedAt, wallMs });
-  await mkdir(RESULTS_DIR, { recursive: true });
-  await writeFile(join(RESULTS_DIR, `${settings.outName}.md`), markdown);
-  await writeFile(join(RESULTS_DIR, `${settings.outName}.json`), JSON.stringify({ startedAt: startedAt.toISOString(), wallMs, settings, machine, summaries, runs }, null, 2) + "\n");
-  log(`wrote bench/results/${settings.outName}.md and .json in ${Math.round(wallMs / 1000)} s`);
-  console.log(markdown);
-}
 
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.once(signal, () => {
     log(`${signal}: stopping`);
-    void cleanUp().finally(() => process.exit(130));
+    void stopLive().finally(() => process.exit(130));
   });
 }
 try {
-  await main();
+  const settings = parseSettings(process.argv.slice(2));
+  log("compiling the benchmark processes (tsc -p tsconfig.bench.json)...");
+  buildBenchProcesses();
+  console.log((await runStreamBench(settings, log)).markdown);
 } catch (error) {
   console.error(`[bench:stream] ${error instanceof Error ? error.message : String(error)}`);
   process.exitCode = 1;
 } finally {
-  await cleanUp();
+  await stopLive();
 }

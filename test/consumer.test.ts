@@ -117,7 +117,8 @@ describe("a fresh project: npm init, npm install <tarball> zod typescript, a con
     // What runs on the broker, as the installed package sees it: its record, its contract, its counters.
     const ls = await shell.run("npx", ["mqtt-contracts", "ls", "--url", url!]);
     expect(ls.code).toBe(0);
-    expect(ls.stdout).toMatch(/^greeter\s+greeter\s+\d+\s+\d+\s+1\s+no group$/m);
+    expect(ls.stdout).toMatch(/^PREFIX\s+AGENT\s+METHODS\s+STREAMING\s+NOTIFICATIONS\s+INSTANCES\s+ROUTING$/m);
+    expect(ls.stdout).toMatch(/^greeter\s+greeter\s+\d+\s+countdown\s+\d+\s+1\s+no group$/m);
     expect(ls.stdout).toMatch(/mqtt-contracts@\d+\.\d+\.\d+/);
     const describe = await shell.run("npx", ["mqtt-contracts", "describe", "greeter", "greet", "--url", url!]);
     expect(describe.code).toBe(0);

@@ -146,7 +146,7 @@ describe("discovery on the embedded broker", () => {
   it("mqtt-contracts ls lists the service and its instance", async () => {
     const run = await children.startTs(CLI, ["ls", "--url", broker.url]).exit();
     expect(run.code).toBe(0);
-    expect(run.stdout).toMatch(/^PREFIX\s+AGENT\s+METHODS\s+NOTIFICATIONS\s+INSTANCES\s+ROUTING\ncalc\s+calc\s+3\s+1\s+1\s+no group\n/);
+    expect(run.stdout).toMatch(/^PREFIX\s+AGENT\s+METHODS\s+STREAMING\s+NOTIFICATIONS\s+INSTANCES\s+ROUTING\ncalc\s+calc\s+3\s+-\s+1\s+1\s+no group\n/);
     expect(run.stdout).toMatch(/\ncalc\s+calc-1\s+\d+(s|m \d\ds)\s+MQTT 3\.1\.1\s+mqtt-contracts@/);
     const json = await children.startTs(CLI, ["ls", "--json", "--url", broker.url]).exit();
     expect(JSON.parse(json.stdout)[0]).toMatchObject({ prefix: "calc", instances: [{ instance: "calc-1" }] });

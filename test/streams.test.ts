@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import { z } from "zod";
-import { ConfigurationError, defineService, registerService, RequestAbortedError, RequestTimeoutError, RpcError, ServiceClient, ValidationError, type HandlerContext, type MqttCommunicator } from "mqtt-contracts";
+import { ConfigurationError, defineService, discover, registerService, RequestAbortedError, RequestTimeoutError, RpcError, ServiceClient, ValidationError, type HandlerContext, type MqttCommunicator } from "mqtt-contracts";
 import { recordingLogger } from "./helpers/recording-logger.js";
 import { brokerForTest, brokers, type TestBroker } from "./helpers/brokers.js";
 import { started, startedPair } from "./helpers/communicators.js";
@@ -234,6 +234,9 @@ describe("streams through contracts", () => {
     await expect(stream.result).resolves.toEqual({ x: 10 });
     const discovered = await client.sendRequest<{ methods: Record<string, unknown>[] }>("arm", "rpc.discover");
     expect(discovered.methods[0]).toMatchObject({ name: "move_to", "x-stream": true, "x-items": { name: "item", schema: { type: "object", required: ["x", "progress"] } } });
+    // Its discovery record says which methods stream (what `mqtt-contracts ls` shows).
+    const [listed] = await discover({ connection: { url: broker.url }, prefix: "arm" });
+    expect(listed).toMatchObject({ methods: ["move_to"], streams: ["move_to"] });
 
     expect(await failure(collect(arm.stream("move_to", { x: "far", steps: 1 })))).toBeInstanceOf(ValidationError);
 

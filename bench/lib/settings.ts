@@ -29,6 +29,8 @@ export interface BenchSettings {
   latencyMaxMs: number;
   /** Per-call timeout: a call that takes longer is lost. */
   timeoutMs: number;
+  /** Also run the streaming rows (bench/lib/stream-bench.ts) after the echo rows, on aedes and Mosquitto. */
+  streams: boolean;
   /** Results go to `bench/results/<outName>.md`, `.json` and `<outName>-throughput-<broker>.svg`. */
   outName: string;
 }
@@ -37,7 +39,7 @@ export interface BenchSettings {
 const ALL_BROKERS: BrokerKind[] = ["aedes", "mosquitto", "nats", "nats-cross"];
 const DEFAULT_BROKERS: BrokerKind[] = ["aedes", "mosquitto"];
 
-const USAGE = `usage: npm run bench -- [--quick] [--reps N] [--systems a,b] [--brokers aedes,mosquitto] [--baseline DIR] [--cpu-prof] [--stock-sockets]
+const USAGE = `usage: npm run bench -- [--quick] [--reps N] [--systems a,b] [--brokers aedes,mosquitto] [--baseline DIR] [--cpu-prof] [--stock-sockets] [--streams | --no-streams]
   --quick          1 repetition, short periods: under a minute for everything
   --reps N         repetitions (default 3, 1 with --quick); the report shows medians
   --systems a,b    only these: ${SYSTEMS.map((system) => system.id).join(", ")}
@@ -49,7 +51,9 @@ const USAGE = `usage: npm run bench -- [--quick] [--reps N] [--systems a,b] [--b
                    the others, and report current/baseline ratios; the report goes to <name>-baseline.*
   --cpu-prof       write CPU profiles of the mqtt-contracts clients and servers to bench/results/profiles/
   --stock-sockets  leave Nagle's algorithm on where Moleculer and NestJS leave it (by default the bench
-                   turns it off on their sockets, as mqtt-contracts and the baseline do on their own)`;
+                   turns it off on their sockets, as mqtt-contracts and the baseline do on their own)
+  --streams        also run the streaming rows (\`npm run bench:stream\`) after the echo rows, on the
+  --no-streams     selected brokers among aedes and Mosquitto: on by default, off with --systems or --baseline`;
 
 function list<T extends string>(flag: string, value: string | undefined, known: readonly T[], defaults: readonly T[] = known): T[] {
   if (value === undefined) return [...defaults];
@@ -73,6 +77,8 @@ export function parseSettings(argv: readonly string[]): BenchSettings {
         baseline: { type: "string" },
         "cpu-prof": { type: "boolean", default: false },
         "stock-sockets": { type: "boolean", default: false },
+        streams: { type: "boolean" },
+        "no-streams": { type: "boolean", default: false },
         help: { type: "boolean", default: false },
       },
     }));
@@ -91,7 +97,8 @@ export function parseSettings(argv: readonly string[]): BenchSettings {
   const systems = baseline === undefined ? picked : withBaselines(picked);
   const brokers = list("brokers", values.brokers, ALL_BROKERS, DEFAULT_BROKERS);
   const stockSockets = values["stock-sockets"];
-  const common = { reps, systems, ...(baseline === undefined ? {} : { baseline }), brokers, cpuProf: values["cpu-prof"], stockSockets, levels: [1, 16, 64, 256] };
+  const streams = !values["no-streams"] && (values.streams ?? (values.systems === undefined && baseline === undefined)) && brokers.some((broker) => broker === "aedes" || broker === "mosquitto");
+  const common = { reps, systems, ...(baseline === undefined ? {} : { baseline }), brokers, cpuProf: values["cpu-prof"], stockSockets, streams, levels: [1, 16, 64, 256] };
   // A run of some systems or brokers only must not replace the full report the README shows.
   const partial = values.systems !== undefined || values.brokers !== undefined;
   const suffix = `${partial ? "-partial" : ""}${stockSockets ? "-stock-sockets" : ""}${baseline === undefined ? "" : "-baseline"}`;

@@ -39,6 +39,8 @@ export interface InstanceRecord {
   methods: string[];
   /** Notifications it handles, by name. */
   notifications: string[];
+  /** The methods among `methods` that stream (declare `yields`). Absent in records of versions before streams. */
+  streams?: string[];
   /** Handlers registered without a contract: could be either. */
   handlers: string[];
   /** SHA-256 (hex) of its `rpc.discover` document: equal digests, equal contracts. */

@@ -31,13 +31,15 @@ export class HandlerCatalog implements HandlerObserver {
   }
 
   /** The names and digest a discovery record carries. */
-  summary(): { methods: string[]; notifications: string[]; handlers: string[]; schemaDigest: string } {
+  summary(): { methods: string[]; notifications: string[]; handlers: string[]; streams: string[]; schemaDigest: string } {
     const methods: string[] = [];
     const notifications: string[] = [];
     const handlers: string[] = [];
+    const streams: string[] = [];
     for (const [name, options] of this.options) {
       (options?.kind === "method" ? methods : options?.kind === "notification" ? notifications : handlers).push(name);
+      if (options?.kind === "method" && options.items !== undefined) streams.push(name);
     }
-    return { methods: methods.sort(), notifications: notifications.sort(), handlers: handlers.sort(), schemaDigest: digestOf(this.openRpc()) };
+    return { methods: methods.sort(), notifications: notifications.sort(), handlers: handlers.sort(), streams: streams.sort(), schemaDigest: digestOf(this.openRpc()) };
   }
 }

@@ -13,7 +13,7 @@ import { ShareProbe } from "./share-probe.js";
 
 export interface PresenceDeps extends MembershipContext {
   /** What the record says the instance serves; read when it is announced. */
-  describe(): { methods: string[]; notifications: string[]; handlers: string[]; schemaDigest: string };
+  describe(): { methods: string[]; notifications: string[]; handlers: string[]; streams: string[]; schemaDigest: string };
 }
 
 const BAD_RECORDS = "discovery records that could not be read";

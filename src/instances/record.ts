@@ -84,6 +84,7 @@ export function decodeRecord(topic: string, payload: Uint8Array): InstanceRecord
     namesField(value, "methods") ??
     namesField(value, "notifications") ??
     namesField(value, "handlers") ??
+    (value.streams === undefined ? undefined : namesField(value, "streams")) ??
     stringField(value, "schemaDigest", 128) ??
     stringField(value, "library", 256) ??
     stringField(value, "protocol", 32) ??
@@ -107,6 +108,7 @@ export function decodeRecord(topic: string, payload: Uint8Array): InstanceRecord
     startedAt: value.startedAt as number,
     keepaliveSeconds: value.keepaliveSeconds as number,
   };
+  if (value.streams !== undefined) record.streams = value.streams as string[];
   if (value.leaving === true) record.leaving = true;
   if (value.openmas !== undefined) record.openmas = value.openmas as string;
   return record;

@@ -37,6 +37,8 @@ export interface DiscoveredService {
   methods: string[];
   notifications: string[];
   handlers: string[];
+  /** The methods among `methods` that stream. */
+  streams: string[];
   instances: InstanceRecord[];
 }
 
@@ -96,6 +98,7 @@ function groupByPrefix(records: InstanceRecord[]): DiscoveredService[] {
       methods: union(instances, (record) => record.methods),
       notifications: union(instances, (record) => record.notifications),
       handlers: union(instances, (record) => record.handlers),
+      streams: union(instances, (record) => record.streams ?? []),
       instances: instances.sort((a, b) => (a.instance < b.instance ? -1 : 1)),
     }));
 }

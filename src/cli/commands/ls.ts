@@ -33,6 +33,12 @@ function routingText(service: DiscoveredService): string {
   return groups.join(", ");
 }
 
+/** The streaming methods by name: three of them, then how many more. */
+function streamingText(streams: string[]): string {
+  if (streams.length === 0) return "-";
+  return streams.length <= 3 ? streams.join(",") : `${streams.slice(0, 3).join(",")},+${streams.length - 3}`;
+}
+
 /** `mqtt-contracts ls`: the services on a broker, with their method counts and live instances. */
 export async function lsCommand(args: BrokerArgs, io: CliIo): Promise<ExitCode> {
   const services = await findServices(args, io);
@@ -46,9 +52,10 @@ export async function lsCommand(args: BrokerArgs, io: CliIo): Promise<ExitCode> 
     return ExitCode.Ok;
   }
   const now = Date.now();
-  const rows: string[][] = [["PREFIX", "AGENT", "METHODS", "NOTIFICATIONS", "INSTANCES", "ROUTING"]];
+  const rows: string[][] = [["PREFIX", "AGENT", "METHODS", "STREAMING", "NOTIFICATIONS", "INSTANCES", "ROUTING"]];
   for (const service of services) {
-    rows.push([service.prefix, service.agents.join(","), String(service.methods.length + service.handlers.length), String(service.notifications.length), String(service.instances.length), routingText(service)]);
+    const methods = String(service.methods.length + service.handlers.length);
+    rows.push([service.prefix, service.agents.join(","), methods, streamingText(service.streams), String(service.notifications.length), String(service.instances.length), routingText(service)]);
   }
   io.out(table(rows));
   io.out("");

@@ -1,0 +1,39 @@
+/**
+ * The children a bench started and has not stopped yet, so that a failure or Ctrl-C leaves nothing running:
+ * `bench/run.ts` and the streaming bench start theirs through `startLiveChild` and end with `stopLive`.
+ */
+import { BUILD_DIR, compiledProcess } from "./build.js";
+import { BenchChild } from "./child.js";
+
+const START_TIMEOUT_MS = 30_000;
+const children = new Set<BenchChild>();
+/** A broker the bench started (Mosquitto, a NATS cluster). */
+interface Closeable {
+  close(): Promise<void>;
+}
+const brokers = new Set<Closeable>();
+
+/** Start the compiled bench process `script` and keep it on the list until it exits. */
+export async function startLiveChild(name: string, script: string, args: readonly string[], execArgv: readonly string[] = [], buildDir = BUILD_DIR): Promise<BenchChild> {
+  const child = await BenchChild.start(name, compiledProcess(script, buildDir), args, { readyTimeoutMs: START_TIMEOUT_MS, execArgv });
+  children.add(child);
+  void child.exited.then(() => children.delete(child));
+  return child;
+}
+
+/** Keep `broker` on the list; the function returned closes it and takes it off. */
+export function liveBroker(broker: Closeable): () => Promise<void> {
+  brokers.add(broker);
+  return async () => {
+    brokers.delete(broker);
+    await broker.close();
+  };
+}
+
+/** Kill every child still running and close every broker still open. */
+export async function stopLive(): Promise<void> {
+  for (const child of children) child.kill();
+  await Promise.all([...children].map((child) => child.exited));
+  await Promise.all([...brokers].map((broker) => broker.close().catch(() => undefined)));
+  brokers.clear();
+}
