@@ -235,8 +235,7 @@ describe("streams through contracts", () => {
     const discovered = await client.sendRequest<{ methods: Record<string, unknown>[] }>("arm", "rpc.discover");
     expect(discovered.methods[0]).toMatchObject({ name: "move_to", "x-stream": true, "x-items": { name: "item", schema: { type: "object", required: ["x", "progress"] } } });
     // Its discovery record says which methods stream (what `mqtt-contracts ls` shows).
-    const [listed] = await discover({ connection: { url: broker.url }, prefix: "arm" });
-    expect(listed).toMatchObject({ methods: ["move_to"], streams: ["move_to"] });
+    await vi.waitFor(async () => expect((await discover({ connection: broker.options(), prefix: "arm", waitMs: 500 }))[0]).toMatchObject({ methods: ["move_to"], streams: ["move_to"] }), { timeout: 10_000, interval: 100 });
 
     expect(await failure(collect(arm.stream("move_to", { x: "far", steps: 1 })))).toBeInstanceOf(ValidationError);
 

@@ -47,6 +47,9 @@ export class Presence implements Membership, HandlerObserver {
   private decided = false;
   /** Set by `withdraw`: this instance no longer takes a share of the group's requests. */
   private leaving = false;
+  /** The transport opened, to announce again when the handlers change. */
+  private transport: Transport | undefined;
+  private changePending = false;
 
   constructor(private readonly deps: PresenceDeps) {
     this.instanceRequests = instanceRequestBase(deps.prefix, deps.clientId);
@@ -58,10 +61,27 @@ export class Presence implements Membership, HandlerObserver {
   registered(method: string, options: HandlerOptions | undefined): void {
     if (options?.kind === "notification" && options.delivery === "one") this.deliveredToOne.add(method);
     else this.deliveredToOne.delete(method);
+    this.changed();
   }
 
   unregistered(method: string): void {
     this.deliveredToOne.delete(method);
+    this.changed();
+  }
+
+  /**
+   * A handler came or went after start: publish the record (again, or for the first time when the
+   * communicator started with none), once for the registrations made in a row (`registerService` registers
+   * each method of a contract), so that `ls` and callers see them.
+   */
+  private changed(): void {
+    const transport = this.transport;
+    if (this.leaving || transport === undefined || this.changePending) return;
+    this.changePending = true;
+    setTimeout(() => {
+      this.changePending = false;
+      if (!this.leaving && transport === this.transport) void this.announce(transport);
+    }, 0);
   }
 
   /**
@@ -107,6 +127,7 @@ export class Presence implements Membership, HandlerObserver {
     for (const record of this.directory.instances(this.deps.prefix)) if (record.instance !== this.deps.clientId) this.checkPeer(record);
     const requests = requestFilters.map((filter) => (this.routing === "shared" ? `$share/${this.deps.group}/${filter}` : filter));
     this.groupRequests = requests;
+    this.transport = transport;
     return [...requests, `${this.instanceRequests}/#`, discoverQueryTopic(this.deps.prefix)];
   }
 
@@ -180,6 +201,7 @@ export class Presence implements Membership, HandlerObserver {
 
   /** After the handlers drained: clear the record for good. */
   async clear(transport: Transport): Promise<void> {
+    this.transport = undefined;
     if (!this.announced || !transport.publishRetained) return;
     this.announced = false;
     await transport.publishRetained(this.recordTopic, "");
