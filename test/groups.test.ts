@@ -175,7 +175,7 @@ describe.each(tcpBrokers)("a killed or hung instance of a group on %s", (name, s
     const listed = await discover({ connection: { url: broker.url } });
     expect(listed.map((service) => [service.prefix, service.instances.map((record) => record.instance)])).toEqual([["grp", ["grp-a", "grp-c"]]]);
     const ls = await children.startTs("src/cli/main.ts", ["ls", "--url", broker.url]).exit(60_000);
-    expect(ls.stdout).toMatch(/^grp\s+grp\s+1\s+0\s+2\s+group workers/m);
+    expect(ls.stdout).toMatch(/^grp\s+grp\s+1\s+-\s+0\s+2\s+group workers/m);
     expect(ls.stdout).not.toContain("grp-b");
 
     const answers = await Promise.all(Array.from({ length: 40 }, (_, n) => client.sendRequest<{ n: number; instance: string }>("grp", "work", { n }, { timeoutMs: 10_000 })));

@@ -134,7 +134,9 @@ export class JsonRpcFormat implements WireFormat {
 function settle(value: unknown, fingerprint: number, sink: AnswerSink): void {
   if (isPlainObject(value) && value.method === ITEM) {
     const item = decodeItem(value.params);
+    // A malformed one is dropped (logged at debug); its stream names the gap it leaves.
     if (item !== undefined) sink.item(item.id, item.seq, item.item);
+    else sink.unexpected(null, fingerprint);
     return;
   }
   const response = decodeResponse(value);
