@@ -69,6 +69,39 @@ describe.each(tcpBrokers)("a stream's caller killed with SIGKILL on %s", (name, 
   });
 });
 
+describe.each(tcpBrokers)("a plain call's caller killed with SIGKILL on %s", (name, start) => {
+  const children = new Children();
+  afterEach(() => children.killAll());
+
+  it("aborts the handler within about the idle timeout: the caller had promised signs of life", { timeout: 90_000 }, async () => {
+    const IDLE_MS = 1_500;
+    const broker = await brokerForTest(start);
+    const runs: Run[] = [];
+    await started(broker.url, { agentName: "svc" }, {
+      slow: (_params: unknown, context: HandlerContext) => {
+        const run: Run = { yielded: 0 };
+        runs.push(run);
+        return new Promise((resolve) =>
+          context.signal.addEventListener("abort", () => {
+            run.aborted = { at: Date.now(), reason: context.signal.reason };
+            resolve({ aborted: true });
+          }, { once: true }),
+        );
+      },
+    });
+    const caller = children.startTs("test/fixtures/streams/caller.ts", [broker.url, String(IDLE_MS), "unary"]);
+    await vi.waitFor(() => expect(runs).toHaveLength(1), { timeout: 60_000, interval: 20 });
+    const killedAt = Date.now();
+    caller.process.kill("SIGKILL");
+    await caller.exited;
+    await vi.waitFor(() => expect(runs[0]?.aborted).toBeDefined(), { timeout: IDLE_MS + 10_000, interval: 10 });
+    const delay = runs[0]!.aborted!.at - killedAt;
+    console.log(`${name}: the plain call's handler aborted ${delay} ms after the caller's SIGKILL (idleTimeoutMs ${IDLE_MS}, timeoutMs 600 000)`);
+    expect(String(runs[0]!.aborted!.reason)).toMatch(/sent no credit or sign of life for 1500 ms/);
+    expect(delay).toBeLessThan(IDLE_MS + 3_000);
+  });
+});
+
 /** The producer's `rss <bytes> yielded <count>` lines so far. */
 function samples(stdout: string): { rss: number; yielded: number }[] {
   return [...stdout.matchAll(/^rss (\d+) yielded (\d+)$/gm)].map((match) => ({ rss: Number(match[1]), yielded: Number(match[2]) }));

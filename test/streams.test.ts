@@ -212,6 +212,49 @@ const Arm = defineService({
   },
 });
 
+describe("a plain call that may outlast its idle timeout", () => {
+  it("says it is alive while it waits, so the server lets it run; a short one carries no promise", async () => {
+    const broker = await brokerForTest(brokers[0][1]);
+    let signal: AbortSignal | undefined;
+    const { client } = await startedPair(broker, {
+      handlers: {
+        // Works for three and a half idle timeouts (the work takes this long; nothing waits on it to synchronise).
+        work: async (_params: unknown, context: HandlerContext) => {
+          signal = context.signal;
+          await sleep(3_500);
+          return { done: true };
+        },
+        quick: () => ({ done: true }),
+      },
+    });
+    const raw = await broker.rawClient();
+    const requests: Record<string, unknown>[] = [];
+    const signsOfLife: Record<string, unknown>[] = [];
+    raw.on("message", (topic, payload) => {
+      const value = JSON.parse(payload.toString()) as Record<string, unknown>;
+      if (topic.startsWith("svc/request/")) requests.push(value);
+      else if (value.method === "rpc.credit") signsOfLife.push(value.params as Record<string, unknown>);
+    });
+    await raw.subscribeAsync(["svc/request/#", "svc/notification"], { qos: 1 });
+    await expect(client.sendRequest("svc", "work", {}, { timeoutMs: 60_000, idleTimeoutMs: 1_000 })).resolves.toEqual({ done: true });
+    expect(signal?.aborted).toBe(false);
+    await expect(client.sendRequest("svc", "quick", {}, { timeoutMs: 500, idleTimeoutMs: 1_000 })).resolves.toEqual({ done: true });
+    await vi.waitFor(() => expect(requests).toHaveLength(2), { timeout: 5_000, interval: 10 });
+    expect(requests[0]).toMatchObject({ method: "work", alive: 1_000 });
+    expect(requests[1]!.method).toBe("quick");
+    expect(requests[1]).not.toHaveProperty("alive");
+    // At least every 333 ms over 3.5 s: several, each granting nothing.
+    expect(signsOfLife.length).toBeGreaterThanOrEqual(3);
+    for (const params of signsOfLife) expect(params).toMatchObject({ id: requests[0]!.id, granted: 0 });
+  });
+
+  it("refuses an idleTimeoutMs that is not a positive number, naming it", async () => {
+    const broker = await brokerForTest(brokers[0][1]);
+    const { client } = await startedPair(broker, { handlers: { quick: () => 1 } });
+    await expect(client.sendRequest("svc", "quick", {}, { idleTimeoutMs: -5 })).rejects.toThrow(/idleTimeoutMs must be a positive number of milliseconds up to 2\^31-1, got number -5/);
+  });
+});
+
 describe("streams through contracts", () => {
   it("validates params before sending, each item on both ends, and the result", async () => {
     const broker = await brokerForTest(brokers[0][1]);

@@ -10,6 +10,7 @@ import type { ReplyEncoder, RequestId, ServedRequest } from "../wire/format.js";
 import type { AnswerEncoder } from "./answers.js";
 import { deadlinePassed, HandlerCall } from "./handler-call.js";
 import type { CallObserver } from "./membership.js";
+import { CallerWatch } from "./caller-watch.js";
 import { SequenceMap } from "./sequence-map.js";
 import { StreamRun } from "./stream-run.js";
 import type { Handler } from "./types.js";
@@ -30,6 +31,8 @@ interface RunningHandler {
   call: HandlerCall;
   done: Promise<void>;
   stream?: StreamRun | undefined;
+  /** A plain call whose caller sends signs of life (`alive`). */
+  watch?: CallerWatch | undefined;
 }
 
 export interface HandlerRunsDeps {
@@ -92,7 +95,11 @@ export class HandlerRuns {
         return this.deps.encode.failure(request, error, replies);
       },
     );
-    return this.track(call, replyTo, request.id, undefined, settled, reply, (method) => stats?.finished(method, performance.now() - began, failed));
+    // A caller that promised signs of life (`alive`, or a stream's credit: a plain method called as a stream)
+    // and went quiet is gone: the handler's signal aborts.
+    const aliveMs = request.alive ?? request.stream?.idleMs;
+    const watch = aliveMs === undefined ? undefined : new CallerWatch(aliveMs, (reason) => call.abort(reason));
+    return this.track(call, replyTo, request.id, undefined, settled, reply, (method) => stats?.finished(method, performance.now() - began, failed), watch);
   }
 
   /** A handler that returned items: a stream, if the caller asked for one and its format carries them. */
@@ -119,13 +126,14 @@ export class HandlerRuns {
   }
 
   /** Track a handler until `settled` gives its answer; then answer, count it, and free its place. */
-  private track(call: HandlerCall, replyTo: string, id: RequestId, stream: StreamRun | undefined, settled: Promise<string>, reply: (body: string) => unknown, finished: (method: string) => void): Promise<void> {
+  private track(call: HandlerCall, replyTo: string, id: RequestId, stream: StreamRun | undefined, settled: Promise<string>, reply: (body: string) => unknown, finished: (method: string) => void, watch?: CallerWatch): Promise<void> {
     const started = ++this.started;
     const key = callerKey(replyTo, id);
     this.requests++;
-    const running: RunningHandler = { call, stream, done: undefined! };
+    const running: RunningHandler = { call, stream, watch, done: undefined! };
     running.done = settled
       .then((body) => {
+        watch?.stop();
         call.dispose();
         this.running.delete(started);
         if (this.byCaller.get(key) === running) this.byCaller.delete(key);
@@ -152,9 +160,11 @@ export class HandlerRuns {
     else running.call.abort(error);
   }
 
-  /** The caller of stream `id` allows `granted` items in all. */
+  /** The caller of stream `id` allows `granted` items in all; the caller of a plain call says it is still there. */
   credit(replyTo: string, id: RequestId, granted: number): void {
-    this.byCaller.get(callerKey(replyTo, id))?.stream?.grant(granted);
+    const running = this.byCaller.get(callerKey(replyTo, id));
+    if (running?.stream) running.stream.grant(granted);
+    else running?.watch?.touch();
   }
 
   notification(handler: Handler<any, any>, method: string, params: unknown, topic: string): void {

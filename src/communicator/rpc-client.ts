@@ -77,11 +77,15 @@ export class RpcClient implements AnswerSink {
     const format = this.deps.formats.of(targetService);
     format.checkMethod(method);
     const timeoutMs = checkedTimeout(options.timeoutMs, targetService);
+    const idleMs = checkedIdle(options.idleTimeoutMs, targetService);
+    // A call that may outlast the idle timeout promises signs of life, so that a server can tell when its caller died.
+    const alive = format.streams && timeoutMs > idleMs ? idleMs : undefined;
     const id = this.pending.nextId();
     const deadline = this.deps.requestExpiry ? Date.now() + timeoutMs : undefined;
-    const payload = encode(targetService, () => format.encodeRequest(id, targetService, method, params, deadline));
+    const payload = encode(targetService, () => format.encodeRequest(id, targetService, method, params, deadline, undefined, alive));
     const result = this.pending.add(id, { target: targetService, method, timeoutMs, signal: options.signal });
     if (!this.pending.has(id)) return result as Promise<R>; // the signal was already aborted: publish nothing
+    if (alive !== undefined) this.keepAlive(id, targetService, alive, result);
     const batcher = this.batchers.get(targetService);
     if (batcher) {
       batcher.add({ id, body: payload, timeoutMs });
@@ -101,9 +105,8 @@ export class RpcClient implements AnswerSink {
     format.checkMethod(method);
     const timeoutMs = checkedTimeout(options.timeoutMs, targetService);
     const credit = options.credit ?? DEFAULT_STREAM_CREDIT;
-    const idleMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+    const idleMs = checkedIdle(options.idleTimeoutMs, targetService);
     if (!(Number.isInteger(credit) && credit >= 1 && credit <= 65_535)) throw new ConfigurationError(`credit must be an integer from 1 to 65535, got ${describe(credit)}`, { target: targetService });
-    if (!(idleMs >= 1 && idleMs <= 2_147_483_647)) throw new ConfigurationError(`idleTimeoutMs must be a positive number of milliseconds up to 2^31-1, got ${describe(idleMs)}`, { target: targetService });
     const id = this.pending.nextId();
     const deadline = this.deps.requestExpiry ? Date.now() + timeoutMs : undefined;
     const payload = encode(targetService, () => format.encodeRequest(id, targetService, method, params, deadline, { credit, idleMs }));
@@ -126,6 +129,14 @@ export class RpcClient implements AnswerSink {
     const topic = format.requestTopic(targetService, prefix, method, this.deps.membership().instanceFor(prefix));
     this.publishRequest(transport, targetService, topic, { id, body: payload, timeoutMs });
     return stream.queue;
+  }
+
+  /** While plain call `id` waits, say every `idleMs / 3` that its caller is still there (`rpc.credit` with nothing granted). */
+  private keepAlive(id: string, target: string, idleMs: number, result: Promise<unknown>): void {
+    const beat = setInterval(() => this.sendControl(id, target, { granted: 0 }), Math.max(1, Math.floor(idleMs / 3)));
+    (beat as { unref?: () => void }).unref?.();
+    const stop = () => clearInterval(beat);
+    result.then(stop, stop);
   }
 
   /** Tell the server of call `id` that its caller gave up, or grants more credit (formats with streams; others cannot carry it). */
@@ -293,6 +304,11 @@ export class RpcClient implements AnswerSink {
 function checkedTimeout(timeoutMs: number = DEFAULT_REQUEST_TIMEOUT_MS, target: string): number {
   if (!(timeoutMs > 0 && timeoutMs <= 2_147_483_647)) throw new ConfigurationError(`timeoutMs must be a positive number of milliseconds up to 2^31-1, got ${describe(timeoutMs)}`, { target });
   return timeoutMs;
+}
+
+function checkedIdle(idleMs: number = DEFAULT_IDLE_TIMEOUT_MS, target: string): number {
+  if (!(idleMs >= 1 && idleMs <= 2_147_483_647)) throw new ConfigurationError(`idleTimeoutMs must be a positive number of milliseconds up to 2^31-1, got ${describe(idleMs)}`, { target });
+  return idleMs;
 }
 
 function encode<T>(target: string, encode: () => T): T {

@@ -6,6 +6,7 @@
 import { ErrorCode } from "../errors/codes.js";
 import { RpcError } from "../errors/errors.js";
 import type { StreamRequest } from "../wire/format.js";
+import { CallerWatch } from "./caller-watch.js";
 import type { HandlerCall } from "./handler-call.js";
 
 export class StreamRun {
@@ -13,8 +14,7 @@ export class StreamRun {
   sent = 0;
   /** Items the caller allows in all, so far. */
   private allowed: number;
-  private readonly idleMs: number;
-  private idle: NodeJS.Timeout | undefined;
+  private readonly watch: CallerWatch;
   private wake: (() => void) | undefined;
 
   constructor(
@@ -22,16 +22,15 @@ export class StreamRun {
     request: StreamRequest,
   ) {
     this.allowed = request.credit;
-    this.idleMs = request.idleMs;
     // Read once: it arms the caller's deadline, and wakes a stream waiting for credit when it passes.
     call.signal.addEventListener("abort", () => this.wakeUp(), { once: true });
-    this.touch();
+    this.watch = new CallerWatch(request.idleMs, (reason) => this.abort(reason));
   }
 
   /** The caller allows `granted` items in all (a running total: a copy or a late one changes nothing), or says it is still there. */
   grant(granted: number): void {
     if (granted > this.allowed) this.allowed = granted;
-    this.touch();
+    this.watch.touch();
     this.wakeUp();
   }
 
@@ -62,16 +61,10 @@ export class StreamRun {
         this.sent++;
       }
     } finally {
-      clearTimeout(this.idle);
+      this.watch.stop();
       // The handler's own `finally` runs: cancelled, or its item could not be sent.
       if (!finished) await Promise.resolve(items.return?.(undefined)).catch(() => undefined);
     }
-  }
-
-  private touch(): void {
-    clearTimeout(this.idle);
-    this.idle = setTimeout(() => this.abort(new Error(`the caller sent no credit or sign of life for ${this.idleMs} ms (idleMs): it is gone`)), this.idleMs);
-    this.idle.unref();
   }
 
   private wakeUp(): void {

@@ -8,6 +8,12 @@ export interface RequestOptions {
   timeoutMs?: number;
   /** Aborting it ends the call at once with `RequestAbortedError`; a late response is dropped. */
   signal?: AbortSignal;
+  /**
+   * The server aborts the handler when it hears nothing from the caller for this long, in ms (a caller that
+   * died). A plain call whose `timeoutMs` is longer says it is alive every `idleTimeoutMs / 3` while it waits
+   * (JSON-RPC format); a shorter one runs at most to its deadline anyway. Default 30 000.
+   */
+  idleTimeoutMs?: number;
 }
 
 /** Per-call options of a streaming call (`sendStream`, a generated client's streaming method). */

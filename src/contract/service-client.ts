@@ -140,7 +140,7 @@ export class ServiceClient {
  * names every `RequestOptions` field, so a field added there fails to compile until it is copied here.
  */
 function withTimeout(options: CallOptions, timeoutMs: number): { [K in keyof Required<CallOptions>]: CallOptions[K] } {
-  return { timeoutMs, signal: options.signal };
+  return { timeoutMs, signal: options.signal, idleTimeoutMs: options.idleTimeoutMs };
 }
 
 /** A declared application error as its generated class; anything else as it is. */

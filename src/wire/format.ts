@@ -29,6 +29,8 @@ export interface ServedRequest {
   deadline?: number | undefined;
   /** Present when the caller asks for a stream. */
   stream?: StreamRequest | undefined;
+  /** A plain call whose caller sends signs of life: the server aborts the handler after this many ms without one. */
+  alive?: number | undefined;
 }
 
 /** What a caller tells the server of a call in progress: it gave up (why; `timeout` when its deadline passed), or allows `granted` items in all. */
@@ -132,7 +134,8 @@ export interface WireFormat {
   checkMethod(method: string): void;
   /** Where a request for `method` to `service` (at `prefix`) goes; `instance` is a group member's request topic base, if one was chosen. */
   requestTopic(service: string, prefix: string, method: string, instance: string | undefined): string;
-  encodeRequest(id: string, service: string, method: string, params: Params, deadline: number | undefined, stream?: StreamRequest): string;
+  /** `alive`: a plain call whose caller will send signs of life (formats with `streams`; others leave it out). */
+  encodeRequest(id: string, service: string, method: string, params: Params, deadline: number | undefined, stream?: StreamRequest, alive?: number): string;
   /** A control message to the server of call `id` (formats with `streams`): a cancel with its reason, or more credit. */
   control?(service: string, prefix: string, id: string, control: CallControl): { topic: string; payload: string };
   notification(service: string, prefix: string, method: string, params: Params): { topic: string; payload: string };

@@ -2,7 +2,7 @@ import { ErrorCode } from "../../errors/codes.js";
 import type { WireError } from "../../errors/wire.js";
 
 import { describe, isPlainObject, isRequestId, type Params, type RequestId } from "../values.js";
-import { decodeStreamMember, type StreamRequest } from "./streams.js";
+import { decodeAliveMember, decodeStreamMember, type StreamRequest } from "./streams.js";
 
 export { describe, isPlainObject, isRequestId, type Params, type RequestId };
 
@@ -20,6 +20,8 @@ export interface RequestMessage {
   deadline?: number;
   /** A streaming call: what the caller asks of the stream (see `streams.ts`). */
   stream?: StreamRequest;
+  /** A plain call whose caller says it is alive: its idle timeout in ms (see `streams.ts`). */
+  alive?: number;
 }
 
 export interface NotificationMessage {
@@ -32,8 +34,8 @@ export type ResponseMessage =
   | { jsonrpc: "2.0"; id: RequestId | null; result: unknown }
   | { jsonrpc: "2.0"; id: RequestId | null; error: WireError };
 
-export function encodeRequest(id: RequestId, method: string, params: unknown, responseTopic: string, deadline?: number): string {
-  return JSON.stringify({ jsonrpc: "2.0", id, method, params, response_topic: responseTopic, deadline });
+export function encodeRequest(id: RequestId, method: string, params: unknown, responseTopic: string, deadline?: number, alive?: number): string {
+  return JSON.stringify({ jsonrpc: "2.0", id, method, params, response_topic: responseTopic, deadline, alive });
 }
 
 export function encodeNotification(method: string, params: unknown): string {
@@ -96,10 +98,13 @@ export function decodeInbound(value: unknown, expect: "request" | "notification"
   }
   const stream = value.stream === undefined ? undefined : decodeStreamMember(value.stream);
   if (typeof stream === "string") return invalid(id, ErrorCode.InvalidRequest, `Invalid Request: ${stream}, got ${describe(value.stream)}`, responseTopic);
+  const alive = decodeAliveMember(value.alive);
+  if (typeof alive === "string") return invalid(id, ErrorCode.InvalidRequest, `Invalid Request: ${alive}, got ${describe(value.alive)}`, responseTopic);
   const message: RequestMessage = { jsonrpc: "2.0", id: id!, method: value.method, params };
   if (responseTopic !== undefined) message.response_topic = responseTopic;
   if (deadline !== undefined) message.deadline = deadline;
   if (stream !== undefined) message.stream = stream;
+  if (alive !== undefined) message.alive = alive;
   return { kind: "request", message };
 }
 

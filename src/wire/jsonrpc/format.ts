@@ -72,9 +72,9 @@ export class JsonRpcFormat implements WireFormat {
     return instance === undefined ? requestTopic(prefix, method) : `${instance}/${method}`;
   }
 
-  encodeRequest(id: string, _service: string, method: string, params: Params, deadline: number | undefined, stream?: StreamRequest): string {
+  encodeRequest(id: string, _service: string, method: string, params: Params, deadline: number | undefined, stream?: StreamRequest, alive?: number): string {
     if (stream !== undefined) return encodeStreamRequest(id, method, params, this.context.responseTopic, deadline, stream);
-    return encodeRequest(id, method, params, this.context.responseTopic, deadline);
+    return encodeRequest(id, method, params, this.context.responseTopic, deadline, alive);
   }
 
   /** To the service's plain `P/notification`, which every instance of it reads: the one running the call acts. */

@@ -11,10 +11,15 @@
  * - `rpc.credit` `{"id","response_topic","granted"}`: the caller allows `granted` items in all so far (the
  *   request's `credit` included). A running total, so that a copy (QoS 1) or a late one changes nothing; the
  *   same total again says only that the caller is still there, which it says at least every `idleMs / 3`.
+ *   For a plain (unary) call whose request has an `alive` member, `granted` is 0: only a sign of life.
  * - `rpc.cancel` `{"id","response_topic","reason"}`, plus `"timeout": true` when the caller's deadline passed;
  *   for any call, streaming or not. A server aborts the handler, and answers (if it answers) with -32603
  *   `Cancelled: <why>`; the caller has stopped waiting, so it drops that answer.
  * A call is named by its `response_topic` and `id` together (the id alone is the caller's, not unique).
+ *
+ * A plain call that may outlast the caller's idle timeout carries `"alive": <idleMs>` in its request: the caller
+ * sends `rpc.credit` with `granted` 0 at least every `idleMs / 3` while it waits, and a server that hears nothing
+ * for `idleMs` aborts the handler (its caller died). Without the member, a plain call runs to its deadline.
  */
 import type { WireError } from "../../errors/wire.js";
 import type { StreamRequest } from "../format.js";
@@ -63,6 +68,12 @@ export function decodeStreamMember(value: unknown): StreamRequest | string | und
   if (!(Number.isInteger(credit) && (credit as number) >= 1 && (credit as number) <= MAX_CREDIT)) return `"stream.credit" must be an integer from 1 to ${MAX_CREDIT}`;
   if (!(typeof idleMs === "number" && idleMs >= 1 && idleMs <= 2_147_483_647)) return '"stream.idleMs" must be a number of milliseconds from 1 to 2^31-1';
   return { credit: credit as number, idleMs };
+}
+
+/** The `alive` member of a plain request: its idle timeout in ms, `undefined` when absent, or why it is wrong. */
+export function decodeAliveMember(value: unknown): number | string | undefined {
+  if (value === undefined) return undefined;
+  return typeof value === "number" && value >= 1 && value <= 2_147_483_647 ? value : '"alive" must be a number of milliseconds from 1 to 2^31-1';
 }
 
 /** A control notification's params, or `undefined` when they are not one. */
