@@ -3,8 +3,10 @@
  * over mqtt.js in the browser, connected to the broker's WebSocket port. `npm run example:browser` bundles
  * it (esbuild, platform browser: `mqtt-contracts` resolves to its browser entry) and serves it.
  */
-import { MqttCommunicator, RpcError } from "mqtt-contracts";
+// #region imports
+import { MqttCommunicator, RpcError } from "mqtt-contracts"; // the browser entry, under a bundler's `browser` condition
 import { ExampleServiceClient } from "../../generated/example.js";
+// #endregion imports
 
 /** What the server tells the page: where the broker's WebSocket is, and the example service's topic prefix. */
 interface PageConfig {
@@ -24,11 +26,13 @@ function show(element: HTMLElement, text: string, state: string): void {
 
 async function main(): Promise<void> {
   const config = (await (await fetch("./config.json")).json()) as PageConfig;
+  // #region connect
   // No credentials here: the embedded broker takes none. With a broker that does, ask the user for the
   // password and pass it as the `password` option, kept in memory only, never in the URL or in storage.
   const communicator = new MqttCommunicator({ agentName: "browser_example", serviceUrls: { example: config.service }, options: { url: config.wsUrl } });
   await communicator.start();
   const example = new ExampleServiceClient(communicator, "example");
+  // #endregion connect
   show(status, `Connected to ${config.wsUrl}; calling the service at ${config.service}`, "connected");
   form.querySelector("button")!.disabled = false;
   form.addEventListener("submit", (event) => {
