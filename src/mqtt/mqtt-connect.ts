@@ -11,7 +11,6 @@ import { PacketStore } from "./packet-store.js";
 import { InboundFlow, inboundWindow } from "./inbound-flow.js";
 import { describeBroker, MqttTransport } from "./mqtt-transport.js";
 import { CONNACK_HINTS, CONNACK_REASONS, PROTOCOL_REFUSED, TLS_FAILURES, TRANSIENT_CONNACK } from "./reason-codes.js";
-import { utf8Encode } from "../platform/bytes.js";
 import { envVar } from "../platform/runtime.js";
 
 /**
@@ -136,7 +135,7 @@ function connectOnce(options: ResolvedMqttOptions, clientId: string, protocolVer
     // acknowledgement received, a clearInterval and a setInterval per QoS 1 message.
     reschedulePings: false,
   };
-  if (will !== undefined) clientOptions.will = { topic: will.topic, payload: utf8Encode(will.payload) as Buffer, retain: will.retain, qos: options.qos };
+  if (will !== undefined) clientOptions.will = { topic: will.topic, payload: will.payload, retain: will.retain, qos: options.qos };
   if (protocolVersion === 5) {
     // The broker never sends a packet larger than this: payloads over maxPayloadBytes are dropped there,
     // never read into memory here. The allowance covers the largest topic and the properties.
