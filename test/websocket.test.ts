@@ -1,10 +1,13 @@
 /**
- * MQTT over WebSocket: `ws://` URLs work for communicators, generated clients, the CLI and agent configs,
- * against the embedded broker's `wsPort` and a Mosquitto with a websockets listener; the embedded
+ * MQTT over WebSocket: `ws://` and `wss://` URLs work for communicators, generated clients, the CLI and agent configs,
+ * against the embedded broker's `wsPort`, a Mosquitto with a websockets listener, and one with TLS and passwords on it; the embedded
  * broker's WebSocket listener keeps pages of other origins out, and `mqtt-contracts broker --ws-port`
  * serves it from the command line.
  */
+import { chmod, mkdtemp, readFile, rm } from "node:fs/promises";
 import { request } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { agentConfigFromEnv, BaseAgent, CommunicationError, startBroker, type EmbeddedBroker, type MqttCommunicator } from "mqtt-contracts";
@@ -12,6 +15,8 @@ import { ExampleServiceClient, registerExampleService } from "../generated/index
 import { wsBrokers, type WsBroker } from "./helpers/brokers.js";
 import { Children } from "./helpers/child-process.js";
 import { communicator, started } from "./helpers/communicators.js";
+import { freePort, startMosquitto, waitForPort, type Mosquitto } from "./helpers/mosquitto.js";
+import { makeCertificates, makePasswordFile } from "./helpers/tls.js";
 
 const CLI = "src/cli/main.ts";
 const children = new Children();
@@ -174,5 +179,48 @@ describe("mqtt-contracts broker --ws-port", () => {
     const path = await cli("broker", "--ws-port", "0", "--ws-origin", "https://dash.example.com/app");
     expect(path.code).toBe(64);
     expect(path.stderr).toContain("--ws-origin must be * or an origin");
+  });
+});
+
+describe("wss:// to a Mosquitto with TLS and passwords on its websockets listener", () => {
+  let dir: string;
+  let mosquitto: Mosquitto;
+  let wssUrl: string;
+  let ca: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "mqtt-contracts-wss-"));
+    // Mosquitto started as root drops to its own user, which must read these files.
+    await chmod(dir, 0o755);
+    const certs = makeCertificates(dir);
+    ca = certs.ca;
+    const passwords = makePasswordFile(join(dir, "passwords"), { svc: "svc-secret", page: "page-secret" });
+    for (const file of [passwords, certs.ca, certs.serverCert, certs.serverKey]) await chmod(file, 0o644);
+    const wssPort = await freePort();
+    mosquitto = await startMosquitto({
+      config: ["allow_anonymous false", `password_file ${passwords}`, `listener ${wssPort} 127.0.0.1`, "protocol websockets", `certfile ${certs.serverCert}`, `keyfile ${certs.serverKey}`],
+    });
+    await waitForPort(wssPort, 10_000);
+    // The certificate is for the name localhost.
+    wssUrl = `wss://localhost:${wssPort}`;
+  });
+  afterAll(async () => {
+    await mosquitto?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("a communicator and the CLI call over wss:// with the CA and a password, and a wrong password is refused", async () => {
+    const server = communicator(mosquitto.url, { agentName: "wss_example", options: { username: "svc", password: "svc-secret" } });
+    serveExample(server, "wss_example");
+    await server.start();
+    const page = await started(wssUrl, { agentName: "page", serviceUrls: { example: "wss_example" }, options: { ca: await readFile(ca), username: "page", password: "page-secret" } });
+    await expect(new ExampleServiceClient(page, "example").echo({ message: "over TLS" })).resolves.toEqual({ original: "over TLS", echo: "over TLS" });
+
+    const call = await children.startTs(CLI, ["call", "wss_example", "get_status", "{}", "--url", wssUrl, "--ca", ca, "--username", "page"], { env: { MQTT_PASSWORD: "page-secret" } }).exit(60_000);
+    expect(call).toMatchObject({ code: 0, stdout: '{"status":"running","agent_name":"wss_example"}\n' });
+
+    const refused = await children.startTs(CLI, ["call", "wss_example", "get_status", "{}", "--url", wssUrl, "--ca", ca, "--username", "page"], { env: { MQTT_PASSWORD: "wrong-secret" } }).exit(60_000);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain("refused the connection");
+    expect(`${refused.stdout}${refused.stderr}`).not.toContain("wrong-secret");
   });
 });
