@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { Children, repoRoot } from "./helpers/child-process.js";
+import { bundleForBrowser, kib } from "./helpers/browser-bundle.js";
 import { installWithoutTreeWarnings, packCheckout, Shell } from "./helpers/consumer.js";
 
 const children = new Children();
@@ -42,7 +43,7 @@ describe("the packed tarball", () => {
     const shell = new Shell(children, workspace);
     const listing = await shell.ok("tar", ["-tzf", tarball]);
     const files = listing.stdout.split("\n").filter(Boolean).map((path) => path.replace(/^package\//, ""));
-    for (const expected of ["package.json", "README.md", "LICENSE", "bin/mqtt-contracts.js", "dist/src/index.js", "dist/src/index.d.ts", "dist/codegen/index.js", "dist/codegen/index.d.ts", "dist/src/cli/main.js", "examples/starter/contracts/greeter.ts"]) {
+    for (const expected of ["package.json", "README.md", "LICENSE", "bin/mqtt-contracts.js", "dist/src/index.js", "dist/src/index.d.ts", "dist/src/browser.js", "dist/src/browser.d.ts", "dist/codegen/index.js", "dist/codegen/index.d.ts", "dist/src/cli/main.js", "examples/starter/contracts/greeter.ts"]) {
       expect(files, expected).toContain(expected);
     }
     expect(files.filter((path) => /^(test|bench|src|codegen|contracts|generated)\//.test(path) || /\.test\.|\.map$|fixtures/.test(path))).toEqual([]);
@@ -155,6 +156,26 @@ describe("a fresh project: npm init, npm install <tarball> zod typescript, a con
     const packages = new Set(report.modules.flatMap((url) => /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url)?.[1] ?? []));
     expect(packages.has("mqtt-contracts") && packages.has("mqtt") && packages.has("zod")).toBe(true);
     for (const heavy of ["ts-morph", "@ts-morph/common", "typescript", "tsx", "esbuild", "aedes", "zod-to-json-schema"]) expect(packages, heavy).not.toContain(heavy);
+  });
+
+  it("bundles the generated client for a browser with esbuild: the installed package's browser entry, no Node built-in", { timeout: SLOW }, async () => {
+    await writeFile(
+      join(shell.cwd, "page.ts"),
+      [
+        'import { MqttCommunicator } from "mqtt-contracts";',
+        'import { GreeterServiceClient } from "./generated/index.js";',
+        'const communicator = new MqttCommunicator({ agentName: "page", serviceUrls: { greeter: "greeter" }, options: { url: "ws://127.0.0.1:9001" } });',
+        'export const greet = async (name: string) => (await communicator.start(), new GreeterServiceClient(communicator, "greeter").greet({ name }));',
+        "",
+      ].join("\n"),
+    );
+    // No source condition: what a user's bundler sees, the `browser` condition of the installed package's exports.
+    const bundle = await bundleForBrowser("page.ts", { cwd: shell.cwd });
+    console.log(`the installed package's browser bundle of the greeter client: ${kib(bundle.minified)}, ${kib(bundle.gzipped)} gzipped`);
+    expect(bundle.builtins).toEqual([]);
+    expect(bundle.inputs).toContain("node_modules/mqtt-contracts/dist/src/browser.js");
+    expect(bundle.inputs).not.toContain("node_modules/mqtt-contracts/dist/src/index.js");
+    expect(bundle.inputs.filter((input) => /mqtt-contracts\/dist\/(src\/(broker|cli|agent|plugins)|codegen)\/|node_modules\/(aedes|ws|ts-morph|typescript)\//.test(input))).toEqual([]);
   });
 
   it("turns a call away with OverloadedError under overload: \"reject\", and names a bad overload value", { timeout: SLOW }, async () => {

@@ -35,6 +35,8 @@ const OPTIONS = {
   redis: { type: "string" },
   host: { type: "string" },
   port: { type: "string" },
+  "ws-port": { type: "string" },
+  "ws-origin": { type: "string", multiple: true },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -48,7 +50,7 @@ const FLAGS: Record<string, readonly (keyof typeof OPTIONS)[]> = {
   ls: [...CONNECTION_FLAGS, "json"],
   describe: [...CONNECTION_FLAGS, "timeout", "json"],
   stats: [...CONNECTION_FLAGS, "timeout", "json"],
-  broker: ["host", "port", "redis"],
+  broker: ["host", "port", "ws-port", "ws-origin", "redis"],
 };
 
 /** Run the CLI on `argv` (without `node` and the script) and return the exit code. Never rejects. */
@@ -118,7 +120,16 @@ async function dispatch(argv: readonly string[], io: CliIo): Promise<number> {
     }
     default:
       if (rest.length > 0) throw new UsageError(`broker takes no arguments, got ${rest.map((arg) => JSON.stringify(arg)).join(" ")}`);
-      return brokerCommand({ host: values.host ?? "127.0.0.1", port: parsePort(values.port), ...(values.redis === undefined ? {} : { redis: values.redis }) }, io);
+      return brokerCommand(
+        {
+          host: values.host ?? "127.0.0.1",
+          port: parsePort(values.port),
+          ...(values["ws-port"] === undefined ? {} : { wsPort: parsePort(values["ws-port"], "ws-port") }),
+          ...(values["ws-origin"] === undefined ? {} : { wsOrigins: wsOrigins(values["ws-origin"], values["ws-port"]) }),
+          ...(values.redis === undefined ? {} : { redis: values.redis }),
+        },
+        io,
+      );
   }
 }
 
@@ -168,11 +179,21 @@ function usage<T>(read: () => T): T {
   }
 }
 
-function parsePort(text: string | undefined): number {
+function parsePort(text: string | undefined, flag = "port"): number {
   if (text === undefined) return DEFAULT_BROKER_PORT;
   const port = Number(text);
-  if (!(/^\d+$/.test(text) && port <= 65_535)) throw new UsageError(`--port must be a whole number from 0 to 65535, got ${JSON.stringify(text)}`);
+  if (!(/^\d+$/.test(text) && port <= 65_535)) throw new UsageError(`--${flag} must be a whole number from 0 to 65535, got ${JSON.stringify(text)}`);
   return port;
+}
+
+/** `--ws-origin` values: `*` or origins as browsers send them (`scheme://host[:port]`, no path). */
+function wsOrigins(origins: string[], wsPort: string | undefined): string[] {
+  if (wsPort === undefined) throw new UsageError("--ws-origin goes with --ws-port");
+  for (const origin of origins) {
+    if (origin === "*") continue;
+    if (!URL.canParse(origin) || new URL(origin).origin !== origin) throw new UsageError(`--ws-origin must be * or an origin such as https://dash.example.com (scheme, host and port only), got ${JSON.stringify(origin)}`);
+  }
+  return origins;
 }
 
 /** Run `main` on the process's arguments and exit with its code once stdout and stderr are flushed. */

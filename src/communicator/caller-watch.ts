@@ -2,6 +2,8 @@
  * A server's watch on a caller that promised signs of life (a stream's credit, a plain call's `alive`): when
  * it hears nothing for `idleMs`, the caller is gone (killed, cut off) and `gone` is told why, once.
  */
+import { unrefTimer } from "../platform/runtime.js";
+
 export class CallerWatch {
   private timer: ReturnType<typeof setTimeout> | undefined;
 
@@ -16,7 +18,7 @@ export class CallerWatch {
   touch(): void {
     clearTimeout(this.timer);
     this.timer = setTimeout(() => this.gone(new Error(`the caller sent no credit or sign of life for ${this.idleMs} ms (idleMs): it is gone`)), this.idleMs);
-    (this.timer as { unref?: () => void }).unref?.();
+    unrefTimer(this.timer);
   }
 
   stop(): void {

@@ -3,7 +3,8 @@
  * after a reconnect or a group member's death, and settling answers. Format-neutral: each target's wire
  * format encodes the requests and decodes the answers.
  */
-import { randomBytes } from "node:crypto";
+import { randomHex } from "../platform/random.js";
+import { unrefTimer } from "../platform/runtime.js";
 import { CommunicationError, ConfigurationError, RequestTimeoutError, ServiceNotFoundError } from "../errors/errors.js";
 import type { Logger } from "../logger.js";
 import type { AnswerSink, CallControl, Params, RequestId, SentCall, WireFormat } from "../wire/format.js";
@@ -45,7 +46,7 @@ export class RpcClient implements AnswerSink {
 
   constructor(private readonly deps: RpcClientDeps) {
     this.pending = new PendingRequests(
-      `${randomBytes(4).toString("hex")}-`,
+      `${randomHex(4)}-`,
       (ticket) => deps.transport()?.withdraw?.(ticket),
       (target, method) => this.noAnswerHint(target, method),
       (id, target, why, timedOut) => this.sendControl(id, target, { cancel: why, timeout: timedOut }),
@@ -134,7 +135,7 @@ export class RpcClient implements AnswerSink {
   /** While plain call `id` waits, say every `idleMs / 3` that its caller is still there (`rpc.credit` with nothing granted). */
   private keepAlive(id: string, target: string, idleMs: number, result: Promise<unknown>): void {
     const beat = setInterval(() => this.sendControl(id, target, { granted: 0 }), Math.max(1, Math.floor(idleMs / 3)));
-    (beat as { unref?: () => void }).unref?.();
+    unrefTimer(beat);
     const stop = () => clearInterval(beat);
     result.then(stop, stop);
   }
