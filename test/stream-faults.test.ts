@@ -1,7 +1,6 @@
 /**
- * Streams under faults: a caller killed with SIGKILL mid-stream (the server's handler must be aborted by
- * the idle timeout), a slow consumer of a fast producer (the producer's memory stays flat: credit holds
- * it back), a broker killed and restarted mid-stream (no item duplicated or reordered: the stream
+ * Streams under faults (a caller killed mid-call: test/caller-death.test.ts): a slow consumer of a fast
+ * producer (the producer's memory stays flat: credit holds it back), a broker killed and restarted mid-stream (no item duplicated or reordered: the stream
  * completes, or fails naming the lost item), and streams on the memory communicator.
  */
 import { setTimeout as sleep } from "node:timers/promises";
@@ -13,94 +12,7 @@ import { started } from "./helpers/communicators.js";
 import { freePort, startMosquitto } from "./helpers/mosquitto.js";
 import { failure } from "./helpers/failures.js";
 import { recordingLogger } from "./helpers/recording-logger.js";
-
-/** What one run of a streaming handler did. */
-interface Run {
-  yielded: number;
-  /** When its signal aborted (Date.now()), and why. */
-  aborted?: { at: number; reason: unknown };
-  /** Set once the generator has finished (its `finally` ran): it can yield no more. */
-  finishedWith?: number;
-}
-
-/** A handler yielding `{ i }` every `everyMs`, for ever, that records what it did in `runs`. */
-function ticker(runs: Run[], everyMs: number) {
-  return async function* ticks(_params: unknown, context: HandlerContext) {
-    const run: Run = { yielded: 0 };
-    runs.push(run);
-    context.signal.addEventListener("abort", () => (run.aborted = { at: Date.now(), reason: context.signal.reason }), { once: true });
-    try {
-      for (let i = 0; ; i++) {
-        await sleep(everyMs, undefined, { signal: context.signal }).catch(() => undefined);
-        if (context.signal.aborted) return { total: i };
-        run.yielded++;
-        yield { i };
-      }
-    } finally {
-      run.finishedWith = run.yielded;
-    }
-  };
-}
-
-describe.each(tcpBrokers)("a stream's caller killed with SIGKILL on %s", (name, start) => {
-  const children = new Children();
-  afterEach(() => children.killAll());
-
-  it("aborts the server's handler within about the idle timeout, and it stops yielding", { timeout: 90_000 }, async () => {
-    const IDLE_MS = 1_500;
-    const broker = await brokerForTest(start);
-    const runs: Run[] = [];
-    await started(broker.url, { agentName: "svc" }, { ticks: ticker(runs, 50) });
-    const caller = children.startTs("test/fixtures/streams/caller.ts", [broker.url, String(IDLE_MS)]);
-    await caller.waitForStdout(/^item 4$/m, 60_000);
-    const killedAt = Date.now();
-    caller.process.kill("SIGKILL");
-    await caller.exited;
-    await vi.waitFor(() => expect(runs[0]?.aborted).toBeDefined(), { timeout: IDLE_MS + 10_000, interval: 10 });
-    const delay = runs[0]!.aborted!.at - killedAt;
-    console.log(`${name}: the handler's signal aborted ${delay} ms after the caller's SIGKILL (idleTimeoutMs ${IDLE_MS}); it had yielded ${runs[0]!.yielded} items`);
-    expect(String(runs[0]!.aborted!.reason)).toMatch(/sent no credit or sign of life for 1500 ms/);
-    expect(delay).toBeLessThan(IDLE_MS + 3_000);
-    // The generator has returned: it cannot yield again.
-    await vi.waitFor(() => expect(runs[0]!.finishedWith).toBeDefined(), { timeout: 5_000, interval: 10 });
-    expect(runs[0]!.yielded).toBe(runs[0]!.finishedWith);
-    expect(runs).toHaveLength(1);
-    expect(caller.stdout).not.toMatch(/^(done|failed)/m);
-  });
-});
-
-describe.each(tcpBrokers)("a plain call's caller killed with SIGKILL on %s", (name, start) => {
-  const children = new Children();
-  afterEach(() => children.killAll());
-
-  it("aborts the handler within about the idle timeout: the caller had promised signs of life", { timeout: 90_000 }, async () => {
-    const IDLE_MS = 1_500;
-    const broker = await brokerForTest(start);
-    const runs: Run[] = [];
-    await started(broker.url, { agentName: "svc" }, {
-      slow: (_params: unknown, context: HandlerContext) => {
-        const run: Run = { yielded: 0 };
-        runs.push(run);
-        return new Promise((resolve) =>
-          context.signal.addEventListener("abort", () => {
-            run.aborted = { at: Date.now(), reason: context.signal.reason };
-            resolve({ aborted: true });
-          }, { once: true }),
-        );
-      },
-    });
-    const caller = children.startTs("test/fixtures/streams/caller.ts", [broker.url, String(IDLE_MS), "unary"]);
-    await vi.waitFor(() => expect(runs).toHaveLength(1), { timeout: 60_000, interval: 20 });
-    const killedAt = Date.now();
-    caller.process.kill("SIGKILL");
-    await caller.exited;
-    await vi.waitFor(() => expect(runs[0]?.aborted).toBeDefined(), { timeout: IDLE_MS + 10_000, interval: 10 });
-    const delay = runs[0]!.aborted!.at - killedAt;
-    console.log(`${name}: the plain call's handler aborted ${delay} ms after the caller's SIGKILL (idleTimeoutMs ${IDLE_MS}, timeoutMs 600 000)`);
-    expect(String(runs[0]!.aborted!.reason)).toMatch(/sent no credit or sign of life for 1500 ms/);
-    expect(delay).toBeLessThan(IDLE_MS + 3_000);
-  });
-});
+import { ticker, type Run } from "./helpers/stream-runs.js";
 
 /** The producer's `rss <bytes> yielded <count>` lines so far. */
 function samples(stdout: string): { rss: number; yielded: number }[] {
