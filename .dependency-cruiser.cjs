@@ -12,12 +12,16 @@
 //   plugins        src/plugins/
 //   agent          src/agent/
 //   cli            src/cli/ (and codegen/, which it loads)   src/index.ts (the public entry)
+//   browser entry  src/browser.ts: the client path, re-exported by src/index.ts; reaches no broker, agent,
+//                  plugins, cli, codegen or package-info
+//
+// Foundation includes src/platform/ (bytes, random ids, timers, SHA-256 without Node modules) and src/version.ts.
 //
 // The layer rules are allow-lists ("a file in X may only import from ..."), written as path regexes so that
 // they hold for folders that do not exist yet (src/transport/) as soon as files land there. Only imports
 // between files in src/ and codegen/ are checked; packages and node: built-ins are not.
 
-const FOUNDATION = "^src/(errors/|log/|logger\\.ts$|package-info\\.ts$)";
+const FOUNDATION = "^src/(errors/|log/|platform/|logger\\.ts$|package-info\\.ts$|version\\.ts$)";
 const TRANSPORT = "^src/transport/";
 const WIRE = "^src/wire/";
 const COMMUNICATOR = "^src/communicator/";
@@ -30,6 +34,9 @@ const PLUGINS = "^src/plugins/";
 const AGENT = "^src/agent/";
 const CLI = "^src/cli/";
 const INDEX = "^src/index\\.ts$";
+const BROWSER = "^src/browser\\.ts$";
+/** What the browser entry must never reach: Node-only layers and files. */
+const BROWSER_FORBIDDEN = "^src/(broker/|agent/|plugins/|cli/|package-info\\.ts$)|^codegen/";
 const CODEGEN = "^codegen/";
 /** Anything in src/ or codegen/: the universe an allow-list is checked against. */
 const OURS = "^(src|codegen)/";
@@ -131,6 +138,22 @@ module.exports = {
         "src/index.ts is the public entry that re-exports the library; importing it from inside src/ or codegen/ creates hidden cycles, so import the module that defines the thing instead.",
       from: { path: OURS, pathNot: INDEX },
       to: { path: INDEX },
+    },
+    {
+      name: "only-index-imports-browser-entry",
+      severity: "error",
+      comment:
+        "src/browser.ts is the browser entry (the client path); src/index.ts re-exports it for Node. Importing it from anywhere else creates hidden cycles, so import the module that defines the thing instead.",
+      from: { path: OURS, pathNot: [INDEX, BROWSER] },
+      to: { path: BROWSER },
+    },
+    {
+      name: "browser-entry-is-the-client-path",
+      severity: "error",
+      comment:
+        "The browser entry must load in a browser: nothing it reaches, directly or further down, may be the embedded broker, the agent, plugins (they read node_modules), the CLI, codegen or package-info (the file system). Node built-ins on its path are caught by test/browser-bundle.test.ts, which bundles it for a browser.",
+      from: { path: BROWSER },
+      to: { path: [BROWSER_FORBIDDEN], reachable: true },
     },
     {
       name: "codegen-only-contract-wire-foundation",

@@ -1,3 +1,5 @@
+import { envVar } from "./platform/runtime.js";
+
 /** The logging interface the runtime writes to. Compatible with `console` and with pino-style loggers. */
 export interface Logger {
   debug(message: string, meta?: Record<string, unknown>): void;
@@ -19,7 +21,7 @@ function isLogLevel(value: string | undefined): value is LogLevel {
  * `MQTT_CONTRACTS_LOG_LEVEL` environment variable, or `warn`.
  */
 export function createConsoleLogger(name: string, level?: LogLevel): Logger {
-  const envLevel = process.env.MQTT_CONTRACTS_LOG_LEVEL;
+  const envLevel = envVar("MQTT_CONTRACTS_LOG_LEVEL");
   const min = rank[level ?? (isLogLevel(envLevel) ? envLevel : "warn")];
   const write = (lvl: Exclude<LogLevel, "silent">) => (message: string, meta?: Record<string, unknown>) => {
     if (rank[lvl] < min) return;

@@ -3,7 +3,6 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 let root: string | undefined;
-let version: string | undefined;
 
 /** The folder of this package (the one with its package.json), from dist/ or from the sources. */
 export function packageRoot(): string {
@@ -16,15 +15,4 @@ export function packageRoot(): string {
     if (parent === dir) throw new Error("cannot find the folder of the mqtt-contracts package");
     dir = parent;
   }
-}
-
-/** This package's version, as its package.json says; "unknown" when that cannot be read. */
-export function packageVersion(): string {
-  if (version !== undefined) return version;
-  try {
-    version = (JSON.parse(readFileSync(join(packageRoot(), "package.json"), "utf8")) as { version?: string }).version ?? "unknown";
-  } catch {
-    version = "unknown";
-  }
-  return version;
 }

@@ -1,4 +1,3 @@
-import { randomBytes } from "node:crypto";
 import { CommunicationError, ConfigurationError } from "../errors/errors.js";
 import { createConsoleLogger, type Logger } from "../logger.js";
 import { safeLogger } from "../log/safe-logger.js";
@@ -6,7 +5,8 @@ import { WarningLimiter } from "../log/warning-limiter.js";
 import type { Params } from "../wire/format.js";
 import { createFormats, type FormatSet } from "../wire/formats.js";
 import { assertName, assertPrefix } from "../wire/names.js";
-import { packageVersion } from "../package-info.js";
+import { randomHex } from "../platform/random.js";
+import { PACKAGE_VERSION } from "../version.js";
 import type { InboundControl, InboundMessage, LastWill, MessageSink, Transport } from "../transport/transport.js";
 import { DedupCache } from "./dedup-cache.js";
 import { CLOSE_TIMEOUT_MS, DEFAULT_SESSION_EXPIRY_SECONDS } from "./defaults.js";
@@ -61,7 +61,7 @@ export abstract class BaseCommunicator implements Communicator {
     this.topicPrefix = settings.topicPrefix ?? init.agentName;
     assertPrefix("topicPrefix", this.topicPrefix);
     this.clientIdGiven = settings.clientId !== undefined;
-    this.clientId = settings.clientId ?? `${init.agentName}-${randomBytes(4).toString("hex")}`;
+    this.clientId = settings.clientId ?? `${init.agentName}-${randomHex(4)}`;
     assertName("clientId", this.clientId);
     this.responseTopic = `${this.topicPrefix}/response/${this.clientId}`;
     this.maxPayloadBytes = settings.maxPayloadBytes;
@@ -90,7 +90,7 @@ export abstract class BaseCommunicator implements Communicator {
       probeMs: settings.shareProbeMs,
       targets: Object.values(this.serviceUrls),
       keepaliveSeconds: () => this.keepaliveSeconds(),
-      library: `mqtt-contracts@${packageVersion()}`,
+      library: `mqtt-contracts@${PACKAGE_VERSION}`,
       logger,
       warnings,
       startedAt: () => this.startedAt,

@@ -5,6 +5,7 @@
  */
 import { CommunicationError, RequestTimeoutError } from "../errors/errors.js";
 import { ItemQueue } from "./call-stream.js";
+import { unrefTimer } from "../platform/runtime.js";
 
 /**
  * How many items may arrive ahead of a missing one before it counts as lost. A publisher may reorder a few
@@ -46,7 +47,7 @@ export class ClientStream {
     this.queue = new ItemQueue(result, () => this.took(), (reason) => deps.fail(reason));
     // The server aborts a handler whose caller it has not heard from for idleMs: speak up well before that.
     this.heartbeat = setInterval(() => this.tick(), Math.max(1, Math.floor(idleMs / 3)));
-    this.heartbeat.unref();
+    unrefTimer(this.heartbeat);
     this.armIdle();
   }
 
@@ -116,6 +117,6 @@ export class ClientStream {
       if (this.received >= this.granted) return this.armIdle(); // the consumer holds it back, not the server
       this.deps.fail(new RequestTimeoutError(`The stream of ${this.deps.name} from ${this.deps.target} sent no item for ${this.idleMs} ms (idleTimeoutMs)`, { target: this.deps.target, timeoutMs: this.idleMs }));
     }, this.idleMs);
-    this.idle.unref();
+    unrefTimer(this.idle);
   }
 }

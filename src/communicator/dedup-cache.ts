@@ -1,3 +1,5 @@
+import { allocBytes, utf8Decode, utf8Length, writeUtf8 } from "../platform/bytes.js";
+
 /** How many requests the dedup cache remembers by default. */
 export const DEFAULT_DEDUP_ENTRIES = 10_000;
 /** How long after its answer a request is remembered by default, in ms. */
@@ -53,7 +55,7 @@ export class DedupCache {
   private readonly table: Int32Array;
   private readonly mask: number;
   private nextTicket = 0;
-  private bytes: Buffer | undefined;
+  private bytes: Uint8Array | undefined;
   /** Bytes written to the ring since it was made, skipped tails included. */
   private written = 0;
   private waiting: (Reply[] | undefined)[] | undefined;
@@ -163,10 +165,10 @@ export class DedupCache {
 
   private keepAnswer(slot: number, ticket: number, body: string): void {
     const capacity = this.maxAnswerBytes;
-    const bytes = (this.bytes ??= Buffer.allocUnsafeSlow(capacity));
+    const bytes = (this.bytes ??= allocBytes(capacity));
     let position = this.written % capacity;
     // A UTF-16 code unit is at most 3 bytes of UTF-8: when that fits, write without measuring first.
-    let length = body.length * 3 <= capacity - position ? -1 : Buffer.byteLength(body);
+    let length = body.length * 3 <= capacity - position ? -1 : utf8Length(body);
     if (length > capacity / LARGE_ANSWER_SHARE) {
       const large = (this.large ??= new Map());
       if (large.size >= MAX_LARGE_ANSWERS) large.delete(large.keys().next().value!);
@@ -178,7 +180,7 @@ export class DedupCache {
       this.written += capacity - position; // skip the tail: an answer is kept in one piece
       position = 0;
     }
-    length = bytes.write(body, position);
+    length = writeUtf8(bytes, body, position);
     this.answerAt[slot] = this.written;
     this.answerLength[slot] = length;
     this.written += length;
@@ -188,7 +190,7 @@ export class DedupCache {
     // Overwritten once the ring has been written a whole turn past it.
     if (this.written - at > this.maxAnswerBytes || this.bytes === undefined) return undefined;
     const position = at % this.maxAnswerBytes;
-    return this.bytes.toString("utf8", position, position + length);
+    return utf8Decode(this.bytes, position, position + length);
   }
 
   private find(a: number, b: number): number {

@@ -1,3 +1,5 @@
+import { cancelSoon, runSoon, type SoonHandle } from "../platform/runtime.js";
+
 /** How a client batches requests towards one target service. */
 export interface BatchSettings {
   /** At most this many requests in one batch message; more are split. Default 64. */
@@ -15,7 +17,7 @@ export interface QueuedRequest {
 
 interface Queue {
   entries: QueuedRequest[];
-  timer: NodeJS.Immediate | NodeJS.Timeout | undefined;
+  timer: SoonHandle | ReturnType<typeof setTimeout> | undefined;
 }
 
 export const DEFAULT_MAX_BATCH_SIZE = 64;
@@ -45,14 +47,14 @@ export class RequestBatcher {
       this.flush();
       return;
     }
-    queue.timer ??= this.maxWaitMs > 0 ? setTimeout(() => this.flush(), this.maxWaitMs) : setImmediate(() => this.flush());
+    queue.timer ??= this.maxWaitMs > 0 ? setTimeout(() => this.flush(), this.maxWaitMs) : runSoon(() => this.flush());
   }
 
   flush(): void {
     const queue = this.queue;
     if (queue.timer !== undefined) {
-      clearTimeout(queue.timer as NodeJS.Timeout);
-      clearImmediate(queue.timer as NodeJS.Immediate);
+      if (this.maxWaitMs > 0) clearTimeout(queue.timer as ReturnType<typeof setTimeout>);
+      else cancelSoon(queue.timer);
       queue.timer = undefined;
     }
     const entries = queue.entries.splice(0);

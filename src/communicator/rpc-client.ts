@@ -3,7 +3,7 @@
  * after a reconnect or a group member's death, and settling answers. Format-neutral: each target's wire
  * format encodes the requests and decodes the answers.
  */
-import { randomBytes } from "node:crypto";
+import { randomHex } from "../platform/random.js";
 import { CommunicationError, ConfigurationError, RequestTimeoutError, ServiceNotFoundError } from "../errors/errors.js";
 import type { Logger } from "../logger.js";
 import type { AnswerSink, CallControl, Params, RequestId, SentCall, WireFormat } from "../wire/format.js";
@@ -45,7 +45,7 @@ export class RpcClient implements AnswerSink {
 
   constructor(private readonly deps: RpcClientDeps) {
     this.pending = new PendingRequests(
-      `${randomBytes(4).toString("hex")}-`,
+      `${randomHex(4)}-`,
       (ticket) => deps.transport()?.withdraw?.(ticket),
       (target, method) => this.noAnswerHint(target, method),
       (id, target, why, timedOut) => this.sendControl(id, target, { cancel: why, timeout: timedOut }),

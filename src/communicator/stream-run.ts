@@ -5,6 +5,7 @@
  */
 import { ErrorCode } from "../errors/codes.js";
 import { RpcError } from "../errors/errors.js";
+import { unrefTimer } from "../platform/runtime.js";
 import type { StreamRequest } from "../wire/format.js";
 import type { HandlerCall } from "./handler-call.js";
 
@@ -71,7 +72,7 @@ export class StreamRun {
   private touch(): void {
     clearTimeout(this.idle);
     this.idle = setTimeout(() => this.abort(new Error(`the caller sent no credit or sign of life for ${this.idleMs} ms (idleMs): it is gone`)), this.idleMs);
-    this.idle.unref();
+    unrefTimer(this.idle);
   }
 
   private wakeUp(): void {

@@ -1,8 +1,9 @@
 import { z } from "zod";
-import { createRequire } from "node:module";
 import type { zodToJsonSchema as ZodToJsonSchema } from "zod-to-json-schema";
 import type { AnySchema } from "./define-service.js";
 import { isZod4 } from "./schema.js";
+import type { createRequire as CreateRequire } from "node:module";
+import { nodeBuiltin } from "../platform/runtime.js";
 
 import type { JsonSchema } from "../communicator/types.js";
 
@@ -30,7 +31,11 @@ let zodToJsonSchema: typeof ZodToJsonSchema | undefined;
  * module (`rpc.discover`), and importing the runtime must not load what only v3 contracts need.
  */
 function loadZodToJsonSchema(): typeof ZodToJsonSchema {
-  return (zodToJsonSchema ??= (createRequire(import.meta.url)("zod-to-json-schema") as { zodToJsonSchema: typeof ZodToJsonSchema }).zodToJsonSchema);
+  if (zodToJsonSchema !== undefined) return zodToJsonSchema;
+  // Loaded synchronously through Node's require: in a browser bundle there is none, and zod/v3 schemas get no JSON Schema there.
+  const createRequire = nodeBuiltin<{ createRequire: typeof CreateRequire }>("node:module")?.createRequire;
+  if (createRequire === undefined) throw new Error("the JSON Schema of a zod/v3 schema is made in Node only (zod-to-json-schema); use Zod 4 schemas in a browser");
+  return (zodToJsonSchema = (createRequire(import.meta.url)("zod-to-json-schema") as { zodToJsonSchema: typeof ZodToJsonSchema }).zodToJsonSchema);
 }
 
 /** The JSON Schema of a contract schema for `rpc.discover`; `{}` (anything) with a note when it has no JSON Schema form. */

@@ -2,7 +2,7 @@
  * The OpenRPC document a server answers `rpc.discover` with, built from the contracts of its handlers
  * (https://spec.open-rpc.org). Notifications are methods with the `x-notification` extension and no result.
  */
-import { createHash } from "node:crypto";
+import { sha256Hex } from "../platform/sha256.js";
 import type { HandlerOptions, JsonSchema } from "../communicator/types.js";
 
 export const OPENRPC_VERSION = "1.3.2";
@@ -78,5 +78,5 @@ export function buildOpenRpc(title: string, library: string, handlers: Iterable<
 
 /** SHA-256 (hex) of a document: what the discovery record carries instead of the schemas. */
 export function digestOf(document: OpenRpcDocument): string {
-  return createHash("sha256").update(JSON.stringify(document)).digest("hex");
+  return sha256Hex(JSON.stringify(document));
 }

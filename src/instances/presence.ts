@@ -10,6 +10,7 @@ import { InstanceDirectory } from "./directory.js";
 import { picks } from "./group-hash.js";
 import { decodeRecord, discoverQueryTopic, instanceRecordFilter, instanceRequestBase, instanceTopic, parseRecordTopic, RECORD_KIND, type InstanceRecord, type Routing } from "./record.js";
 import { ShareProbe } from "./share-probe.js";
+import { unrefTimer } from "../platform/runtime.js";
 
 export interface PresenceDeps extends MembershipContext {
   /** What the record says the instance serves; read when it is announced. */
@@ -220,10 +221,12 @@ export class Presence implements Membership, HandlerObserver {
     if (!this.announced || this.queryPending) return;
     const wait = Math.max(0, this.lastAnnounced + QUERY_INTERVAL_MS - Date.now());
     this.queryPending = true;
-    setTimeout(() => {
-      this.queryPending = false;
-      if (this.announced) void this.announce(transport);
-    }, wait).unref();
+    unrefTimer(
+      setTimeout(() => {
+        this.queryPending = false;
+        if (this.announced) void this.announce(transport);
+      }, wait),
+    );
   }
 
   /** Take a record, probe or discovery query; false when `message` is none of them. */

@@ -2,7 +2,8 @@
  * Whether the broker delivers `$share` subscriptions: asked once at `start()` by a member of a group
  * under `sharedRouting: "auto"`. aedes grants them and never delivers; Mosquitto, EMQX and HiveMQ deliver.
  */
-import { randomBytes } from "node:crypto";
+import { randomHex } from "../platform/random.js";
+import { utf8Decode } from "../platform/bytes.js";
 import type { Logger } from "../logger.js";
 import type { Routing } from "../communicator/membership.js";
 import type { InboundMessage, Transport } from "../transport/transport.js";
@@ -25,8 +26,8 @@ export class ShareProbe {
     // A group of our own, so the probe comes back to us and to nobody else; it also fences the retained
     // records subscribed before, which a broker delivers before what is published after.
     const topic = instanceProbeTopic(prefix, clientId);
-    const filter = `$share/${group}-probe-${randomBytes(3).toString("hex")}/${topic}`;
-    const nonce = randomBytes(8).toString("hex");
+    const filter = `$share/${group}-probe-${randomHex(3)}/${topic}`;
+    const nonce = randomHex(8);
     let timer: NodeJS.Timeout | undefined;
     const arrived = new Promise<boolean>((resolve) => {
       this.probe = { topic, nonce, arrived: () => resolve(true) };
@@ -52,7 +53,7 @@ export class ShareProbe {
   consume(message: InboundMessage): boolean {
     const probe = this.probe;
     if (probe === undefined || message.topic !== probe.topic) return false;
-    if (Buffer.from(message.payload).toString() === probe.nonce) probe.arrived();
+    if (utf8Decode(message.payload) === probe.nonce) probe.arrived();
     return true;
   }
 }

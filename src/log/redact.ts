@@ -1,4 +1,5 @@
-import { createRequire } from "node:module";
+import type { createRequire as CreateRequire } from "node:module";
+import { envVar, nodeBuiltin } from "../platform/runtime.js";
 
 /** What replaces a secret in any text the runtime prints. */
 export const REDACTED = "***";
@@ -33,9 +34,12 @@ let debugHooked = false;
  */
 export function protectSecret(secret: string | undefined): void {
   if (secret !== undefined && secret !== "") secrets.add(secret);
-  if (debugHooked || !process.env.DEBUG) return;
+  if (debugHooked || !envVar("DEBUG")) return;
   debugHooked = true;
-  for (const debug of debugCopies()) {
+  // Only Node has a DEBUG variable and the `debug` package's stderr output to guard.
+  const createRequire = nodeBuiltin<{ createRequire: typeof CreateRequire }>("node:module")?.createRequire;
+  if (createRequire === undefined) return;
+  for (const debug of debugCopies(createRequire)) {
     const write = debug.log ?? ((...args: unknown[]) => process.stderr.write(`${args.map(String).join(" ")}\n`));
     debug.log = function redacted(this: unknown, ...args: unknown[]) {
       return write.apply(this, args.map((arg) => (typeof arg === "string" ? redactSecrets(arg) : arg)));
@@ -48,7 +52,7 @@ interface DebugModule {
 }
 
 /** The `debug` package as mqtt.js and mqtt-packet resolve it (one copy when npm deduplicated them). */
-function debugCopies(): DebugModule[] {
+function debugCopies(createRequire: typeof CreateRequire): DebugModule[] {
   const copies = new Set<DebugModule>();
   const require = createRequire(import.meta.url);
   for (const from of ["mqtt", "mqtt-packet"]) {

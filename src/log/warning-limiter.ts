@@ -1,4 +1,5 @@
 import type { Logger } from "../logger.js";
+import { unrefTimer } from "../platform/runtime.js";
 
 export interface WarningLimits {
   /** Warnings of one kind logged per window; more are counted. Default 10. */
@@ -36,7 +37,7 @@ export class WarningLimiter {
     if (state.timer === undefined) {
       const current = state;
       current.timer = setTimeout(() => this.endWindow(kind, current), this.windowMs);
-      current.timer.unref();
+      unrefTimer(current.timer);
     }
     if (state.logged < this.perWindow) {
       state.logged++;

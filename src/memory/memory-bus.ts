@@ -1,5 +1,7 @@
 import type { InboundMessage, MessageSink, PublishProperties } from "../transport/transport.js";
 import { topicMatches } from "../wire/topic-filter.js";
+import { copyBytes, utf8Encode } from "../platform/bytes.js";
+import { runSoon } from "../platform/runtime.js";
 
 interface Subscription {
   filter: string;
@@ -22,7 +24,7 @@ export class MemoryBus {
     const added = filters.map((filter) => ({ filter, sink }));
     for (const subscription of added) this.subscriptions.add(subscription);
     for (const [topic, payload] of this.retained) {
-      if (filters.some((filter) => topicMatches(filter, topic))) setImmediate(sink, { topic, payload: Buffer.from(payload, "utf8") });
+      if (filters.some((filter) => topicMatches(filter, topic))) runSoon(() => sink({ topic, payload: utf8Encode(payload) }));
     }
     return () => {
       for (const subscription of added) this.subscriptions.delete(subscription);
@@ -37,14 +39,14 @@ export class MemoryBus {
   }
 
   publish(topic: string, payload: string, properties: PublishProperties = {}): void {
-    const bytes = Buffer.from(payload, "utf8");
+    const bytes = utf8Encode(payload);
     const delivered = new Set<MessageSink>();
     for (const { filter, sink } of this.subscriptions) {
       // Like a broker with overlapping subscriptions of one client: deliver once per subscriber.
       if (delivered.has(sink) || !topicMatches(filter, topic)) continue;
       delivered.add(sink);
-      const message: InboundMessage = { topic, payload: Buffer.from(bytes), ...properties };
-      setImmediate(sink, message);
+      const message: InboundMessage = { topic, payload: copyBytes(bytes), ...properties };
+      runSoon(() => sink(message));
     }
   }
 }

@@ -1,7 +1,7 @@
 /**
  * `discover()`: the services and instances on a broker, read from their retained discovery records.
  */
-import { randomBytes } from "node:crypto";
+import { randomHex } from "../platform/random.js";
 import type { InboundMessage } from "../transport/transport.js";
 import { parseCommunicatorOptions } from "../communicator/parse-options.js";
 import { createConsoleLogger, type Logger } from "../logger.js";
@@ -61,7 +61,7 @@ export async function discover(options: DiscoverOptions = {}): Promise<Discovere
     if (record === undefined) records.delete(message.topic);
     else records.set(message.topic, record);
   };
-  const transport = await connectMqttTransport({ ...connection, waitForBroker: false }, `discover-${randomBytes(4).toString("hex")}`, sink, logger);
+  const transport = await connectMqttTransport({ ...connection, waitForBroker: false }, `discover-${randomHex(4)}`, sink, logger);
   try {
     const filters = options.prefix !== undefined ? [instanceRecordFilter(options.prefix)] : anyRecordFilters(options.maxDepth ?? 8);
     await transport.subscribe(filters);

@@ -2,6 +2,7 @@ import type { IPublishPacket, MqttClient } from "mqtt";
 import { DEFAULT_MAX_CONCURRENT_HANDLERS, DEFAULT_MAX_QUEUED_REQUESTS } from "../communicator/defaults.js";
 import type { InboundMessage, MessageSink } from "../transport/transport.js";
 import type { ResolvedMqttOptions } from "./mqtt-options.js";
+import { copyBytes } from "../platform/bytes.js";
 
 /** Tells mqtt.js to read on without acknowledging: it goes on to the next packet when handleMessage reports an error. */
 const ACK_LATER = new Error("acknowledged once a handler takes it");
@@ -67,7 +68,7 @@ export class InboundFlow {
 
   /** Called by the transport's `message` listener instead of the sink when `shouldPark` says so. */
   park(message: InboundMessage): void {
-    const payload = Buffer.from(message.payload);
+    const payload = copyBytes(message.payload);
     const bytes = payload.byteLength + message.topic.length * 2;
     const entry: Parked = { message: { ...message, payload }, bytes, messageId: undefined, stream: this.client.stream };
     this.parked.push(entry);

@@ -11,6 +11,8 @@ import { PacketStore } from "./packet-store.js";
 import { InboundFlow, inboundWindow } from "./inbound-flow.js";
 import { describeBroker, MqttTransport } from "./mqtt-transport.js";
 import { CONNACK_HINTS, CONNACK_REASONS, PROTOCOL_REFUSED, TLS_FAILURES, TRANSIENT_CONNACK } from "./reason-codes.js";
+import { utf8Encode } from "../platform/bytes.js";
+import { envVar } from "../platform/runtime.js";
 
 /**
  * A connection error that retrying cannot fix, said with what to change; undefined for one worth
@@ -134,7 +136,7 @@ function connectOnce(options: ResolvedMqttOptions, clientId: string, protocolVer
     // acknowledgement received, a clearInterval and a setInterval per QoS 1 message.
     reschedulePings: false,
   };
-  if (will !== undefined) clientOptions.will = { topic: will.topic, payload: Buffer.from(will.payload), retain: will.retain, qos: options.qos };
+  if (will !== undefined) clientOptions.will = { topic: will.topic, payload: utf8Encode(will.payload) as Buffer, retain: will.retain, qos: options.qos };
   if (protocolVersion === 5) {
     // The broker never sends a packet larger than this: payloads over maxPayloadBytes are dropped there,
     // never read into memory here. The allowance covers the largest topic and the properties.
@@ -147,7 +149,7 @@ function connectOnce(options: ResolvedMqttOptions, clientId: string, protocolVer
   }
   // mqtt.js calls its `debug` logger several times per packet even when it is off (an arguments
   // array each time); skip it unless DEBUG is set, so `DEBUG=mqttjs*` still shows mqtt.js's own log.
-  if (!process.env.DEBUG) clientOptions.log = noLog;
+  if (!envVar("DEBUG")) clientOptions.log = noLog;
   if (options.username !== undefined) clientOptions.username = options.username;
   if (options.password !== undefined) clientOptions.password = options.password;
   if (options.ca !== undefined) clientOptions.ca = options.ca;

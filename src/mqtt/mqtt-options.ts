@@ -2,8 +2,11 @@ import type { Duplex } from "node:stream";
 import { z } from "zod";
 import { commonOptionsShape } from "../communicator/options.js";
 import { redactUrl } from "../log/redact.js";
+import { isNodeBuffer } from "../platform/bytes.js";
 
-const pem = () => z.union([z.string(), z.instanceof(Buffer), z.array(z.string()), z.array(z.instanceof(Buffer))]);
+/** A Buffer, checked without naming `Buffer`: these options are built in browsers too, where it does not exist (TLS files are Node's). */
+const buffer = () => z.custom<Buffer>((value) => isNodeBuffer(value), { error: "must be a string or a Buffer" });
+const pem = () => z.union([z.string(), buffer(), z.array(z.string()), z.array(buffer())]);
 
 const URL_PROTOCOLS = ["mqtt:", "mqtts:", "ws:", "wss:"];
 

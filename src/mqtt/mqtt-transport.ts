@@ -5,6 +5,8 @@ import type { PublishProperties, PublishTicket, Transport } from "../transport/t
 import type { ResolvedMqttOptions } from "./mqtt-options.js";
 import { PacketStore } from "./packet-store.js";
 import { reasonName } from "./reason-codes.js";
+import { utf8Length } from "../platform/bytes.js";
+import { runSoon } from "../platform/runtime.js";
 
 /** How long `close()` waits for in-flight packets before it drops the connection. */
 const CLOSE_FLUSH_MS = 2_000;
@@ -116,7 +118,7 @@ export class MqttTransport implements Transport {
     if (typeof stream?.cork !== "function" || typeof stream.uncork !== "function") return;
     stream.cork();
     this.corked = true;
-    setImmediate(() => {
+    runSoon(() => {
       this.corked = false;
       stream.uncork!();
     });
@@ -218,7 +220,7 @@ export class MqttTransport implements Transport {
    * connect: it is refused before it reaches mqtt.js.
    */
   private tooLong(topic: string): CommunicationError {
-    return new CommunicationError(`Cannot publish to a topic of ${Buffer.byteLength(topic)} bytes (MQTT allows ${MAX_TOPIC_BYTES}): ${topic.slice(0, 64)}...`, { target: topic.slice(0, 64) });
+    return new CommunicationError(`Cannot publish to a topic of ${utf8Length(topic)} bytes (MQTT allows ${MAX_TOPIC_BYTES}): ${topic.slice(0, 64)}...`, { target: topic.slice(0, 64) });
   }
 
   /** An MQTT 5 PUBACK with a failure reason code (mqtt.js sets `code`) names the topic and, for 135, the ACL. */
@@ -267,5 +269,5 @@ const MAX_TOPIC_BYTES = 65_535;
 
 /** Whether `topic` is over MQTT's limit. A string of at most 21 845 UTF-16 units is at most 65 535 UTF-8 bytes: no count needed. */
 function topicTooLong(topic: string): boolean {
-  return topic.length > 21_845 && Buffer.byteLength(topic, "utf8") > MAX_TOPIC_BYTES;
+  return topic.length > 21_845 && utf8Length(topic) > MAX_TOPIC_BYTES;
 }

@@ -1,5 +1,4 @@
-import { Readable } from "node:stream";
-import type { IStore } from "mqtt";
+import mqtt, { type IStore } from "mqtt";
 import { SequenceMap } from "../communicator/sequence-map.js";
 import type { PublishTicket } from "../transport/transport.js";
 
@@ -50,9 +49,11 @@ export class PacketStore implements IStore {
 
   /** The packets stored now, oldest first. */
   createStream(): ReturnType<IStore["createStream"]> {
-    // mqtt.js reads it as a stream of objects (`read`, `readable`, `end`, `destroy`), which a Node
-    // Readable is; its type names the readable-stream package's class.
-    return Readable.from(this.packets.values()) as unknown as ReturnType<IStore["createStream"]>;
+    // mqtt.js reads it as a stream of objects (`read`, `readable`, `end`, `destroy`): its own Store makes
+    // one, in Node and in its browser build alike (no node:stream here). Only after a reconnect, so a copy is cheap.
+    const snapshot = new mqtt.Store();
+    for (const packet of this.packets.values()) snapshot.put(packet, noop);
+    return snapshot.createStream();
   }
 
   /**
@@ -81,3 +82,5 @@ export class PacketStore implements IStore {
     cb?.();
   }
 }
+
+function noop(): void {}

@@ -1,4 +1,5 @@
 import { ConfigurationError } from "../errors/errors.js";
+import { utf8Length } from "../platform/bytes.js";
 
 /** The largest MQTT topic, in UTF-8 bytes. */
 const MAX_TOPIC_BYTES = 65_535;
@@ -30,7 +31,7 @@ function topicProblem(value: unknown): string | undefined {
     const code = `U+${refused[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")}`;
     return code === "U+0000" ? "must not contain NUL" : `must not contain ${code} (control characters and non-characters are refused by brokers)`;
   }
-  if (Buffer.byteLength(value, "utf8") > MAX_TOPIC_BYTES) return `must be at most ${MAX_TOPIC_BYTES} bytes`;
+  if (utf8Length(value) > MAX_TOPIC_BYTES) return `must be at most ${MAX_TOPIC_BYTES} bytes`;
   return undefined;
 }
 

@@ -3,7 +3,7 @@
  * caller's agent name, where answers go) and `target`; answers carry `result`, or `error` as
  * `{ code, message, details }` with HTTP-style codes (see `./errors.ts`). There is no `jsonrpc` member.
  */
-import { randomUUID } from "node:crypto";
+import { randomUuid } from "../../platform/random.js";
 import { ErrorCode } from "../../errors/codes.js";
 import type { WireError } from "../../errors/wire.js";
 import { describe, isPlainObject, isRequestId, type Params, type RequestId } from "../jsonrpc/codec.js";
@@ -26,7 +26,7 @@ export function encodeOpenMasRequest(id: string, source: string, target: string,
 }
 
 export function encodeOpenMasNotification(source: string, target: string, method: string, params: unknown): string {
-  return JSON.stringify({ id: randomUUID(), source, target, method, params, timestamp: Date.now(), type: "notification" });
+  return JSON.stringify({ id: randomUuid(), source, target, method, params, timestamp: Date.now(), type: "notification" });
 }
 
 /** An answer; `source` is the answering agent, `target` the caller. Throws if the result cannot be carried by JSON. */
