@@ -4,12 +4,28 @@ import type { Aedes, AedesOptions } from "aedes";
 import { CommunicationError, ConfigurationError } from "../errors/errors.js";
 import { inProcessStream } from "./in-process-stream.js";
 import { DEFAULT_REDIS_CONNECT_TIMEOUT_MS, joinRedis, parseRedisUrl, type RedisJoin } from "./redis-join.js";
+import { listenWebSocket, type WebSocketListener } from "./websocket-listener.js";
 
 export interface StartBrokerOptions {
   /** Interface to listen on. Default `127.0.0.1`: reachable from this machine only. */
   host?: string;
   /** TCP port; 0 picks a free one. Default 0. */
   port?: number;
+  /**
+   * Also serve MQTT over WebSocket on this port of `host` (0 picks a free one), for browsers:
+   * `ws://host:wsPort` (see `EmbeddedBroker.wsUrl`). Default: no WebSocket listener. For `wss://`, put a
+   * TLS-terminating proxy in front of it.
+   */
+  wsPort?: number;
+  /**
+   * With `wsPort`: the page origins (`https://dash.example.com`, as browsers send them in the `Origin`
+   * header) whose pages may connect over WebSocket; `["*"]` lets any page in. Default: pages served
+   * from this machine (`http(s)://localhost`, `127.0.0.1` or `[::1]`, any port). Clients that are not
+   * browsers send no origin and may always connect, as on the TCP port. Browsers let any web site open
+   * a WebSocket to any address, so this is what keeps a site the user visits off a broker without
+   * authentication on their machine.
+   */
+  wsOrigins?: readonly string[];
   /** Passed to aedes, e.g. `authenticate` or `authorizePublish` hooks. */
   aedes?: AedesOptions;
   /**
@@ -41,6 +57,10 @@ export interface EmbeddedBroker {
   readonly url: string;
   readonly host: string;
   readonly port: number;
+  /** With `StartBrokerOptions.wsPort`: `ws://host:port`, for browsers and any mqtt.js client. */
+  readonly wsUrl: string | undefined;
+  /** With `StartBrokerOptions.wsPort`: the WebSocket port (the one picked, for 0). */
+  readonly wsPort: number | undefined;
   /** With `StartBrokerOptions.redis`: the Redis URL this broker joined through, with its password masked. */
   readonly redis: string | undefined;
   /** The aedes instance, for hooks and events. */
@@ -63,6 +83,10 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Emb
   const redisTarget = options.redis === undefined ? undefined : parseRedisUrl(options.redis);
   if (redisTarget !== undefined && (options.aedes?.mq !== undefined || options.aedes?.persistence !== undefined)) {
     throw new ConfigurationError(`redis (${redisTarget.masked}) sets the broker's mq and persistence; do not also pass aedes.mq or aedes.persistence`, { target: redisTarget.masked });
+  }
+  const wsPort = options.wsPort;
+  if (wsPort !== undefined && (!Number.isInteger(wsPort) || wsPort < 0 || wsPort > 65_535)) {
+    throw new ConfigurationError(`wsPort must be an integer from 0 to 65535, got ${JSON.stringify(wsPort)}`);
   }
   const redisTimeoutMs = options.redisConnectTimeoutMs ?? DEFAULT_REDIS_CONNECT_TIMEOUT_MS;
   if (!Number.isInteger(redisTimeoutMs) || redisTimeoutMs <= 0) {
@@ -95,11 +119,23 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Emb
   }
   const port = (server.address() as AddressInfo).port;
   const urlHost = host.includes(":") ? `[${host}]` : host;
+  let ws: WebSocketListener | undefined;
+  if (wsPort !== undefined) {
+    try {
+      ws = await listenWebSocket((stream, request) => aedes.handle(stream, request), host, wsPort, options.wsOrigins);
+    } catch (error) {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await closeAedes();
+      throw error;
+    }
+  }
   let closing: Promise<void> | undefined;
   return {
     url: `mqtt://${urlHost}:${port}`,
     host,
     port,
+    wsUrl: ws === undefined ? undefined : `ws://${urlHost}:${ws.port}`,
+    wsPort: ws?.port,
     redis: redisTarget?.masked,
     aedes,
     connectStream() {
@@ -108,8 +144,10 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Emb
     close() {
       closing ??= (async () => {
         const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
+        const wsClosed = ws?.close();
         await closeAedes();
         await serverClosed;
+        await wsClosed;
       })();
       return closing;
     },

@@ -38,6 +38,8 @@ const OPTIONS = {
   redis: { type: "string" },
   host: { type: "string" },
   port: { type: "string" },
+  "ws-port": { type: "string" },
+  "ws-origin": { type: "string", multiple: true },
   "allow-remote": { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
@@ -52,7 +54,7 @@ const FLAGS: Record<string, readonly (keyof typeof OPTIONS)[]> = {
   ls: [...CONNECTION_FLAGS, "json"],
   describe: [...CONNECTION_FLAGS, "timeout", "json"],
   stats: [...CONNECTION_FLAGS, "timeout", "json"],
-  broker: ["host", "port", "redis"],
+  broker: ["host", "port", "ws-port", "ws-origin", "redis"],
   ui: ["url", "host", "port", "allow-remote"],
 };
 
@@ -123,10 +125,19 @@ async function dispatch(argv: readonly string[], io: CliIo): Promise<number> {
     }
     case "ui":
       if (rest.length > 0) throw new UsageError(`ui takes no arguments, got ${rest.map((arg) => JSON.stringify(arg)).join(" ")}`);
-      return uiCommand({ host: values.host ?? "127.0.0.1", port: parsePort(values.port, DEFAULT_UI_PORT), allowRemote: values["allow-remote"] ?? false, url: uiBrokerUrl(values.url, io) }, io);
+      return uiCommand({ host: values.host ?? "127.0.0.1", port: values.port === undefined ? DEFAULT_UI_PORT : parsePort(values.port), allowRemote: values["allow-remote"] ?? false, url: uiBrokerUrl(values.url, io) }, io);
     default:
       if (rest.length > 0) throw new UsageError(`broker takes no arguments, got ${rest.map((arg) => JSON.stringify(arg)).join(" ")}`);
-      return brokerCommand({ host: values.host ?? "127.0.0.1", port: parsePort(values.port), ...(values.redis === undefined ? {} : { redis: values.redis }) }, io);
+      return brokerCommand(
+        {
+          host: values.host ?? "127.0.0.1",
+          port: parsePort(values.port),
+          ...(values["ws-port"] === undefined ? {} : { wsPort: parsePort(values["ws-port"], "ws-port") }),
+          ...(values["ws-origin"] === undefined ? {} : { wsOrigins: wsOrigins(values["ws-origin"], values["ws-port"]) }),
+          ...(values.redis === undefined ? {} : { redis: values.redis }),
+        },
+        io,
+      );
   }
 }
 
@@ -186,11 +197,21 @@ function uiBrokerUrl(flag: string | undefined, io: CliIo): string | undefined {
   throw new UsageError(`ui --url must be the broker's WebSocket URL (ws:// or wss://): a browser cannot speak MQTT over TCP; got ${JSON.stringify(redactUrl(url))}`);
 }
 
-function parsePort(text: string | undefined, fallback = DEFAULT_BROKER_PORT): number {
-  if (text === undefined) return fallback;
+function parsePort(text: string | undefined, flag = "port"): number {
+  if (text === undefined) return DEFAULT_BROKER_PORT;
   const port = Number(text);
-  if (!(/^\d+$/.test(text) && port <= 65_535)) throw new UsageError(`--port must be a whole number from 0 to 65535, got ${JSON.stringify(text)}`);
+  if (!(/^\d+$/.test(text) && port <= 65_535)) throw new UsageError(`--${flag} must be a whole number from 0 to 65535, got ${JSON.stringify(text)}`);
   return port;
+}
+
+/** `--ws-origin` values: `*` or origins as browsers send them (`scheme://host[:port]`, no path). */
+function wsOrigins(origins: string[], wsPort: string | undefined): string[] {
+  if (wsPort === undefined) throw new UsageError("--ws-origin goes with --ws-port");
+  for (const origin of origins) {
+    if (origin === "*") continue;
+    if (!URL.canParse(origin) || new URL(origin).origin !== origin) throw new UsageError(`--ws-origin must be * or an origin such as https://dash.example.com (scheme, host and port only), got ${JSON.stringify(origin)}`);
+  }
+  return origins;
 }
 
 /** Run `main` on the process's arguments and exit with its code once stdout and stderr are flushed. */

@@ -42,6 +42,9 @@ Options of call, notify, ls, describe and stats:
 Options of broker:
   --host <host>            Interface to listen on (default 127.0.0.1)
   --port <port>            TCP port; 0 picks a free one (default 1883)
+  --ws-port <port>         Also serve MQTT over WebSocket (ws://host:port) for browsers; 0 picks a free one
+  --ws-origin <origin>     A page origin allowed to connect over WebSocket (repeatable; * for any;
+                           default: pages served from this machine)
   --redis <url>            Join the other embedded brokers of this Redis (redis://[:password@]host[:port][/db]):
                            clients of any of them reach each other, as on one broker
 
@@ -82,7 +85,7 @@ export const SHORT_USAGE = `Usage:
   mqtt-contracts ls [--json] [--url <url>] [connection options]
   mqtt-contracts describe <topic-prefix> [<method>] [--json] [--url <url>] [connection options]
   mqtt-contracts stats <topic-prefix> [--json] [--url <url>] [connection options]
-  mqtt-contracts broker [--host <host>] [--port <port>] [--redis <url>]
+  mqtt-contracts broker [--host <host>] [--port <port>] [--ws-port <port>] [--redis <url>]
   mqtt-contracts ui [--url <ws url>] [--host <host>] [--port <port>] [--allow-remote]
   mqtt-contracts codegen [--check] [--contracts <dir>] [--out <dir>] [--watch]
   mqtt-contracts init [<dir>] [--dependency <spec>]

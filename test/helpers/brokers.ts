@@ -77,6 +77,22 @@ export const tcpBrokers: [name: string, start: () => Promise<TcpBroker>][] = [
   ["Mosquitto", () => startMosquitto()],
 ];
 
+/** A broker that browsers reach over WebSocket (`wsUrl`) and everything else over TCP (`url`). */
+export interface WsBroker extends TcpBroker {
+  readonly wsUrl: string;
+}
+
+/** For `describe.each` over WebSocket: the embedded broker with `wsPort`, and Mosquitto with a websockets listener. */
+export const wsBrokers: [name: string, start: () => Promise<WsBroker>][] = [
+  ["the embedded broker", async () => withWsUrl(await startBroker({ wsPort: 0 }))],
+  ["Mosquitto", async () => withWsUrl(await startMosquitto({ websockets: true }))],
+];
+
+function withWsUrl<B extends TcpBroker & { wsUrl: string | undefined }>(broker: B): B & WsBroker {
+  if (broker.wsUrl === undefined) throw new Error("the broker has no WebSocket listener");
+  return broker as B & WsBroker;
+}
+
 /**
  * A broker of any kind the suite uses (`startAedesInProcess`, `startMosquittoBroker`, `startBroker`,
  * `startMosquitto`, `startRabbitMq`, `startNatsCluster`, …), started for the current test (call it in the

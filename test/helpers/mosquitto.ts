@@ -10,12 +10,16 @@ export interface MosquittoOptions {
   config?: string[];
   /** Default: a free port. */
   port?: number;
+  /** Also listen for MQTT over WebSocket on another free port (`wsUrl`). */
+  websockets?: boolean;
 }
 
 /** A real Mosquitto started by the test on its own port and config. */
 export interface Mosquitto {
   readonly port: number;
   readonly url: string;
+  /** With `websockets`: `ws://127.0.0.1:<port>`. */
+  readonly wsUrl: string | undefined;
   readonly dir: string;
   /** The running broker's process id; undefined while it is stopped. */
   readonly pid: number | undefined;
@@ -42,11 +46,13 @@ export async function freePort(): Promise<number> {
 
 export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mosquitto> {
   const port = options.port ?? (await freePort());
+  const wsPort = options.websockets ? await freePort() : undefined;
+  const wsListener = wsPort === undefined ? [] : [`listener ${wsPort} 127.0.0.1`, "protocol websockets"];
   const dir = await mkdtemp(join(tmpdir(), "mqtt-contracts-mosquitto-"));
   const configPath = join(dir, "mosquitto.conf");
   await writeFile(
     configPath,
-    [`listener ${port} 127.0.0.1`, "allow_anonymous true", "persistence false", "set_tcp_nodelay true", "log_dest stderr", "log_type error", "log_type warning", ...(options.config ?? [])].join("\n") + "\n",
+    [`listener ${port} 127.0.0.1`, "allow_anonymous true", "persistence false", "set_tcp_nodelay true", "log_dest stderr", "log_type error", "log_type warning", ...(options.config ?? []), ...wsListener].join("\n") + "\n",
   );
   let child: ChildProcess | undefined;
   let stderr = "";
@@ -61,6 +67,7 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mo
     );
     exited.catch(() => undefined);
     await Promise.race([waitForPort(port, 10_000), exited]);
+    if (wsPort !== undefined) await Promise.race([waitForPort(wsPort, 10_000), exited]);
   };
   const kill = async (signal: NodeJS.Signals) => {
     const proc = child;
@@ -75,6 +82,7 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mo
   return {
     port,
     url: `mqtt://127.0.0.1:${port}`,
+    wsUrl: wsPort === undefined ? undefined : `ws://127.0.0.1:${wsPort}`,
     dir,
     get pid() {
       return child?.exitCode === null ? child.pid : undefined;

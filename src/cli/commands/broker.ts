@@ -6,6 +6,10 @@ import { ExitCode } from "../exit-codes.js";
 export interface BrokerArgs {
   host: string;
   port: number;
+  /** Also serve MQTT over WebSocket on this port (0 picks a free one). */
+  wsPort?: number;
+  /** With `wsPort`: the page origins let in (default: pages served from this machine). */
+  wsOrigins?: string[];
   /** `redis://[[user]:password@]host[:port][/db]`: join the other embedded brokers of this Redis. */
   redis?: string;
 }
@@ -19,6 +23,8 @@ export async function brokerCommand(args: BrokerArgs, io: CliIo): Promise<ExitCo
     broker = await startBroker({
       host: args.host,
       port: args.port,
+      ...(args.wsPort === undefined ? {} : { wsPort: args.wsPort }),
+      ...(args.wsOrigins === undefined ? {} : { wsOrigins: args.wsOrigins }),
       ...(args.redis === undefined
         ? {}
         : {
@@ -41,7 +47,8 @@ export async function brokerCommand(args: BrokerArgs, io: CliIo): Promise<ExitCo
   }
   const stop = io.waitForStop(); // listening before the URL is printed: whoever reads it may signal at once
   const joined = broker.redis === undefined ? "" : `, joined through Redis ${broker.redis}`;
-  io.out(`mqtt-contracts broker listening on ${broker.url} (MQTT 3.1.1${joined}); Ctrl-C to stop`);
+  const ws = broker.wsUrl === undefined ? "" : ` and ${broker.wsUrl} (MQTT over WebSocket)`;
+  io.out(`mqtt-contracts broker listening on ${broker.url} (MQTT 3.1.1${joined})${ws}; Ctrl-C to stop`);
   const signal = await stop;
   io.out(`${signal} received; stopping the broker`);
   await broker.close();
