@@ -58,6 +58,8 @@ export const CONTENT_SECURITY_POLICY = [
   "img-src 'self' data:",
   "font-src 'self'",
   "connect-src 'self' ws: wss:",
+  // mqtt.js keeps its keepalive timer in a worker made from a blob, so that a background tab's timers are not throttled.
+  "worker-src 'self' blob:",
   "base-uri 'none'",
   "form-action 'none'",
   "frame-ancestors 'none'",

@@ -26,7 +26,7 @@ export function paramsSchema(params: readonly ContentDescriptor[]): Json {
     properties[param.name] = param.schema;
     if (param.required) required.push(param.name);
   }
-  return safeSchema({ type: "object", properties, required });
+  return safeSchema({ type: "object", title: "params", properties, required });
 }
 
 /** `schema` with only standard keywords, local refs, primitive enums, bounded text, depth and size. */

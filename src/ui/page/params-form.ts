@@ -37,6 +37,8 @@ export class ParamsForm {
   private readonly formHolder: HTMLElement;
   private readonly editor: Editor;
   private readonly marks: HTMLElement[] = [];
+  /** Whichever the user edited last, the form or the raw JSON, is what is sent. */
+  private formIsSource = true;
 
   constructor(schema: Record<string, unknown>) {
     this.formHolder = el("div", { class: "form" });
@@ -59,13 +61,16 @@ export class ParamsForm {
       use_default_values: true,
       show_errors: "change",
     }) as unknown as Editor;
+    // Whichever the user edited last is the source: a change of the form made from typed JSON must not
+    // overwrite that JSON with the form's reading of it (a number typed for a string, say).
+    for (const event of ["input", "change", "click"]) this.formHolder.addEventListener(event, () => (this.formIsSource = true));
     this.editor.on("change", () => {
-      // While the raw JSON is being typed, it is the source: do not overwrite it with the form's reading of it.
-      if (document.activeElement === this.raw) return;
+      if (!this.formIsSource) return;
       this.raw.value = JSON.stringify(this.editor.getValue(), null, 2);
       this.rawProblem.textContent = "";
     });
     this.raw.addEventListener("input", () => {
+      this.formIsSource = false;
       const parsed = this.parseRaw();
       if (typeof parsed === "string") {
         this.rawProblem.textContent = parsed;
@@ -85,8 +90,14 @@ export class ParamsForm {
     return this.editor.promise;
   }
 
-  /** The params to send: the raw JSON, or a message saying why it is not a JSON object. */
+  /** The params to send (the form's value, or the raw JSON if that was edited last), or why they are not a JSON object. */
   params(): Record<string, unknown> | string {
+    if (this.formIsSource) {
+      // The form's change event comes a frame later: read the form now, and show what is sent.
+      const value = this.editor.getValue();
+      this.raw.value = JSON.stringify(value, null, 2);
+      this.rawProblem.textContent = "";
+    }
     return this.parseRaw();
   }
 

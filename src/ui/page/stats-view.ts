@@ -50,14 +50,14 @@ export class InstanceStats {
     const callsHolder = el("div", { class: "chart chart-calls" });
     const latencyHolder = el("div", { class: "chart chart-latency" });
     this.element = el("div", { class: "instance-stats", "data-instance": short(instance, 256) }, el("h4", {}, short(instance, 256)), this.summary, callsHolder, latencyHolder, this.table);
-    const base = { width: 300, height: 120, legend: { show: true }, cursor: { show: false }, scales: { x: { time: true } } } as const;
+    const base = { width: 300, height: 120, legend: { show: false }, cursor: { show: false }, scales: { x: { time: true } } } as const;
     this.callsChart = new uPlot(
-      { ...base, title: "calls", series: [{}, { label: "calls", stroke: "#2563eb", width: 2 }, { label: "errors", stroke: "#dc2626", width: 2 }] },
+      { ...base, title: "calls (blue), errors (red)", series: [{}, { label: "calls", stroke: "#2563eb", width: 2 }, { label: "errors", stroke: "#dc2626", width: 2 }] },
       [this.data[0], this.data[1], this.data[2]],
       callsHolder,
     );
     this.latencyChart = new uPlot(
-      { ...base, title: "latency ms", series: [{}, { label: "avg", stroke: "#059669", width: 2 }, { label: "p99", stroke: "#d97706", width: 2 }] },
+      { ...base, title: "latency ms: avg (green), p99 (orange)", series: [{}, { label: "avg", stroke: "#059669", width: 2 }, { label: "p99", stroke: "#d97706", width: 2 }] },
       [this.data[0], this.data[3], this.data[4]],
       latencyHolder,
     );
