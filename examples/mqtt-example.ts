@@ -14,41 +14,8 @@
  *   COMMUNICATOR_OPTIONS='{"wireFormat":"openmas"}' npm run example -- --serve --url mqtt://localhost:1883
  */
 import { parseArgs } from "node:util";
-import { ExampleServiceClient, registerExampleService } from "../generated/index.js";
-import { agentConfigFromEnv, BaseAgent, connectionFlagOptions, connectionOptionsFromFlags, startBroker, type EmbeddedBroker } from "mqtt-contracts";
-
-class MqttExampleAgent extends BaseAgent {
-  readonly logged: string[] = [];
-  private logHandled: (() => void) | undefined;
-
-  /** Serve the example contract (contracts/example.ts); codegen typed the handlers and validates both ends. */
-  protected override async setup(): Promise<void> {
-    registerExampleService(this.communicator, {
-      get_status: () => ({ status: "running", agent_name: this.name }),
-      echo: ({ message }) => ({ original: message, echo: message }),
-      log: ({ message }) => {
-        this.logged.push(message);
-        console.log(`[${this.name}] log notification handled: ${message}`);
-        this.logHandled?.();
-      },
-    });
-  }
-
-  /**
-   * Call our own handlers through `serviceUrls[service]`, as the Python example does, with the generated client:
-   * `test_agent` in the JSON-RPC format; our own name in OpenMAS's built-in format, which addresses agents by name.
-   */
-  async callSelf(service: string): Promise<void> {
-    const testAgent = new ExampleServiceClient(this.communicator, service);
-    const status = await testAgent.get_status();
-    console.log("get_status ->", JSON.stringify(status));
-    const echo = await testAgent.echo({ message: "Hello from mqtt-contracts!" });
-    console.log("echo ->", JSON.stringify(echo));
-    const handled = new Promise<void>((resolve) => (this.logHandled = resolve));
-    await testAgent.log({ message: "notification from the example" });
-    await withTimeout(handled, 5_000, "the log notification was not handled within 5 s");
-  }
-}
+import { agentConfigFromEnv, connectionFlagOptions, connectionOptionsFromFlags, startBroker, type EmbeddedBroker } from "mqtt-contracts";
+import { MqttExampleAgent } from "./example-agent.js";
 
 async function main(): Promise<number> {
   // The CLI's connection flags too: --username, --password, --ca, --cert, --key, --insecure, --protocol.
@@ -92,12 +59,6 @@ async function main(): Promise<number> {
   }
   console.log(`${config.name} stopped cleanly`);
   return 0;
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(message)), ms)));
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 main().then(

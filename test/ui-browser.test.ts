@@ -22,6 +22,9 @@ let built: Awaited<ReturnType<typeof buildUiInTemp>>;
 let broker: EmbeddedBroker;
 let example: Child;
 let arms: MqttCommunicator[] = [];
+let hostile: MqttCommunicator;
+/** Markup a hostile service puts in its description, schema titles, property names and enums. */
+const XSS = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>';
 let ui: RunningUi;
 let chromium: HeadlessChromium;
 let page: Page;
@@ -63,6 +66,17 @@ describe.skipIf(noChromium !== undefined)("mqtt-contracts ui in Chromium", () =>
     broker = await startBroker({ wsPort: 0 });
     example = children.startTs("examples/mqtt-example.ts", ["--serve", "--url", broker.url]);
     arms = [await startArm(1), await startArm(2)];
+    hostile = new MqttCommunicator({ agentName: "hostile", options: { url: broker.url } });
+    hostile.registerHandler("evil", () => ({ html: XSS }), {
+      kind: "method",
+      description: XSS,
+      params: {
+        type: "object",
+        title: XSS,
+        properties: { [XSS]: { type: "string", description: XSS, default: XSS }, pick: { enum: [XSS, "b"], title: XSS }, link: { type: "string", format: "url", links: [{ href: "javascript:window.__pwned=3", rel: XSS }], options: { hidden: false }, headerTemplate: XSS } },
+      },
+    });
+    await hostile.start();
     await example.waitForStdout(/serving on/, SLOW);
     ui = await runUi({ url: broker.wsUrl!, assetsDir: built.dir });
     chromium = await launchChromium();
@@ -78,7 +92,7 @@ describe.skipIf(noChromium !== undefined)("mqtt-contracts ui in Chromium", () =>
   afterAll(async () => {
     await chromium?.close();
     await ui?.stop();
-    await Promise.all(arms.map((arm) => arm.stop()));
+    await Promise.all([...arms, hostile].map((arm) => arm?.stop()));
     await children.killAll();
     await broker?.close();
     await built?.remove();
@@ -91,8 +105,9 @@ describe.skipIf(noChromium !== undefined)("mqtt-contracts ui in Chromium", () =>
     await service(prefix).locator("button.select-service").click();
     await page.locator(`#detail section.service[data-prefix="${prefix}"] .method-name`).first().waitFor();
     const details = method(name);
-    if (!(await details.evaluate((node) => (node as HTMLDetailsElement).open))) await details.locator("summary").click();
-    await details.locator(".params .raw").waitFor();
+    if ((await details.getAttribute("open")) === null) await details.locator("summary").click();
+    // Once the form library has built the form (it adds je-ready), the layout holds still for clicks.
+    await details.locator(".params .form.je-ready").waitFor();
     return details;
   }
 
@@ -133,7 +148,7 @@ describe.skipIf(noChromium !== undefined)("mqtt-contracts ui in Chromium", () =>
     const log = await open("mqtt_example_agent", "log");
     await setRaw(log, '{"message": "note from the browser"}');
     await log.locator("button.invoke").click();
-    await log.locator(".outcome .sent").waitFor({ timeout: 30_000 });
+    await expect.poll(() => log.locator(".outcome").textContent(), { timeout: 30_000 }).toMatch(/^sent at /);
     await example.waitForStdout(/log notification handled: note from the browser/, 30_000);
   });
 
@@ -195,9 +210,21 @@ describe.skipIf(noChromium !== undefined)("mqtt-contracts ui in Chromium", () =>
     await expect.poll(() => page.locator("#status").textContent(), { timeout: 30_000 }).toMatch(/^connected to/);
     await service("mqtt_example_agent").waitFor({ timeout: 30_000 });
     expect(page.url()).not.toContain(secret);
-    const stored = await page.evaluate(() => JSON.stringify({ local: { ...localStorage }, session: { ...sessionStorage }, cookie: document.cookie, history: location.href }));
+    // Evaluated in the page, as text: this file is type-checked without the DOM.
+    const stored = await page.evaluate<string>("JSON.stringify({ local: { ...localStorage }, session: { ...sessionStorage }, cookie: document.cookie, href: location.href })");
     expect(stored).not.toContain(secret);
     expect(stored).not.toContain("alice");
+  });
+
+  it("shows a hostile service's markup as text and runs none of it", { timeout: SLOW }, async () => {
+    const evil = await open("hostile", "evil");
+    await evil.locator(".form [name^='root[']").first().waitFor();
+    expect(await evil.locator(".description").textContent()).toBe(XSS);
+    expect(await evil.locator(".form img, .form script, .description img, a[href^='javascript']").count()).toBe(0);
+    await evil.locator("button.invoke").click();
+    await expect.poll(() => evil.locator(".outcome pre.result").textContent(), { timeout: 30_000 }).toContain("onerror");
+    expect(await page.locator("img, script:not([src])").count()).toBe(0);
+    expect(await page.evaluate<unknown>("window.__pwned")).toBeUndefined();
   });
 
   it("ran without script errors or CSP violations", () => {

@@ -1,4 +1,3 @@
-/// <reference lib="dom" />
 /**
  * Building the page's DOM without HTML strings: every text from the network (records, schemas, results,
  * errors) goes in as a text node or an attribute value, never through innerHTML.

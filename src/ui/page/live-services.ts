@@ -1,4 +1,3 @@
-/// <reference lib="dom" />
 /**
  * The live services on the broker, from their retained discovery records (`P/instance/<id>`), as `discover()`
  * reads them, but kept open: a record that arrives adds or updates an instance, an empty one (the instance

@@ -1,4 +1,3 @@
-/// <reference lib="dom" />
 /**
  * The page of `mqtt-contracts ui`: connect to a broker over WebSocket, list its live services, and call them.
  * The broker URL comes from the server's config.json (never with credentials); a user name and password typed

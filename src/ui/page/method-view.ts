@@ -1,4 +1,3 @@
-/// <reference lib="dom" />
 /**
  * One method or notification of a service: its name, kind and description, and, once opened, the params
  * form, a button that calls it (or sends it, or starts its stream), and what came back.

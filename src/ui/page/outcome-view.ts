@@ -1,4 +1,3 @@
-/// <reference lib="dom" />
 /**
  * What a call came back with: its result, or its error with code, message and data, or a stream's items as
  * they arrive (the last `MAX_ITEMS` of them) and then its result.

@@ -1,4 +1,3 @@
-/// <reference lib="dom" />
 /**
  * A method's params as a form built from their JSON Schema (by @json-editor/json-editor), with the raw JSON
  * beside it. The two follow each other: editing the form rewrites the JSON, and valid JSON typed in the raw

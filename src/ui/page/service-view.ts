@@ -1,4 +1,3 @@
-/// <reference lib="dom" />
 /**
  * The selected service: its live instances (from their records) with each one's stats charts, refreshed
  * every few seconds from `rpc.stats` on the instance's own topic, and its methods and notifications from

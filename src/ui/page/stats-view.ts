@@ -1,4 +1,3 @@
-/// <reference lib="dom" />
 /**
  * Each instance's `rpc.stats` as two small uPlot charts that refresh: calls and errors (totals over its
  * methods), and latency (the calls' average and the worst p99 over its methods), plus the numbers per method.
