@@ -108,7 +108,20 @@ export class ServiceView {
     );
   }
 
+  private refreshing = false;
+
   private async refreshStats(): Promise<void> {
+    // One round at a time: a slow instance must not pile up requests every tick.
+    if (this.refreshing || this.closed) return;
+    this.refreshing = true;
+    try {
+      await this.statsRound();
+    } finally {
+      this.refreshing = false;
+    }
+  }
+
+  private async statsRound(): Promise<void> {
     await Promise.all(
       [...this.stats].map(async ([instance, view]) => {
         try {
