@@ -51,7 +51,8 @@ export class MethodView {
     const kind = method["x-notification"] ? "Send" : method["x-stream"] ? "Start stream" : "Call";
     const button = el("button", { class: "invoke", type: "button", onclick: () => void this.invoke(button) }, kind);
     const errors = (method.errors ?? []).slice(0, 50).map((error) => el("li", {}, `${error.code}: ${short(error.message, 300)}`));
-    append(this.body, this.form.element, el("div", { class: "actions" }, button), errors.length > 0 ? el("details", { class: "declared-errors" }, el("summary", {}, "errors it may answer"), el("ul", {}, ...errors)) : null, this.outcome.element);
+    // The button comes before the form, so that what the form shows as it validates never moves it.
+    append(this.body, el("div", { class: "actions" }, button), this.form.element, errors.length > 0 ? el("details", { class: "declared-errors" }, el("summary", {}, "errors it may answer"), el("ul", {}, ...errors)) : null, this.outcome.element);
     if (method.result !== undefined && !method["x-unchecked"]) this.body.append(el("details", { class: "schema" }, el("summary", {}, "result schema"), el("pre", {}, short(JSON.stringify(method.result.schema, null, 2) ?? "", 20_000))));
   }
 
