@@ -12,6 +12,9 @@
 //   plugins        src/plugins/
 //   agent          src/agent/
 //   cli            src/cli/ (and codegen/, which it loads)   src/index.ts (the public entry)
+//   ui             src/ui/server.ts (the `ui` command's static web server: foundation only, imported by cli/)
+//   ui page        src/ui/page/ (the page, bundled for a browser by scripts/build-ui.ts): the client path
+//                  only, and no Node built-ins; nothing in src/ imports it
 //   browser entry  src/browser.ts: the client path, re-exported by src/index.ts; reaches no broker, agent,
 //                  plugins, cli, codegen or package-info
 //
@@ -37,6 +40,8 @@ const INDEX = "^src/index\\.ts$";
 const BROWSER = "^src/browser\\.ts$";
 /** What the browser entry must never reach: Node-only layers and files. */
 const BROWSER_FORBIDDEN = "^src/(broker/|agent/|plugins/|cli/|package-info\\.ts$)|^codegen/";
+const UI_SERVER = "^src/ui/(?!page/)";
+const UI_PAGE = "^src/ui/page/";
 const CODEGEN = "^codegen/";
 /** Anything in src/ or codegen/: the universe an allow-list is checked against. */
 const OURS = "^(src|codegen)/";
@@ -123,6 +128,33 @@ module.exports = {
       [FOUNDATION, TRANSPORT, WIRE, COMMUNICATOR, CONTRACT, INSTANCES, MQTT, MEMORY, BROKER, PLUGINS],
       "The agent base class is library code built on plugins and everything below them; it must not import cli/, src/index.ts or codegen, which are entry points above it.",
     ),
+    layer(
+      "ui-server-only-foundation",
+      UI_SERVER,
+      [FOUNDATION],
+      "The web server of `mqtt-contracts ui` serves the built page as static files and knows nothing about RPC, so it imports only the foundation; src/cli/ starts it.",
+    ),
+    layer(
+      "ui-page-is-the-client-path",
+      UI_PAGE,
+      [FOUNDATION, TRANSPORT, WIRE, COMMUNICATOR, INSTANCES, MQTT],
+      "The page of `mqtt-contracts ui` runs in a browser on the runtime's client path (the MQTT communicator, discovery records, OpenRPC, stats, errors): never the embedded broker, agent, plugins, cli, codegen, contract/ (it calls by schema, not by contract) or package-info.",
+    ),
+    {
+      name: "ui-page-reaches-no-node-only-code",
+      severity: "error",
+      comment:
+        "The page of `mqtt-contracts ui` is bundled for a browser: nothing it reaches, directly or further down, may be the embedded broker, agent, plugins, CLI, codegen or package-info. Node built-ins on its path fail its esbuild build (platform browser), which the UI tests run.",
+      from: { path: UI_PAGE },
+      to: { path: [BROWSER_FORBIDDEN], reachable: true },
+    },
+    {
+      name: "nothing-imports-the-ui-page",
+      severity: "error",
+      comment: "src/ui/page/ is an entry of its own, bundled for a browser; Node code must not import it (it needs the DOM).",
+      from: { path: OURS, pathNot: UI_PAGE },
+      to: { path: UI_PAGE },
+    },
     {
       name: "only-cli-imports-codegen",
       severity: "error",

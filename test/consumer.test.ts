@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { Children, repoRoot } from "./helpers/child-process.js";
 import { bundleForBrowser, kib } from "./helpers/browser-bundle.js";
+import { launchChromium, noChromium } from "./helpers/chromium.js";
 import { installWithoutTreeWarnings, packCheckout, Shell } from "./helpers/consumer.js";
 
 const children = new Children();
@@ -43,7 +44,7 @@ describe("the packed tarball", () => {
     const shell = new Shell(children, workspace);
     const listing = await shell.ok("tar", ["-tzf", tarball]);
     const files = listing.stdout.split("\n").filter(Boolean).map((path) => path.replace(/^package\//, ""));
-    for (const expected of ["package.json", "README.md", "LICENSE", "bin/mqtt-contracts.js", "dist/src/index.js", "dist/src/index.d.ts", "dist/src/browser.js", "dist/src/browser.d.ts", "dist/codegen/index.js", "dist/codegen/index.d.ts", "dist/src/cli/main.js", "examples/starter/contracts/greeter.ts"]) {
+    for (const expected of ["package.json", "README.md", "LICENSE", "bin/mqtt-contracts.js", "dist/ui/index.html", "dist/ui/app.js", "dist/ui/app.css", "dist/src/index.js", "dist/src/index.d.ts", "dist/src/browser.js", "dist/src/browser.d.ts", "dist/codegen/index.js", "dist/codegen/index.d.ts", "dist/src/cli/main.js", "examples/starter/contracts/greeter.ts"]) {
       expect(files, expected).toContain(expected);
     }
     expect(files.filter((path) => /^(test|bench|src|codegen|contracts|generated)\//.test(path) || /\.test\.|\.map$|fixtures/.test(path))).toEqual([]);
@@ -146,6 +147,29 @@ describe("a fresh project: npm init, npm install <tarball> zod typescript, a con
     expect(stopped.stdout).toContain("server: caller waved\n");
     expect(stopped.stdout).toContain("server: stopped\n");
     expect(stopped.code).toBe(0);
+  });
+
+  it.skipIf(noChromium !== undefined)("`npx mqtt-contracts ui` serves the page from the package, and Chromium lists the live greeter service", { timeout: SLOW }, async () => {
+    const broker = shell.start(MQTT_CONTRACTS_BIN, ["broker", "--port", "0", "--ws-port", "0"]);
+    const [, url, wsUrl] = await broker.waitForStdout(/listening on (mqtt:\/\/127\.0\.0\.1:\d+) .* and (ws:\/\/127\.0\.0\.1:\d+)/, 60_000);
+    const server = shell.start("node", ["build/agents/server.js"], { MQTT_URL: url! });
+    await server.waitForStdout(/server: greeter is serving/, 60_000);
+    const chromium = await launchChromium();
+    try {
+      const page = await chromium.newPage();
+      // From typing the command to the service on screen: npx, the server, the page, its WebSocket and the records.
+      const started = performance.now();
+      const ui = shell.start("npx", ["mqtt-contracts", "ui", "--url", wsUrl!, "--port", "0"]);
+      const [, pageUrl] = await ui.waitForStdout(/mqtt-contracts ui on (http:\/\/127\.0\.0\.1:\d+\/)/, 60_000);
+      await page.goto(pageUrl!);
+      await page.locator('#services li.service-entry[data-prefix="greeter"] .instance-entry').waitFor({ timeout: 60_000 });
+      const listedMs = performance.now() - started;
+      console.log(`npx mqtt-contracts ui: greeter listed in the browser ${Math.round(listedMs)} ms after the command started`);
+      await page.locator('#services li.service-entry[data-prefix="greeter"] button.select-service').click();
+      await page.locator('#detail details.method[data-method="greet"]').waitFor({ timeout: 60_000 });
+    } finally {
+      await chromium.close();
+    }
   });
 
   it("importing the runtime loads neither ts-morph, TypeScript, tsx nor aedes", { timeout: SLOW }, async () => {

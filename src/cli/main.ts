@@ -9,6 +9,7 @@ import { processIo, type CliIo } from "./cli-io.js";
 import { checkAgentTarget, checkTarget, parseMilliseconds, parseParams, resolveUrl, type ClientArgs } from "./client.js";
 import { connectionFlagOptions, connectionOptionsFromFlags } from "./connection-flags.js";
 import { ConfigurationError } from "../errors/errors.js";
+import { redactUrl } from "../log/redact.js";
 import { brokerCommand } from "./commands/broker.js";
 import { callCommand } from "./commands/call.js";
 import { notifyCommand } from "./commands/notify.js";
@@ -16,12 +17,14 @@ import { describeCommand } from "./commands/describe.js";
 import { lsCommand, type BrokerArgs } from "./commands/ls.js";
 import type { ServiceArgs } from "./commands/service-call.js";
 import { statsCommand } from "./commands/stats.js";
+import { uiCommand } from "./commands/ui.js";
 import { ExitCode } from "./exit-codes.js";
 import { SHORT_USAGE, USAGE, UsageError } from "./usage.js";
 
 const DEFAULT_CALL_TIMEOUT_MS = 10_000;
 const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 const DEFAULT_BROKER_PORT = 1883;
+const DEFAULT_UI_PORT = 7883;
 
 const OPTIONS = {
   url: { type: "string" },
@@ -37,6 +40,7 @@ const OPTIONS = {
   port: { type: "string" },
   "ws-port": { type: "string" },
   "ws-origin": { type: "string", multiple: true },
+  "allow-remote": { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -51,6 +55,7 @@ const FLAGS: Record<string, readonly (keyof typeof OPTIONS)[]> = {
   describe: [...CONNECTION_FLAGS, "timeout", "json"],
   stats: [...CONNECTION_FLAGS, "timeout", "json"],
   broker: ["host", "port", "ws-port", "ws-origin", "redis"],
+  ui: ["url", "host", "port", "allow-remote"],
 };
 
 /** Run the CLI on `argv` (without `node` and the script) and return the exit code. Never rejects. */
@@ -118,6 +123,9 @@ async function dispatch(argv: readonly string[], io: CliIo): Promise<number> {
       if (prefix === undefined || extra.length > 0) throw new UsageError("stats needs exactly one <topic-prefix>");
       return statsCommand(serviceArgs(prefix, values, io), io);
     }
+    case "ui":
+      if (rest.length > 0) throw new UsageError(`ui takes no arguments, got ${rest.map((arg) => JSON.stringify(arg)).join(" ")}`);
+      return uiCommand({ host: values.host ?? "127.0.0.1", port: values.port === undefined ? DEFAULT_UI_PORT : parsePort(values.port), allowRemote: values["allow-remote"] ?? false, url: uiBrokerUrl(values.url, io) }, io);
     default:
       if (rest.length > 0) throw new UsageError(`broker takes no arguments, got ${rest.map((arg) => JSON.stringify(arg)).join(" ")}`);
       return brokerCommand(
@@ -177,6 +185,16 @@ function usage<T>(read: () => T): T {
     if (error instanceof ConfigurationError) throw new UsageError(error.message);
     throw error;
   }
+}
+
+/** `ui --url`, else `$MQTT_URL` when it is a WebSocket URL; the page connects over WebSocket only. */
+function uiBrokerUrl(flag: string | undefined, io: CliIo): string | undefined {
+  const url = flag ?? io.env.MQTT_URL;
+  if (url === undefined || url === "") return undefined;
+  const isWs = URL.canParse(url) && ["ws:", "wss:"].includes(new URL(url).protocol);
+  if (isWs) return url;
+  if (flag === undefined) return undefined; // an mqtt:// MQTT_URL is for the other commands
+  throw new UsageError(`ui --url must be the broker's WebSocket URL (ws:// or wss://): a browser cannot speak MQTT over TCP; got ${JSON.stringify(redactUrl(url))}`);
 }
 
 function parsePort(text: string | undefined, flag = "port"): number {

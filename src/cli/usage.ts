@@ -13,6 +13,8 @@ Commands:
                                                   params and results (from its rpc.discover)
   stats <topic-prefix>                            Calls, errors and latency per method and instance
   broker                                          Run an embedded MQTT broker until SIGINT/SIGTERM
+  ui [--url <ws url>] [--port <port>]             Serve a web page that lists the live services and calls
+                                                  them from their schemas, until SIGINT/SIGTERM
   codegen [--check] [--contracts <dir>] [--out <dir>] [--watch]
                                                   Generate typed clients and handlers from contracts
   init [<dir>] [--dependency <spec>]              Start a new project: a contract and two agents
@@ -46,6 +48,15 @@ Options of broker:
   --redis <url>            Join the other embedded brokers of this Redis (redis://[:password@]host[:port][/db]):
                            clients of any of them reach each other, as on one broker
 
+Options of ui:
+  --url <ws url>           The broker's WebSocket URL the page connects to (ws:// or wss://; default:
+                           $MQTT_URL if it is one, else typed in the page). A user name and password are
+                           typed in the page, kept in its memory only
+  --host <host>            Interface to serve the page on (default 127.0.0.1)
+  --port <port>            Port of the page; 0 picks a free one (default 7883)
+  --allow-remote           Serve on a --host that is not a loopback address (whoever reaches it can call
+                           your services)
+
   -h, --help               Show this help; mqtt-contracts codegen --help and init --help show theirs
 
 <json params> must be a JSON object; it defaults to {}.
@@ -75,6 +86,7 @@ export const SHORT_USAGE = `Usage:
   mqtt-contracts describe <topic-prefix> [<method>] [--json] [--url <url>] [connection options]
   mqtt-contracts stats <topic-prefix> [--json] [--url <url>] [connection options]
   mqtt-contracts broker [--host <host>] [--port <port>] [--ws-port <port>] [--redis <url>]
+  mqtt-contracts ui [--url <ws url>] [--host <host>] [--port <port>] [--allow-remote]
   mqtt-contracts codegen [--check] [--contracts <dir>] [--out <dir>] [--watch]
   mqtt-contracts init [<dir>] [--dependency <spec>]
 Run mqtt-contracts --help for details and exit codes.`;
