@@ -13,7 +13,7 @@
 //   agent          src/agent/
 //   cli            src/cli/ (and codegen/, which it loads)   src/index.ts (the public entry)
 //   ui             src/ui/server.ts (the `ui` command's static web server: foundation only, imported by cli/)
-//   ui page        src/ui/page/ (the page, bundled for a browser by scripts/build-ui.ts): the client path
+//   ui page        src/ui/page/ (the page, bundled for a browser by src/ui/build.ts): the client path
 //                  only, and no Node built-ins; nothing in src/ imports it
 //   browser entry  src/browser.ts: the client path, re-exported by src/index.ts; reaches no broker, agent,
 //                  plugins, cli, codegen or package-info

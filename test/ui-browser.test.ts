@@ -2,8 +2,13 @@
  * `mqtt-contracts ui` in a real headless Chromium: an embedded broker with WebSocket, the example agent
  * (examples/mqtt-example.ts, the `echo` service) as a process of its own, two instances of the robot arm
  * (contracts/robot-arm.ts, with a streaming method), and the page. Everything waits for what the page shows;
- * nothing sleeps. Two screenshots go to docs/ for the README.
+ * nothing sleeps. It takes two screenshots and checks they are PNGs; with MQTT_CONTRACTS_SCREENSHOTS=docs they go
+ * to docs/ for the README (`MQTT_CONTRACTS_SCREENSHOTS=docs npx vitest run test/ui-browser.test.ts`), else to a
+ * temporary folder, so that `npm test` leaves the checkout as it was.
  */
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -16,7 +21,16 @@ import { buildUiInTemp, runUi, type RunningUi } from "./helpers/ui.js";
 
 const SLOW = 120_000;
 const children = new Children();
-const docs = (name: string) => fileURLToPath(new URL(`../docs/${name}`, import.meta.url));
+const screenshots = process.env.MQTT_CONTRACTS_SCREENSHOTS === "docs" ? fileURLToPath(new URL("../docs/", import.meta.url)) : mkdtempSync(join(tmpdir(), "mqtt-contracts-ui-shots-"));
+const PNG_SIGNATURE = "89504e470d0a1a0a";
+/** Take a full-page screenshot into the screenshots folder, and check that a PNG came out. */
+async function screenshot(name: string): Promise<void> {
+  const path = join(screenshots, name);
+  await page.screenshot({ path, fullPage: true });
+  const png = readFileSync(path);
+  expect(png.subarray(0, 8).toString("hex")).toBe(PNG_SIGNATURE);
+  expect(png.byteLength).toBeGreaterThan(10_000);
+}
 
 let built: Awaited<ReturnType<typeof buildUiInTemp>>;
 let broker: EmbeddedBroker;
@@ -165,7 +179,7 @@ describe.skipIf(noChromium !== undefined)("mqtt-contracts ui in Chromium", () =>
     await echo.locator("button.invoke").click();
     await expect.poll(() => echo.locator(".outcome pre.result").textContent(), { timeout: 30_000 }).toContain('"echo": "hello again"');
     await expect.poll(async () => Number(await summary.getAttribute("data-calls")), { timeout: 30_000 }).toBeGreaterThanOrEqual(3);
-    await page.screenshot({ path: docs("ui-call.png"), fullPage: true });
+    await screenshot("ui-call.png");
   });
 
   it("shows an application error's code and data", { timeout: SLOW }, async () => {
@@ -195,7 +209,7 @@ describe.skipIf(noChromium !== undefined)("mqtt-contracts ui in Chromium", () =>
     await service("robot_arm").locator("button.select-service").click();
     await expect.poll(() => page.locator("#detail .instance-stats").count(), { timeout: 30_000 }).toBe(2);
     await expect.poll(async () => (await page.locator("#detail .instance-stats .stats-summary").allTextContents()).some((text) => /^\d+ call/.test(text)), { timeout: 30_000 }).toBe(true);
-    await page.screenshot({ path: docs("ui-services.png"), fullPage: true });
+    await screenshot("ui-services.png");
     const stopped = arms.pop()!;
     await stopped.stop();
     await expect.poll(() => service("robot_arm").locator(".instance-entry").count(), { timeout: 30_000 }).toBe(1);

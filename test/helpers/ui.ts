@@ -5,7 +5,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { buildUi, type BuiltUi } from "../../scripts/build-ui.js";
+import { buildUi, type BuiltUi } from "../../src/ui/build.js";
 import type { CliIo } from "../../src/cli/cli-io.js";
 import { uiCommand, type UiArgs } from "../../src/cli/commands/ui.js";
 

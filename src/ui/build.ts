@@ -2,9 +2,10 @@
  * Builds the page of `mqtt-contracts ui` into a folder (dist/ui/ for the package): app.js, the page's
  * TypeScript in src/ui/page/ with this package's runtime, @json-editor/json-editor and uPlot bundled by
  * esbuild; app.css; index.html. The versions are pinned in package.json, so the same checkout builds the same
- * files. `npm run build` runs it (and so `npm pack`); tests call `buildUi` into a folder of their own.
+ * files. `npm run build` runs it (and so `npm pack`); tests call `buildUi` into a folder of their own. It is a
+ * build step, not part of the package: tsconfig.build.json leaves it out of dist/.
  *
- *   tsx scripts/build-ui.ts <out dir>
+ *   tsx src/ui/build.ts <out dir>
  */
 import { copyFile, mkdir, readFile, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
@@ -12,7 +13,7 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 
-const root = fileURLToPath(new URL("..", import.meta.url));
+const root = fileURLToPath(new URL("../..", import.meta.url));
 const page = join(root, "src/ui/page");
 const require = createRequire(import.meta.url);
 
@@ -48,7 +49,7 @@ export async function buildUi(outDir: string): Promise<BuiltUi> {
 if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const out = process.argv[2];
   if (out === undefined) {
-    process.stderr.write("usage: tsx scripts/build-ui.ts <out dir>\n");
+    process.stderr.write("usage: tsx src/ui/build.ts <out dir>\n");
     process.exit(64);
   }
   const built = await buildUi(resolve(out));
