@@ -73,6 +73,8 @@ export class InstanceStats {
     });
     this.callsChart.setData([this.data[0], this.data[1], this.data[2]]);
     this.latencyChart.setData([this.data[0], this.data[3], this.data[4]]);
+    // One reading: a time axis over the last minute (uPlot would put it at the start of a day-long axis).
+    if (this.data[0].length === 1) for (const chart of [this.callsChart, this.latencyChart]) chart.setScale("x", { min: now - 60, max: now });
     this.summary.dataset.calls = String(sum.calls);
     this.summary.dataset.errors = String(sum.errors);
     this.summary.textContent = `${sum.calls} call${sum.calls === 1 ? "" : "s"}, ${sum.errors} error${sum.errors === 1 ? "" : "s"}, avg ${sum.averageMs.toFixed(2)} ms, p99 ${sum.p99Ms} ms`;
