@@ -92,7 +92,7 @@ function inferredUser(): string {
 function tsconfig(file: string): string {
   return JSON.stringify(
     {
-      compilerOptions: { target: "ES2022", lib: ["ES2023"], module: "NodeNext", moduleResolution: "NodeNext", types: ["node"], strict: true, skipLibCheck: true, noEmit: true, isolatedModules: true, verbatimModuleSyntax: true },
+      compilerOptions: { target: "ES2022", lib: ["ES2024"], module: "NodeNext", moduleResolution: "NodeNext", types: ["node"], strict: true, skipLibCheck: true, noEmit: true, isolatedModules: true, verbatimModuleSyntax: true },
       files: [file],
     },
     null,

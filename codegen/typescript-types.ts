@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { builtinModules } from "node:module";
 import { dirname } from "node:path";
 import { Node, Project, ts, TypeFormatFlags, type SourceFile, type Type } from "ts-morph";
@@ -27,14 +28,7 @@ const FLAGS = TypeFormatFlags.NoTruncation | TypeFormatFlags.InTypeAlias | TypeF
  * to each member as JSDoc.
  */
 export function printTypes(settings: TypeCheckSettings, requests: readonly TypeRequest[]): string[] {
-  let probe = typeProbe(settings.options, requests);
-  if (probe.errors.length > 0 && settings.fallback !== undefined) {
-    // The project's resolution settings do not work for codegen: its own may.
-    const retry = typeProbe(settings.fallback, requests);
-    if (retry.errors.length === 0) probe = retry;
-  }
-  if (probe.errors.length > 0) throw new TypeProbeError(probe.errors);
-  return probe.print();
+  return new TypeSession(settings).print(requests);
 }
 
 /** TypeScript could not resolve what the contracts import; `errors` are its messages, one line each. */
@@ -45,10 +39,54 @@ export class TypeProbeError extends Error {
   }
 }
 
-function typeProbe(compilerOptions: ts.CompilerOptions, requests: readonly TypeRequest[]): { errors: string[]; print(): string[] } {
-  const project = new Project({ compilerOptions });
+/**
+ * A ts-morph project kept warm between prints, for `--watch`: files that did not change stay parsed
+ * and bound, so printing the types of one edited contract costs the checker's work for that contract.
+ */
+export class TypeSession {
+  private project: Project;
+  private usingFallback = false;
+
+  constructor(private readonly settings: TypeCheckSettings) {
+    this.project = new Project({ compilerOptions: settings.options });
+  }
+
+  /** The printed types of `requests`, in order; throws `TypeProbeError` when TypeScript cannot resolve them. */
+  print(requests: readonly TypeRequest[]): string[] {
+    if (requests.length === 0) return [];
+    let probe = typeProbe(this.project, requests);
+    if (probe.errors.length > 0 && this.settings.fallback !== undefined && !this.usingFallback) {
+      // The project's resolution settings do not work for codegen: its own may.
+      const project = new Project({ compilerOptions: this.settings.fallback });
+      const retry = typeProbe(project, requests);
+      if (retry.errors.length === 0) {
+        this.project = project;
+        this.usingFallback = true;
+        probe = retry;
+      }
+    }
+    try {
+      if (probe.errors.length > 0) throw new TypeProbeError(probe.errors);
+      return probe.print();
+    } finally {
+      probe.remove(); // the next print brings its own probe
+    }
+  }
+
+  /** Read `files` (absolute) again from the disk, or forget those that are gone; files not in the project are skipped. */
+  refresh(files: Iterable<string>): void {
+    for (const file of files) {
+      const source = this.project.getSourceFile(file);
+      if (source === undefined) continue;
+      if (existsSync(file)) source.refreshFromFileSystemSync();
+      else this.project.removeSourceFile(source);
+    }
+  }
+}
+
+function typeProbe(project: Project, requests: readonly TypeRequest[]): { errors: string[]; print(): string[]; remove(): void } {
   const files = [...new Set(requests.map((request) => request.file))];
-  for (const file of files) project.addSourceFileAtPath(file);
+  for (const file of files) if (project.getSourceFile(file) === undefined) project.addSourceFileAtPath(file);
   // The probe sits next to the first contract so that it resolves modules like the contracts do.
   const probePath = files[0]!.replace(/[^/\\]+$/, "__mqtt_contracts_type_probe__.ts");
   const lines = ['import type { z } from "zod";', 'import type * as z3 from "zod/v3";'];
@@ -75,7 +113,7 @@ function typeProbe(compilerOptions: ts.CompilerOptions, requests: readonly TypeR
     // An import a contract makes that does not resolve turns its types into `any` without an error in the probe.
     ...files.flatMap((file) => unresolvedImports(project.getSourceFileOrThrow(file))),
   ];
-  return { errors, print: () => printProbe(probe, requests) };
+  return { errors, print: () => printProbe(probe, requests), remove: () => project.removeSourceFile(probe) };
 }
 
 /** `<file> imports "<specifier>", which …` for every import or re-export in `file` that TypeScript cannot resolve. */
