@@ -1,4 +1,3 @@
-import { readdir, stat } from "node:fs/promises";
 import { join, relative, resolve } from "node:path";
 import type { AnySchema, ServiceContract } from "../src/contract/define-service.js";
 import { asZodSchema, isServiceContract } from "../src/contract/define-service.js";
@@ -7,18 +6,14 @@ import { toJsonSchema } from "../src/contract/json-schema.js";
 import type { ContractModel, JsonSchema, SchemaModel, ServiceModel } from "./model.js";
 import { typeCheckSettings } from "./compiler-options.js";
 import { toPosix } from "./import-path.js";
-import { CONTRACT_MODULE, importModule, NOT_A_CONTRACT } from "./load-module.js";
+import { listContractModules } from "./list-modules.js";
+import { importModule } from "./load-module.js";
 import { printTypesInParallel } from "./parallel-types.js";
 import { TypeProbeError, type TypeRequest } from "./typescript-types.js";
+import { ContractsError } from "./contracts-error.js";
 import { ContractProblem, validateContracts, type FoundService, type KnownService } from "./validate-contracts.js";
 
-/** Contracts that cannot be generated; `problems` says where and why. */
-export class ContractsError extends Error {
-  constructor(readonly problems: ContractProblem[]) {
-    super(`${problems.length} problem${problems.length === 1 ? "" : "s"} in contracts:\n${problems.map((p) => `  ${p}`).join("\n")}`);
-    this.name = "ContractsError";
-  }
-}
+export { ContractsError } from "./contracts-error.js";
 
 export interface LoadOptions {
   /** The project root: paths in the model and headers are relative to it. */
@@ -38,6 +33,8 @@ export interface LoadOptions {
   importer?: (file: string) => Promise<Record<string, unknown>>;
   /** How types are printed. Default a new type-checked project for this load, split over two threads when that helps. */
   printer?: (requests: readonly TypeRequest[]) => string[] | Promise<string[]>;
+  /** Told what is going on, e.g. `importing 40/100 contract modules`, for a progress line. */
+  onProgress?: (line: string) => void;
 }
 
 /** Import every module in the contracts folder, check its services, and build the codegen model. */
@@ -49,7 +46,8 @@ export async function loadContracts(options: LoadOptions): Promise<ContractModel
   const importer = options.importer ?? importModule;
   const found: FoundService[] = [];
   const problems: ContractProblem[] = [];
-  for (const absolute of files) {
+  for (const [done, absolute] of files.entries()) {
+    options.onProgress?.(`importing ${done}/${files.length} contract modules`);
     const file = toPosix(relative(root, absolute));
     let module: Record<string, unknown>;
     try {
@@ -127,6 +125,7 @@ export async function loadContracts(options: LoadOptions): Promise<ContractModel
 
   if (problems.length > 0) throw new ContractsError(problems);
   if (requests.length > 0) {
+    options.onProgress?.(`type-checking ${new Set(requests.map((request) => request.file)).size} contract modules`);
     const printed = await printContractTypes(root, options, requests, serviceModels);
     // A schema whose type TypeScript could not see prints as `any`: generated code would type-check and check nothing.
     const untyped = requests.flatMap((request, i) => (printed[i] === "any" ? [request] : []));
@@ -177,21 +176,4 @@ function importFailure(error: unknown, root: string): string {
   const message = error instanceof Error ? error.message : String(error);
   const firstLine = message.split("\n").find((line) => line.trim() !== "") ?? message;
   return firstLine.split(`file://${root}/`).join("").split(`${root}/`).join("");
-}
-
-/** Every contract module under `dir` (absolute paths, sorted); a located error when `dir` is not a folder. */
-export async function listContractModules(root: string, dir: string): Promise<string[]> {
-  const isDir = await stat(dir).then((s) => s.isDirectory(), () => false);
-  if (!isDir) {
-    throw new ContractsError([new ContractProblem(toPosix(relative(root, dir)) || ".", "no such folder: put contract modules there, or name the folder with --contracts <dir>")]);
-  }
-  const entries = await readdir(dir, { withFileTypes: true, recursive: true });
-  const modules = entries
-    .filter((entry) => entry.isFile() && CONTRACT_MODULE.test(entry.name) && !NOT_A_CONTRACT.test(entry.name) && !isInNodeModules(entry))
-    .map((entry) => join(entry.parentPath ?? (entry as unknown as { path: string }).path, entry.name));
-  return modules.sort();
-}
-
-function isInNodeModules(entry: { parentPath?: string; path?: string }): boolean {
-  return /[\\/]node_modules([\\/]|$)/.test(entry.parentPath ?? entry.path ?? "");
 }
