@@ -1,4 +1,4 @@
-import { register } from "node:module";
+import { createRequire, register } from "node:module";
 import { pathToFileURL } from "node:url";
 
 /** The kinds of contract module codegen reads: TypeScript and JavaScript, as ES modules or by the package's `type`. */
@@ -45,6 +45,9 @@ export async function importFresh(file: string, generation: number, dir: string)
     hooks = pathToFileURL(dir).href;
     register(`data:text/javascript,${encodeURIComponent(GENERATION_HOOK)}`, { data: { dir: `${hooks.replace(/\/$/, "")}/`, parameter: GENERATION } });
   }
+  // A contract in a package without "type": "module" loads as CommonJS, cached by path, not by URL.
+  const cache = createRequire(import.meta.url).cache;
+  for (const path of Object.keys(cache)) if (path.startsWith(dir) && !/[\\/]node_modules[\\/]/.test(path)) delete cache[path];
   const url = new URL(pathToFileURL(file).href);
   url.searchParams.set(GENERATION, String(generation));
   return (await import(url.href)) as Record<string, unknown>;
