@@ -54,23 +54,19 @@ export class TypeSession {
   /** The printed types of `requests`, in order; throws `TypeProbeError` when TypeScript cannot resolve them. */
   print(requests: readonly TypeRequest[]): string[] {
     if (requests.length === 0) return [];
-    let probe = typeProbe(this.project, requests);
-    if (probe.errors.length > 0 && this.settings.fallback !== undefined && !this.usingFallback) {
+    let result = attempt(this.project, requests);
+    if ("errors" in result && this.settings.fallback !== undefined && !this.usingFallback) {
       // The project's resolution settings do not work for codegen: its own may.
       const project = new Project({ compilerOptions: this.settings.fallback });
-      const retry = typeProbe(project, requests);
-      if (retry.errors.length === 0) {
+      const retry = attempt(project, requests);
+      if (!("errors" in retry)) {
         this.project = project;
         this.usingFallback = true;
-        probe = retry;
+        result = retry;
       }
     }
-    try {
-      if (probe.errors.length > 0) throw new TypeProbeError(probe.errors);
-      return probe.print();
-    } finally {
-      probe.remove(); // the next print brings its own probe
-    }
+    if ("errors" in result) throw new TypeProbeError(result.errors);
+    return result.printed;
   }
 
   /** Read `files` (absolute) again from the disk, or forget those that are gone; files not in the project are skipped. */
@@ -84,7 +80,24 @@ export class TypeSession {
   }
 }
 
-function typeProbe(project: Project, requests: readonly TypeRequest[]): { errors: string[]; print(): string[]; remove(): void } {
+/**
+ * Print through a probe, asking for the probe's diagnostics only when something looks wrong (an import
+ * that does not resolve, a type printed as `any`): checking the whole probe costs about as much again
+ * as printing, because it also checks each type argument against its constraint.
+ */
+function attempt(project: Project, requests: readonly TypeRequest[]): { printed: string[] } | { errors: string[] } {
+  const probe = typeProbe(project, requests);
+  try {
+    const printed = probe.resolves() ? probe.print() : undefined;
+    if (printed !== undefined && !printed.includes("any")) return { printed };
+    const errors = probe.errors();
+    return errors.length > 0 ? { errors } : { printed: printed ?? probe.print() };
+  } finally {
+    project.removeSourceFile(probe.file); // the next print brings its own probe
+  }
+}
+
+function typeProbe(project: Project, requests: readonly TypeRequest[]): { file: SourceFile; resolves(): boolean; errors(): string[]; print(): string[] } {
   const files = [...new Set(requests.map((request) => request.file))];
   for (const file of files) if (project.getSourceFile(file) === undefined) project.addSourceFileAtPath(file);
   // The probe sits next to the first contract so that it resolves modules like the contracts do.
@@ -105,15 +118,20 @@ function typeProbe(project: Project, requests: readonly TypeRequest[]): { errors
     lines.push(`type T${i} = ${request.zod === 4 ? "z" : "z3"}.${request.io}<(typeof ${alias})${access}>;`);
   });
   const probe = project.createSourceFile(probePath, lines.join("\n"), { overwrite: true });
-  const errors = [
-    ...probe
-      .getPreEmitDiagnostics()
-      .filter((d) => d.getCategory() === ts.DiagnosticCategory.Error)
-      .map((d) => describeDiagnostic(d.compilerObject, lines)),
-    // An import a contract makes that does not resolve turns its types into `any` without an error in the probe.
-    ...files.flatMap((file) => unresolvedImports(project.getSourceFileOrThrow(file))),
-  ];
-  return { errors, print: () => printProbe(probe, requests), remove: () => project.removeSourceFile(probe) };
+  // An import a contract makes that does not resolve turns its types into `any` without an error in the probe.
+  const unresolved = () => files.flatMap((file) => unresolvedImports(project.getSourceFileOrThrow(file)));
+  return {
+    file: probe,
+    resolves: () => unresolvedImports(probe).length === 0 && unresolved().length === 0,
+    errors: () => [
+      ...probe
+        .getPreEmitDiagnostics()
+        .filter((d) => d.getCategory() === ts.DiagnosticCategory.Error)
+        .map((d) => describeDiagnostic(d.compilerObject, lines)),
+      ...unresolved(),
+    ],
+    print: () => printProbe(probe, requests),
+  };
 }
 
 /** `<file> imports "<specifier>", which …` for every import or re-export in `file` that TypeScript cannot resolve. */

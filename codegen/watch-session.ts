@@ -5,7 +5,6 @@
  * regenerates their services, the index and the AsyncAPI document; and writes what differs. A module
  * that fails to load or check is reported and keeps its last good output; the others go ahead.
  */
-import { readFile } from "node:fs/promises";
 import { posix, relative, resolve } from "node:path";
 import { ImportGraph } from "./cache-key.js";
 import { typeCheckSettings } from "./compiler-options.js";
@@ -152,13 +151,8 @@ export class WatchSession {
   private async write(files: readonly GeneratedFile[]): Promise<Pick<WatchUpdate, "created" | "updated" | "removed">> {
     const wanted = new Map(files.map((file) => [file.path, file.content]));
     const toWrite = files.filter((file) => this.written.get(file.path) !== file.content);
-    const stale = { changed: [] as string[], missing: [] as string[] };
-    for (const file of toWrite) {
-      // Compared with what is on disk, as a one-shot run would: a file edited by hand since is rewritten.
-      const current = await readFile(resolve(this.root, file.path), "utf8").catch(() => undefined);
-      if (current === undefined) stale.missing.push(file.path);
-      else if (current !== file.content) stale.changed.push(file.path);
-    }
+    // Compared with what this session wrote, not read back: asyncapi.json of a large project is megabytes.
+    const stale = { changed: toWrite.filter((file) => this.written.has(file.path)).map((file) => file.path), missing: toWrite.filter((file) => !this.written.has(file.path)).map((file) => file.path) };
     const removed = [...this.written.keys()].filter((path) => !wanted.has(path));
     await writeStale(this.root, toWrite, { ...stale, extra: removed });
     this.written = wanted;
