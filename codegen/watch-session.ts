@@ -53,6 +53,8 @@ export class WatchSession {
   private readonly graph = new ImportGraph();
   /** The last good output of each contract module (absolute path). */
   private readonly built = new Map<string, Built>();
+  /** Modules whose last load failed (their last good output, if any, stays in `built`). */
+  private readonly failed = new Set<string>();
   /** Modules seen by the last update, good or not. */
   private known = new Set<string>();
   /** What the output folder holds, as this session last wrote or found it. */
@@ -95,7 +97,10 @@ export class WatchSession {
     }
     const present = new Set(modules);
     for (const file of [...this.built.keys()]) if (!present.has(file)) this.built.delete(file);
-    const affected = modules.filter((file) => !this.known.has(file) || this.graph.closure(file).some((dep) => changedSet.has(dep)));
+    for (const file of [...this.failed]) if (!present.has(file)) this.failed.delete(file);
+    // Added modules, modules that failed last time (their problem may lie in another module, a duplicate
+    // name say), and modules whose own text or imports changed.
+    const affected = modules.filter((file) => !this.known.has(file) || this.failed.has(file) || this.graph.closure(file).some((dep) => changedSet.has(dep)));
     this.known = present;
     const problems = await this.load(affected);
     const written = await this.write(this.files());
@@ -122,7 +127,10 @@ export class WatchSession {
       return [];
     } catch (error) {
       if (!(error instanceof ContractsError)) throw error;
-      if (modules.length === 1) return error.problems;
+      if (modules.length === 1) {
+        this.failed.add(modules[0]!);
+        return error.problems;
+      }
     }
     const problems: ContractProblem[] = [];
     for (const file of modules) {
@@ -130,6 +138,7 @@ export class WatchSession {
         this.accept([file], (await load([file])).services);
       } catch (error) {
         if (!(error instanceof ContractsError)) throw error;
+        this.failed.add(file);
         problems.push(...error.problems);
       }
     }
@@ -138,7 +147,10 @@ export class WatchSession {
 
   private accept(modules: readonly string[], services: ServiceModel[]): void {
     const files = serviceFiles(services, { outDir: this.outDir, runtimeImport: this.runtimeImport });
-    for (const file of modules) this.built.set(file, []);
+    for (const file of modules) {
+      this.built.set(file, []);
+      this.failed.delete(file);
+    }
     services.forEach((model, i) => this.built.get(resolve(this.root, model.file))?.push({ model, files: files.slice(2 * i, 2 * i + 2) }));
   }
 

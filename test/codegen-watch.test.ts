@@ -66,7 +66,7 @@ describe("codegen --watch, incremental", { timeout: 10 * CODEGEN_TIMEOUT }, () =
     const watch = await startWatch();
     const contracts = join(project.dir, "contracts");
 
-    let report = await after(watch, () => edit(join(contracts, "example.ts"), '"Send a message back unchanged."', '"Echo, watched."'), /contract modules? checked[^\n]*\n((  \S+: \S+\n)*)/);
+    let report = await after(watch, () => edit(join(contracts, "example.ts"), '"Send a message back unchanged."', '"Echo, watched."'), /updated: generated\/asyncapi\.json\n/);
     expect(report).toContain("codegen --watch: 1 contract module checked, 2 files updated");
     expect(report).toContain("updated: generated/example.ts");
     expect(report).not.toContain("generated/inventory.ts"); // not loaded, not rewritten
@@ -103,7 +103,8 @@ describe("codegen --watch, incremental", { timeout: 10 * CODEGEN_TIMEOUT }, () =
     const inventoryText = await readFile(inventory, "utf8");
     const description = /description: "([^"]+)"/.exec(inventoryText)![1]!;
     const report = await after(watch, () => edit(inventory, `description: "${description}"`, `description: "${description} (edited)"`), /updated: generated\/inventory\.ts\n/);
-    expect(report).toContain("1 contract module checked");
+    // The broken one is tried again with every change (its problem may lie elsewhere) and still fails.
+    expect(report).toContain("2 contract modules checked");
     expect(await readFile(join(project.dir, "generated/inventory.ts"), "utf8")).toContain(`${description} (edited)`);
     expect(await readFile(join(project.dir, "generated/index.ts"), "utf8")).toContain('export * from "./example.js";');
     expect(existsSync(join(project.dir, "generated/example.ts"))).toBe(true);

@@ -28,10 +28,15 @@ export async function watchContracts(options: WatchOptions, io: CliIo): Promise<
 
   const report = (update: WatchUpdate, started: number) => {
     const count = update.created.length + update.updated.length + update.removed.length;
-    io.out(`codegen --watch: ${update.loaded.length} contract module${update.loaded.length === 1 ? "" : "s"} checked, ${count} file${count === 1 ? "" : "s"} updated, in ${Math.round(performance.now() - started)} ms.`);
-    for (const path of update.updated) io.out(`  updated: ${path}`);
-    for (const path of update.created) io.out(`  created: ${path}`);
-    for (const path of update.removed) io.out(`  removed: ${path}`);
+    // One write for the report and its files, so that a reader never sees half of it.
+    io.out(
+      [
+        `codegen --watch: ${update.loaded.length} contract module${update.loaded.length === 1 ? "" : "s"} checked, ${count} file${count === 1 ? "" : "s"} updated, in ${Math.round(performance.now() - started)} ms.`,
+        ...update.updated.map((path) => `  updated: ${path}`),
+        ...update.created.map((path) => `  created: ${path}`),
+        ...update.removed.map((path) => `  removed: ${path}`),
+      ].join("\n"),
+    );
     if (update.problems.length > 0) {
       io.err(`codegen: ${new ContractsError(update.problems).message}`);
       const files = [...new Set(update.problems.map((problem) => problem.file))].join(", ");
@@ -43,6 +48,10 @@ export async function watchContracts(options: WatchOptions, io: CliIo): Promise<
     try {
       report(await work(), started);
     } catch (error) {
+      if (error instanceof ContractsError) {
+        io.err(`codegen: ${error.message}`); // the contracts folder itself is gone, say
+        return;
+      }
       // Not a contract problem: say so, and keep watching; the next save tries again.
       io.err(`codegen --watch: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
     }
