@@ -301,6 +301,18 @@ describe("mqtt-contracts codegen in a copy of the project", { timeout: 120_000 }
     expect(help.stdout).toContain("Usage: mqtt-contracts codegen [--check] [--contracts <dir>] [--out <dir>] [--watch] [--no-cache]");
   });
 
+  it("shows a progress line (modules done / total) where the output is a terminal, and clears it at the end", async () => {
+    const lines: (string | undefined)[] = [];
+    const io = { ...recordingIo(project.dir), progress: (line: string | undefined) => void lines.push(line) };
+    expect(await codegenCommand(["--no-cache"], io)).toBe(0);
+    expect(lines.slice(0, 4)).toEqual([0, 1, 2, 3].map((done) => `codegen: importing ${done}/4 contract modules`));
+    expect(lines).toContain("codegen: type-checking 4 contract modules");
+    expect(lines.at(-1)).toBeUndefined();
+    // Piped, as here, the real process's io has no progress line at all.
+    const { processIo } = await import("../src/cli/cli-io.js");
+    expect(processIo().progress === undefined).toBe(!process.stdout.isTTY);
+  });
+
   // --watch runs as a process of its own in test/codegen-watch.test.ts: it loads contracts through a module hook.
 });
 
