@@ -17,8 +17,11 @@ export const MIN_FILES_TO_SPLIT = 16;
 /** What the worker answers: the printed types, or TypeScript's errors, or why it failed. */
 export type WorkerAnswer = { printed: string[] } | { probeErrors: string[] } | { failure: string };
 
-/** `printTypes`, on two threads when there are enough files and cores; the same result either way. */
-export async function printTypesInParallel(settings: TypeCheckSettings, requests: readonly TypeRequest[]): Promise<string[]> {
+/**
+ * `printTypes`, on two threads when there are enough files and cores; the same result either way.
+ * `onWorker` hears how the worker thread did: `undefined` when it printed its half, else why not.
+ */
+export async function printTypesInParallel(settings: TypeCheckSettings, requests: readonly TypeRequest[], onWorker?: (failure: string | undefined) => void): Promise<string[]> {
   const files = [...new Set(requests.map((request) => request.file))];
   if (files.length < MIN_FILES_TO_SPLIT || availableParallelism() < 2) return printTypes(settings, requests);
   // Split by request count, whole files to each side, so that each side checks what its contracts import.
@@ -42,6 +45,7 @@ export async function printTypesInParallel(settings: TypeCheckSettings, requests
   }
   // A worker that cannot start (no loader for TypeScript sources, say) leaves its half to this thread.
   const answer = await worker;
+  onWorker?.("failure" in answer ? answer.failure : undefined);
   const other: string[] | TypeProbeError = "printed" in answer ? answer.printed : "probeErrors" in answer ? new TypeProbeError(answer.probeErrors) : safely(() => printTypes(settings, theirsAt.map((i) => requests[i]!)));
   if (mine instanceof TypeProbeError || other instanceof TypeProbeError) {
     throw new TypeProbeError([...new Set([...(mine instanceof TypeProbeError ? mine.errors : []), ...(other instanceof TypeProbeError ? other.errors : [])])]);
