@@ -3,8 +3,9 @@
  *
  *   npm run bench:codegen [-- --services 100 --methods 20 --runs 3 --small 5x3 --clients]
  *
- * In a throwaway project whose contracts import "mqtt-contracts" as a user's do (an installed package:
- * declarations for TypeScript, this checkout's sources for Node), measures:
+ * In a throwaway project where mqtt-contracts is installed as users get it (this checkout compiled, as
+ * `npm pack` would ship it: JavaScript and declarations) and `mqtt-contracts codegen` runs from that
+ * build, measures:
  *  1. a cold `mqtt-contracts codegen` (no cache, no generated/), a process from start to exit;
  *  2. the same again with nothing changed (served by the cache);
  *  3. `codegen --watch`: from writing one changed contract to the watcher's report, which comes after
@@ -18,7 +19,6 @@ import { execFileSync, spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { dirname, join, resolve } from "node:path";
-import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { callsThroughClients, callsThroughInference, contractSource } from "./lib/codegen-project.js";
 
@@ -44,32 +44,38 @@ for (const [name, value] of Object.entries({ services, methods, runs, smallServi
 
 const work = mkdtempSync(join(tmpdir(), "mqtt-contracts-codegen-bench-"));
 const log = (message: string) => console.error(`[bench:codegen] ${message}`);
-const tsx = join(repo, "node_modules", ".bin", "tsx");
 const tsc = join(repo, "node_modules", "typescript", "bin", "tsc");
-const cli = [tsx, "--conditions=@mqtt-contracts/source", join(repo, "src", "cli", "main.ts"), "codegen"];
+/** The compiled package, with a node_modules beside it (this checkout's) for its own dependencies. */
+const pkg = join(work, "mqtt-contracts");
+const cli = [join(pkg, "src", "cli", "main.js"), "codegen"];
 
 const COMPILER_OPTIONS = { target: "ES2022", lib: ["ES2024"], module: "NodeNext", moduleResolution: "NodeNext", types: ["node"], strict: true, skipLibCheck: true, noEmit: true, isolatedModules: true, verbatimModuleSyntax: true };
 
-/** mqtt-contracts as installed: declarations (emitted once from this checkout) for tsc, the sources for Node. */
-function installRuntime(declarations: string, project: string): void {
+/** Compile this checkout as `npm pack` ships it (`tsc -p tsconfig.build.json`) into `pkg`, a package named mqtt-contracts. */
+function buildPackage(): void {
+  execFileSync(process.execPath, [tsc, "-p", join(repo, "tsconfig.build.json"), "--outDir", pkg], { cwd: repo, stdio: "inherit" });
+  const manifest = JSON.parse(readFileSync(join(repo, "package.json"), "utf8")) as { version: string };
+  const exports = { ".": { types: "./src/index.d.ts", default: "./src/index.js" }, "./codegen": { types: "./codegen/index.d.ts", default: "./codegen/index.js" } };
+  writeFileSync(join(pkg, "package.json"), JSON.stringify({ name: "mqtt-contracts", version: manifest.version, type: "module", exports }));
+  symlinkSync(join(repo, "node_modules"), join(work, "node_modules"));
+}
+
+/** The project's node_modules: this checkout's dependencies, and mqtt-contracts as the compiled package. */
+function installPackages(project: string): void {
   mkdirSync(join(project, "node_modules"));
   for (const entry of readdirSync(join(repo, "node_modules"))) {
     if (entry !== ".bin" && entry !== ".cache" && entry !== "mqtt-contracts") symlinkSync(join(repo, "node_modules", entry), join(project, "node_modules", entry));
   }
-  const pkg = join(project, "node_modules", "mqtt-contracts");
-  mkdirSync(pkg);
-  symlinkSync(declarations, join(pkg, "types"));
-  writeFileSync(join(pkg, "package.json"), JSON.stringify({ name: "mqtt-contracts", version: "0.0.0-bench", type: "module", exports: { ".": { types: "./types/src/index.d.ts", default: "./index.js" } } }));
-  writeFileSync(join(pkg, "index.js"), `export * from ${JSON.stringify(pathToFileURL(join(repo, "src", "index.ts")).href)};\n`);
+  symlinkSync(pkg, join(project, "node_modules", "mqtt-contracts"));
 }
 
-function makeProject(name: string, serviceCount: number, methodCount: number, declarations: string): string {
+function makeProject(name: string, serviceCount: number, methodCount: number): string {
   const dir = join(work, name);
   mkdirSync(join(dir, "contracts"), { recursive: true });
   for (let s = 0; s < serviceCount; s++) writeFileSync(join(dir, "contracts", `svc${s}.ts`), contractSource(s, methodCount));
   writeFileSync(join(dir, "package.json"), JSON.stringify({ name, type: "module", private: true }));
   writeFileSync(join(dir, "tsconfig.json"), JSON.stringify({ compilerOptions: COMPILER_OPTIONS, include: ["contracts"] }, null, 2));
-  installRuntime(declarations, dir);
+  installPackages(dir);
   return dir;
 }
 
@@ -82,7 +88,7 @@ function time(cwd: string, command: string, args: string[]): number {
 function coldRun(dir: string): number {
   rmSync(join(dir, "generated"), { recursive: true, force: true });
   rmSync(join(dir, "node_modules", ".cache"), { recursive: true, force: true });
-  return time(dir, process.execPath, cli.slice(0));
+  return time(dir, process.execPath, cli);
 }
 
 function median(list: number[]): number {
@@ -142,12 +148,11 @@ const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 const verdict = (ok: boolean) => (ok ? "met" : "**not met**");
 
 try {
-  log(`emitting mqtt-contracts declarations from ${repo}`);
-  const declarations = join(work, "mqtt-contracts-types");
-  execFileSync(process.execPath, [tsc, "-p", join(repo, "tsconfig.build.json"), "--emitDeclarationOnly", "--outDir", declarations], { cwd: repo, stdio: "inherit" });
+  log(`compiling mqtt-contracts from ${repo}`);
+  buildPackage();
   const loadBefore = loadavg()[0]!;
 
-  const dir = makeProject("large", services, methods, declarations);
+  const dir = makeProject("large", services, methods);
   log(`project ${dir}: ${services} services × ${methods} methods`);
   const cold: number[] = [];
   const cached: number[] = [];
@@ -160,7 +165,7 @@ try {
   }
   const watch = await watchRuns(dir);
 
-  const small = makeProject("small", smallServices, smallMethods, declarations);
+  const small = makeProject("small", smallServices, smallMethods);
   const smallCold: number[] = [];
   for (let i = 0; i < runs; i++) smallCold.push(coldRun(small));
   log(`  ${smallServices} × ${smallMethods} cold: ${smallCold.map(seconds).join(", ")}`);
