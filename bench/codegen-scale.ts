@@ -1,165 +1,216 @@
 /**
- * Codegen at scale: 100 services × 20 methods.
+ * Codegen at scale: 100 services × 20 methods, in one run.
  *
- *   npm run bench:codegen [-- --services 100 --methods 20 --runs 3]
+ *   npm run bench:codegen [-- --services 100 --methods 20 --runs 3 --small 5x3 --clients]
  *
- * Measures, in a throwaway project:
- *  1. `npm run codegen` wall time;
- *  2. `tsc --noEmit` of a file that calls every method through the generated clients, against the
- *     same file written on `z.infer`/`z.input` chains over the contracts (what users write without
- *     codegen). Both files make the same calls and read the same result fields.
- * Runs each tsc variant `--runs` times, alternating, and reports medians and their ratio.
- * Writes bench/results/codegen-scale.md.
+ * In a throwaway project where mqtt-contracts is installed as users get it (this checkout compiled, as
+ * `npm pack` would ship it: JavaScript and declarations) and `mqtt-contracts codegen` runs from that
+ * build, measures:
+ *  1. a cold `mqtt-contracts codegen` (no cache, no generated/), a process from start to exit;
+ *  2. the same again with nothing changed (served by the cache);
+ *  3. `codegen --watch`: from writing one changed contract to the watcher's report, which comes after
+ *     the last file is written;
+ *  4. `tsc --noEmit` of the contracts alone, the type checker's own work that a cold run cannot avoid;
+ *  5. a cold run on a small project (`--small`, default 5 × 3).
+ * With `--clients`, also `tsc --noEmit` of calls through the generated clients against the same calls
+ * on `z.infer` chains. Medians of `--runs`; writes bench/results/codegen-scale.md (or `--results <file>`).
  */
-import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { cpus, tmpdir, totalmem } from "node:os";
-import { join, resolve } from "node:path";
+import { execFileSync, spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { cpus, loadavg, tmpdir, totalmem } from "node:os";
+import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { callsThroughClients, callsThroughInference, contractSource } from "./lib/codegen-project.js";
 
 const repo = resolve(import.meta.dirname, "..");
 const { values } = parseArgs({
-  options: { services: { type: "string", default: "100" }, methods: { type: "string", default: "20" }, runs: { type: "string", default: "3" }, keep: { type: "boolean", default: false } },
+  options: {
+    services: { type: "string", default: "100" },
+    methods: { type: "string", default: "20" },
+    runs: { type: "string", default: "3" },
+    small: { type: "string", default: "5x3" },
+    clients: { type: "boolean", default: false },
+    results: { type: "string", default: join(repo, "bench", "results", "codegen-scale.md") },
+    keep: { type: "boolean", default: false },
+  },
 });
 const services = Number(values.services);
 const methods = Number(values.methods);
 const runs = Number(values.runs);
+const [smallServices, smallMethods] = values.small.split("x").map(Number) as [number, number];
+for (const [name, value] of Object.entries({ services, methods, runs, smallServices, smallMethods })) {
+  if (!Number.isInteger(value) || value < 1) throw new Error(`bench:codegen: ${name} must be a positive integer, got ${String(value)}`);
+}
 
-const dir = mkdtempSync(join(tmpdir(), "mqtt-contracts-codegen-bench-"));
+const work = mkdtempSync(join(tmpdir(), "mqtt-contracts-codegen-bench-"));
 const log = (message: string) => console.error(`[bench:codegen] ${message}`);
+const tsc = join(repo, "node_modules", "typescript", "bin", "tsc");
+/** The compiled package, with a node_modules beside it (this checkout's) for its own dependencies. */
+const pkg = join(work, "mqtt-contracts");
+const cli = [join(pkg, "src", "cli", "main.js"), "codegen"];
 
-function contractSource(s: number): string {
-  const lines = [`import { z } from "zod";`, `import { defineService } from "../src/index.js";`, ``];
-  lines.push(`export const Service${s} = defineService({`, `  name: "svc${s}",`, `  description: "Synthetic service ${s}",`, `  methods: {`);
-  for (let m = 0; m < methods; m++) {
-    lines.push(
-      `    m${m}: {`,
-      `      description: "Method ${m} of service ${s}",`,
-      `      params: z.object({`,
-      `        id_${m}: z.string().describe("identifier"),`,
-      `        count_${m}: z.number().int().default(1),`,
-      `        mode_${m}: z.enum(["a", "b", "c"]),`,
-      `        where_${m}: z.object({ x: z.number(), y: z.number(), label: z.string().optional() }),`,
-      `        items_${m}: z.array(z.object({ sku: z.string(), qty: z.number() })).optional(),`,
-      `      }),`,
-      `      result: z.object({ ok_${m}: z.boolean(), total_${m}: z.number(), echo_${m}: z.string(), tags: z.array(z.string()) }),`,
-      `    },`,
-    );
+const COMPILER_OPTIONS = { target: "ES2022", lib: ["ES2024"], module: "NodeNext", moduleResolution: "NodeNext", types: ["node"], strict: true, skipLibCheck: true, noEmit: true, isolatedModules: true, verbatimModuleSyntax: true };
+
+/** Compile this checkout as `npm pack` ships it (`tsc -p tsconfig.build.json`) into `pkg`, a package named mqtt-contracts. */
+function buildPackage(): void {
+  execFileSync(process.execPath, [tsc, "-p", join(repo, "tsconfig.build.json"), "--outDir", pkg], { cwd: repo, stdio: "inherit" });
+  const manifest = JSON.parse(readFileSync(join(repo, "package.json"), "utf8")) as { version: string };
+  const exports = { ".": { types: "./src/index.d.ts", default: "./src/index.js" }, "./codegen": { types: "./codegen/index.d.ts", default: "./codegen/index.js" } };
+  writeFileSync(join(pkg, "package.json"), JSON.stringify({ name: "mqtt-contracts", version: manifest.version, type: "module", exports }));
+  symlinkSync(join(repo, "node_modules"), join(work, "node_modules"));
+}
+
+/** The project's node_modules: this checkout's dependencies, and mqtt-contracts as the compiled package. */
+function installPackages(project: string): void {
+  mkdirSync(join(project, "node_modules"));
+  for (const entry of readdirSync(join(repo, "node_modules"))) {
+    if (entry !== ".bin" && entry !== ".cache" && entry !== "mqtt-contracts") symlinkSync(join(repo, "node_modules", entry), join(project, "node_modules", entry));
   }
-  lines.push(`  },`, `});`, ``);
-  return lines.join("\n");
+  symlinkSync(pkg, join(project, "node_modules", "mqtt-contracts"));
 }
 
-function callArgs(m: number): string {
-  return `{ id_${m}: "x", mode_${m}: "b", where_${m}: { x: 1, y: 2 } }`;
+function makeProject(name: string, serviceCount: number, methodCount: number): string {
+  const dir = join(work, name);
+  mkdirSync(join(dir, "contracts"), { recursive: true });
+  for (let s = 0; s < serviceCount; s++) writeFileSync(join(dir, "contracts", `svc${s}.ts`), contractSource(s, methodCount));
+  writeFileSync(join(dir, "package.json"), JSON.stringify({ name, type: "module", private: true }));
+  writeFileSync(join(dir, "tsconfig.json"), JSON.stringify({ compilerOptions: COMPILER_OPTIONS, include: ["contracts"] }, null, 2));
+  installPackages(dir);
+  return dir;
 }
 
-function generatedUser(): string {
-  const lines = [`import * as G from "./generated/index.js";`, `import type { Communicator } from "./src/index.js";`, ``];
-  for (let s = 0; s < services; s++) {
-    lines.push(`export async function use${s}(communicator: Communicator): Promise<number> {`, `  let sum = 0;`, `  const c = new G.Svc${s}ServiceClient(communicator, "svc${s}");`);
-    for (let m = 0; m < methods; m++) lines.push(`  { const r = await c.m${m}(${callArgs(m)}); sum += r.total_${m} + (r.ok_${m} ? 1 : 0) + r.echo_${m}.length + r.tags.length; }`);
-    lines.push(`  return sum;`, `}`);
-  }
-  return lines.join("\n");
-}
-
-function inferredUser(): string {
-  const lines = [
-    `import type { z } from "zod";`,
-    `import type { Communicator } from "./src/index.js";`,
-    ...Array.from({ length: services }, (_, s) => `import { Service${s} } from "./contracts/svc${s}.js";`),
-    ``,
-    `type Methods<C> = C extends { methods: infer M } ? M : never;`,
-    `/** A client typed straight from the contract with z.input / z.infer: no codegen. */`,
-    `function client<C extends { methods: Record<string, { params: z.ZodType; result: z.ZodType }> }>(communicator: Communicator, _contract: C, target: string) {`,
-    `  return {`,
-    `    call<M extends keyof Methods<C> & string>(method: M, params: z.input<Methods<C>[M]["params"]>): Promise<z.infer<Methods<C>[M]["result"]>> {`,
-    `      return communicator.sendRequest(target, method, params as Record<string, unknown>);`,
-    `    },`,
-    `  };`,
-    `}`,
-    ``,
-  ];
-  for (let s = 0; s < services; s++) {
-    lines.push(`export async function use${s}(communicator: Communicator): Promise<number> {`, `  let sum = 0;`, `  const c = client(communicator, Service${s}, "svc${s}");`);
-    for (let m = 0; m < methods; m++) lines.push(`  { const r = await c.call("m${m}", ${callArgs(m)}); sum += r.total_${m} + (r.ok_${m} ? 1 : 0) + r.echo_${m}.length + r.tags.length; }`);
-    lines.push(`  return sum;`, `}`);
-  }
-  return lines.join("\n");
-}
-
-function tsconfig(file: string): string {
-  return JSON.stringify(
-    {
-      compilerOptions: { target: "ES2022", lib: ["ES2023"], module: "NodeNext", moduleResolution: "NodeNext", types: ["node"], strict: true, skipLibCheck: true, noEmit: true, isolatedModules: true, verbatimModuleSyntax: true },
-      files: [file],
-    },
-    null,
-    2,
-  );
-}
-
-function time(command: string, args: string[]): number {
+function time(cwd: string, command: string, args: string[]): number {
   const started = performance.now();
-  execFileSync(command, args, { cwd: dir, stdio: ["ignore", "ignore", "inherit"] });
+  execFileSync(command, args, { cwd, stdio: ["ignore", "ignore", "inherit"] });
   return performance.now() - started;
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
+function coldRun(dir: string): number {
+  rmSync(join(dir, "generated"), { recursive: true, force: true });
+  rmSync(join(dir, "node_modules", ".cache"), { recursive: true, force: true });
+  return time(dir, process.execPath, cli);
+}
+
+function median(list: number[]): number {
+  const sorted = [...list].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)]!;
 }
 
+/** Start `codegen --watch`, then per run edit one contract and time until the watcher reports it done. */
+async function watchRuns(dir: string): Promise<number[]> {
+  const child = spawn(process.execPath, [...cli, "--watch"], { cwd: dir, stdio: ["ignore", "pipe", "inherit"] });
+  let stdout = "";
+  const waiters: { pattern: RegExp; from: number; resolve: () => void }[] = [];
+  const check = () => {
+    for (const waiter of [...waiters]) {
+      if (waiter.pattern.test(stdout.slice(waiter.from))) {
+        waiters.splice(waiters.indexOf(waiter), 1);
+        waiter.resolve();
+      }
+    }
+  };
+  child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
+    stdout += chunk;
+    check();
+  });
+  const exited = new Promise<void>((resolvePromise) => child.once("exit", () => resolvePromise()));
+  const waitFor = (pattern: RegExp, from: number) =>
+    Promise.race([
+      new Promise<void>((resolvePromise) => {
+        waiters.push({ pattern, from, resolve: resolvePromise });
+        check();
+      }),
+      exited.then(() => {
+        throw new Error(`codegen --watch exited before ${pattern}:\n${stdout}`);
+      }),
+    ]);
+  try {
+    await waitFor(/watching contracts\/ for changes/, 0);
+    const times: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      const file = join(dir, "contracts", `svc${i % services}.ts`);
+      const text = readFileSync(file, "utf8");
+      const from = stdout.length;
+      const started = performance.now();
+      writeFileSync(file, text.replace(/description: "Synthetic service (\d+)[^"]*"/, `description: "Synthetic service $1, edit ${i}"`));
+      await waitFor(/contract modules? checked, [1-9]\d* files? updated/, from);
+      times.push(performance.now() - started);
+      log(`  watch, one contract changed, run ${i + 1}: ${(times.at(-1)! / 1000).toFixed(2)} s`);
+    }
+    return times;
+  } finally {
+    child.kill("SIGINT");
+    await exited;
+  }
+}
+
+const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+const verdict = (ok: boolean) => (ok ? "met" : "**not met**");
+
 try {
-  log(`project in ${dir}: ${services} services × ${methods} methods`);
-  mkdirSync(join(dir, "contracts"));
-  for (let s = 0; s < services; s++) writeFileSync(join(dir, "contracts", `svc${s}.ts`), contractSource(s));
-  writeFileSync(join(dir, "package.json"), JSON.stringify({ name: "codegen-bench", type: "module", private: true }));
-  writeFileSync(join(dir, "tsconfig.json"), tsconfig("use-generated.ts"));
-  writeFileSync(join(dir, "tsconfig.inferred.json"), tsconfig("use-inferred.ts"));
-  symlinkSync(join(repo, "node_modules"), join(dir, "node_modules"));
-  symlinkSync(join(repo, "src"), join(dir, "src"));
+  log(`compiling mqtt-contracts from ${repo}`);
+  buildPackage();
+  const loadBefore = loadavg()[0]!;
 
-  log("codegen...");
-  const codegenRuns: number[] = [];
-  const tsx = join(repo, "node_modules", ".bin", "tsx");
+  const dir = makeProject("large", services, methods);
+  log(`project ${dir}: ${services} services × ${methods} methods`);
+  const cold: number[] = [];
+  const cached: number[] = [];
+  const tscContracts: number[] = [];
   for (let i = 0; i < runs; i++) {
-    rmSync(join(dir, "generated"), { recursive: true, force: true });
-    codegenRuns.push(time(tsx, ["--conditions=@mqtt-contracts/source", join(repo, "src", "cli", "main.ts"), "codegen", "--runtime", "../src/index.js"]));
-    log(`  codegen run ${i + 1}: ${(codegenRuns.at(-1)! / 1000).toFixed(2)} s`);
+    cold.push(coldRun(dir));
+    cached.push(time(dir, process.execPath, cli));
+    tscContracts.push(time(dir, process.execPath, [tsc, "-p", "tsconfig.json"]));
+    log(`  run ${i + 1}: cold ${seconds(cold.at(-1)!)}, cached ${seconds(cached.at(-1)!)}, tsc --noEmit of the contracts ${seconds(tscContracts.at(-1)!)}`);
   }
-  writeFileSync(join(dir, "use-generated.ts"), generatedUser());
-  writeFileSync(join(dir, "use-inferred.ts"), inferredUser());
+  const watch = await watchRuns(dir);
 
-  const tsc = join(repo, "node_modules", "typescript", "bin", "tsc");
-  const generated: number[] = [];
-  const inferred: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    generated.push(time(process.execPath, [tsc, "-p", "tsconfig.json"]));
-    inferred.push(time(process.execPath, [tsc, "-p", "tsconfig.inferred.json"]));
-    log(`  tsc run ${i + 1}: generated ${(generated.at(-1)! / 1000).toFixed(2)} s, z.infer ${(inferred.at(-1)! / 1000).toFixed(2)} s`);
+  const small = makeProject("small", smallServices, smallMethods);
+  const smallCold: number[] = [];
+  for (let i = 0; i < runs; i++) smallCold.push(coldRun(small));
+  log(`  ${smallServices} × ${smallMethods} cold: ${smallCold.map(seconds).join(", ")}`);
+
+  const rows = [
+    `| cold \`codegen\` (no cache) | ${seconds(median(cold))} | ≤ 1.2× tsc: ${(median(cold) / median(tscContracts)).toFixed(2)}×, ${verdict(median(cold) <= 1.2 * median(tscContracts))} |`,
+    `| \`codegen\` again, nothing changed (cache) | ${seconds(median(cached))} | < 10 % of cold: ${((100 * median(cached)) / median(cold)).toFixed(1)} %, ${verdict(median(cached) < 0.1 * median(cold))} |`,
+    `| \`codegen --watch\`, one contract changed: write → last file written | ${seconds(median(watch))} | < 1 s, ${verdict(median(watch) < 1000)} |`,
+    `| \`tsc --noEmit\` of the contracts alone | ${seconds(median(tscContracts))} | |`,
+    `| cold \`codegen\`, ${smallServices} services × ${smallMethods} methods | ${seconds(median(smallCold))} | < 2 s, ${verdict(median(smallCold) < 2000)} |`,
+  ];
+
+  if (values.clients) {
+    mkdirSync(join(dir, "generated"), { recursive: true });
+    time(dir, process.execPath, cli);
+    writeFileSync(join(dir, "use-generated.ts"), callsThroughClients(services, methods));
+    writeFileSync(join(dir, "use-inferred.ts"), callsThroughInference(services, methods));
+    for (const file of ["use-generated.ts", "use-inferred.ts"]) writeFileSync(join(dir, `tsconfig.${file}.json`), JSON.stringify({ compilerOptions: COMPILER_OPTIONS, files: [file] }));
+    const generated: number[] = [];
+    const inferred: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      generated.push(time(dir, process.execPath, [tsc, "-p", "tsconfig.use-generated.ts.json"]));
+      inferred.push(time(dir, process.execPath, [tsc, "-p", "tsconfig.use-inferred.ts.json"]));
+    }
+    rows.push(
+      `| \`tsc --noEmit\`, calls through generated clients | ${seconds(median(generated))} | |`,
+      `| \`tsc --noEmit\`, same calls on \`z.infer\` chains | ${seconds(median(inferred))} | |`,
+      `| ratio generated / z.infer | ${(median(generated) / median(inferred)).toFixed(2)}× | ≤ 0.5× (issue 4), ≤ 1.0× (issue 3) |`,
+    );
   }
-  const g = median(generated);
-  const inf = median(inferred);
-  const cg = median(codegenRuns);
+
   const table = [
     `## Codegen at scale: ${services} services × ${methods} methods`,
     ``,
-    `Machine: ${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}. Medians of ${runs} runs. Command: \`npm run bench:codegen\`.`,
+    `Machine: ${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}; 1-minute load average ${loadBefore.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end (a shared machine: compare rows of one run). Medians of ${runs} runs. Command: \`npm run bench:codegen -- --services ${services} --methods ${methods} --runs ${runs} --small ${values.small}\`.`,
     ``,
     `| measurement | time | target |`,
     `|---|---|---|`,
-    `| \`npm run codegen\` | ${(cg / 1000).toFixed(2)} s | < 10 s |`,
-    `| \`tsc --noEmit\`, calls through generated clients | ${(g / 1000).toFixed(2)} s | |`,
-    `| \`tsc --noEmit\`, same calls on \`z.infer\` chains | ${(inf / 1000).toFixed(2)} s | |`,
-    `| ratio generated / z.infer | ${(g / inf).toFixed(2)}× | ≤ 0.5× (issue 4), ≤ 1.0× (issue 3) |`,
+    ...rows,
     ``,
   ].join("\n");
-  mkdirSync(join(repo, "bench", "results"), { recursive: true });
-  writeFileSync(join(repo, "bench", "results", "codegen-scale.md"), table);
+  mkdirSync(dirname(resolve(values.results)), { recursive: true });
+  writeFileSync(resolve(values.results), table);
   console.log(table);
 } finally {
-  if (values.keep) log(`kept ${dir}`);
-  else rmSync(dir, { recursive: true, force: true });
+  if (values.keep) log(`kept ${work}`);
+  else rmSync(work, { recursive: true, force: true });
 }

@@ -1,4 +1,3 @@
-import { readdir, stat } from "node:fs/promises";
 import { join, relative, resolve } from "node:path";
 import type { AnySchema, ServiceContract } from "../src/contract/define-service.js";
 import { asZodSchema, isServiceContract } from "../src/contract/define-service.js";
@@ -7,17 +6,14 @@ import { toJsonSchema } from "../src/contract/json-schema.js";
 import type { ContractModel, JsonSchema, SchemaModel, ServiceModel } from "./model.js";
 import { typeCheckSettings } from "./compiler-options.js";
 import { toPosix } from "./import-path.js";
-import { CONTRACT_MODULE, importModule, NOT_A_CONTRACT } from "./load-module.js";
-import { printTypes, TypeProbeError, type TypeRequest } from "./typescript-types.js";
-import { ContractProblem, validateContracts, type FoundService } from "./validate-contracts.js";
+import { listContractModules } from "./list-modules.js";
+import { importModule } from "./load-module.js";
+import { printTypesInParallel } from "./parallel-types.js";
+import { TypeProbeError, type TypeRequest } from "./typescript-types.js";
+import { ContractsError } from "./contracts-error.js";
+import { ContractProblem, validateContracts, type FoundService, type KnownService } from "./validate-contracts.js";
 
-/** Contracts that cannot be generated; `problems` says where and why. */
-export class ContractsError extends Error {
-  constructor(readonly problems: ContractProblem[]) {
-    super(`${problems.length} problem${problems.length === 1 ? "" : "s"} in contracts:\n${problems.map((p) => `  ${p}`).join("\n")}`);
-    this.name = "ContractsError";
-  }
-}
+export { ContractsError } from "./contracts-error.js";
 
 export interface LoadOptions {
   /** The project root: paths in the model and headers are relative to it. */
@@ -29,20 +25,33 @@ export interface LoadOptions {
    * type-checks with its own strict settings either way). Default `<root>/tsconfig.json` if it exists.
    */
   tsConfigFilePath?: string;
+  /** Load only these modules (absolute paths) instead of every module in the contracts folder. */
+  files?: readonly string[];
+  /** Services of modules not loaded this time (from the cache, or kept by `--watch`): their names are taken. */
+  otherServices?: readonly KnownService[];
+  /** How a module is imported. Default `importModule`; `--watch` imports each version of a file anew. */
+  importer?: (file: string) => Promise<Record<string, unknown>>;
+  /** How types are printed. Default a new type-checked project for this load, split over two threads when that helps. */
+  printer?: (requests: readonly TypeRequest[]) => string[] | Promise<string[]>;
+  /** Told what is going on, e.g. `importing 40/100 contract modules`, for a progress line. */
+  onProgress?: (line: string) => void;
 }
 
 /** Import every module in the contracts folder, check its services, and build the codegen model. */
 export async function loadContracts(options: LoadOptions): Promise<ContractModel> {
   const root = resolve(options.root);
   const contractsDir = resolve(options.contractsDir ?? join(root, "contracts"));
-  const files = (await listModules(root, contractsDir)).sort();
+  const files = options.files ? [...options.files].sort() : await listContractModules(root, contractsDir);
+  const others = options.otherServices ?? [];
+  const importer = options.importer ?? importModule;
   const found: FoundService[] = [];
   const problems: ContractProblem[] = [];
-  for (const absolute of files) {
+  for (const [done, absolute] of files.entries()) {
+    options.onProgress?.(`importing ${done}/${files.length} contract modules`);
     const file = toPosix(relative(root, absolute));
     let module: Record<string, unknown>;
     try {
-      module = await importModule(absolute);
+      module = await importer(absolute);
     } catch (error) {
       problems.push(new ContractProblem(file, `cannot be imported: ${importFailure(error, root)}`));
       continue;
@@ -54,10 +63,10 @@ export async function loadContracts(options: LoadOptions): Promise<ContractModel
       found.push({ file, exportName, contract: value });
     }
   }
-  if (files.length > 0 && found.length === 0 && problems.length === 0) {
+  if (files.length > 0 && found.length === 0 && problems.length === 0 && others.length === 0) {
     problems.push(new ContractProblem(toPosix(relative(root, contractsDir)), `no service contract in ${files.length} module${files.length === 1 ? "" : "s"}: export one, e.g. \`export const Greeter = defineService({ ... })\``));
   }
-  problems.push(...validateContracts(found));
+  problems.push(...validateContracts(found, others));
   if (problems.length > 0) throw new ContractsError(problems);
 
   const services = found.sort((a, b) => a.contract.name.localeCompare(b.contract.name));
@@ -116,7 +125,8 @@ export async function loadContracts(options: LoadOptions): Promise<ContractModel
 
   if (problems.length > 0) throw new ContractsError(problems);
   if (requests.length > 0) {
-    const printed = printContractTypes(root, options.tsConfigFilePath, requests, serviceModels);
+    options.onProgress?.(`type-checking ${new Set(requests.map((request) => request.file)).size} contract modules`);
+    const printed = await printContractTypes(root, options, requests, serviceModels);
     // A schema whose type TypeScript could not see prints as `any`: generated code would type-check and check nothing.
     const untyped = requests.flatMap((request, i) => (printed[i] === "any" ? [request] : []));
     if (untyped.length > 0) {
@@ -136,9 +146,10 @@ export async function loadContracts(options: LoadOptions): Promise<ContractModel
   return { services: serviceModels };
 }
 
-function printContractTypes(root: string, tsConfigFilePath: string | undefined, requests: TypeRequest[], services: ServiceModel[]): string[] {
+async function printContractTypes(root: string, options: LoadOptions, requests: TypeRequest[], services: ServiceModel[]): Promise<string[]> {
   try {
-    return printTypes(typeCheckSettings(root, tsConfigFilePath && resolve(root, tsConfigFilePath)), requests);
+    if (options.printer) return await options.printer(requests);
+    return await printTypesInParallel(typeCheckSettings(root, options.tsConfigFilePath && resolve(root, options.tsConfigFilePath)), requests);
   } catch (error) {
     if (!(error instanceof TypeProbeError)) throw error;
     const files = [...new Set(services.map((service) => service.file))];
@@ -165,20 +176,4 @@ function importFailure(error: unknown, root: string): string {
   const message = error instanceof Error ? error.message : String(error);
   const firstLine = message.split("\n").find((line) => line.trim() !== "") ?? message;
   return firstLine.split(`file://${root}/`).join("").split(`${root}/`).join("");
-}
-
-async function listModules(root: string, dir: string): Promise<string[]> {
-  const isDir = await stat(dir).then((s) => s.isDirectory(), () => false);
-  if (!isDir) {
-    throw new ContractsError([new ContractProblem(toPosix(relative(root, dir)) || ".", "no such folder: put contract modules there, or name the folder with --contracts <dir>")]);
-  }
-  const entries = await readdir(dir, { withFileTypes: true, recursive: true });
-  const modules = entries
-    .filter((entry) => entry.isFile() && CONTRACT_MODULE.test(entry.name) && !NOT_A_CONTRACT.test(entry.name) && !isInNodeModules(entry))
-    .map((entry) => join(entry.parentPath ?? (entry as unknown as { path: string }).path, entry.name));
-  return modules;
-}
-
-function isInNodeModules(entry: { parentPath?: string; path?: string }): boolean {
-  return /[\\/]node_modules([\\/]|$)/.test(entry.parentPath ?? entry.path ?? "");
 }

@@ -42,7 +42,7 @@ export async function writeStale(root: string, files: readonly GeneratedFile[], 
     await mkdir(dirname(join(root, file.path)), { recursive: true });
     await writeFile(join(root, file.path), file.content);
   }
-  for (const path of stale.extra) await rm(join(root, path));
+  for (const path of stale.extra) await rm(join(root, path), { force: true });
 }
 
 /** Files under `outDir` that carry the generated mark. */

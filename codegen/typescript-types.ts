@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { builtinModules } from "node:module";
 import { dirname } from "node:path";
 import { Node, Project, ts, TypeFormatFlags, type SourceFile, type Type } from "ts-morph";
@@ -27,14 +28,7 @@ const FLAGS = TypeFormatFlags.NoTruncation | TypeFormatFlags.InTypeAlias | TypeF
  * to each member as JSDoc.
  */
 export function printTypes(settings: TypeCheckSettings, requests: readonly TypeRequest[]): string[] {
-  let probe = typeProbe(settings.options, requests);
-  if (probe.errors.length > 0 && settings.fallback !== undefined) {
-    // The project's resolution settings do not work for codegen: its own may.
-    const retry = typeProbe(settings.fallback, requests);
-    if (retry.errors.length === 0) probe = retry;
-  }
-  if (probe.errors.length > 0) throw new TypeProbeError(probe.errors);
-  return probe.print();
+  return new TypeSession(settings).print(requests);
 }
 
 /** TypeScript could not resolve what the contracts import; `errors` are its messages, one line each. */
@@ -45,10 +39,67 @@ export class TypeProbeError extends Error {
   }
 }
 
-function typeProbe(compilerOptions: ts.CompilerOptions, requests: readonly TypeRequest[]): { errors: string[]; print(): string[] } {
-  const project = new Project({ compilerOptions });
+/**
+ * A ts-morph project kept warm between prints, for `--watch`: files that did not change stay parsed
+ * and bound, so printing the types of one edited contract costs the checker's work for that contract.
+ */
+export class TypeSession {
+  private project: Project;
+  private usingFallback = false;
+
+  constructor(private readonly settings: TypeCheckSettings) {
+    this.project = new Project({ compilerOptions: settings.options });
+  }
+
+  /** The printed types of `requests`, in order; throws `TypeProbeError` when TypeScript cannot resolve them. */
+  print(requests: readonly TypeRequest[]): string[] {
+    if (requests.length === 0) return [];
+    let result = attempt(this.project, requests);
+    if ("errors" in result && this.settings.fallback !== undefined && !this.usingFallback) {
+      // The project's resolution settings do not work for codegen: its own may.
+      const project = new Project({ compilerOptions: this.settings.fallback });
+      const retry = attempt(project, requests);
+      if (!("errors" in retry)) {
+        this.project = project;
+        this.usingFallback = true;
+        result = retry;
+      }
+    }
+    if ("errors" in result) throw new TypeProbeError(result.errors);
+    return result.printed;
+  }
+
+  /** Read `files` (absolute) again from the disk, or forget those that are gone; files not in the project are skipped. */
+  refresh(files: Iterable<string>): void {
+    for (const file of files) {
+      const source = this.project.getSourceFile(file);
+      if (source === undefined) continue;
+      if (existsSync(file)) source.refreshFromFileSystemSync();
+      else this.project.removeSourceFile(source);
+    }
+  }
+}
+
+/**
+ * Print through a probe, asking for the probe's diagnostics only when something looks wrong (an import
+ * that does not resolve, a type printed as `any`): checking the whole probe costs about as much again
+ * as printing, because it also checks each type argument against its constraint.
+ */
+function attempt(project: Project, requests: readonly TypeRequest[]): { printed: string[] } | { errors: string[] } {
+  const probe = typeProbe(project, requests);
+  try {
+    const printed = probe.resolves() ? probe.print() : undefined;
+    if (printed !== undefined && !printed.includes("any")) return { printed };
+    const errors = probe.errors();
+    return errors.length > 0 ? { errors } : { printed: printed ?? probe.print() };
+  } finally {
+    project.removeSourceFile(probe.file); // the next print brings its own probe
+  }
+}
+
+function typeProbe(project: Project, requests: readonly TypeRequest[]): { file: SourceFile; resolves(): boolean; errors(): string[]; print(): string[] } {
   const files = [...new Set(requests.map((request) => request.file))];
-  for (const file of files) project.addSourceFileAtPath(file);
+  for (const file of files) if (project.getSourceFile(file) === undefined) project.addSourceFileAtPath(file);
   // The probe sits next to the first contract so that it resolves modules like the contracts do.
   const probePath = files[0]!.replace(/[^/\\]+$/, "__mqtt_contracts_type_probe__.ts");
   const lines = ['import type { z } from "zod";', 'import type * as z3 from "zod/v3";'];
@@ -67,15 +118,20 @@ function typeProbe(compilerOptions: ts.CompilerOptions, requests: readonly TypeR
     lines.push(`type T${i} = ${request.zod === 4 ? "z" : "z3"}.${request.io}<(typeof ${alias})${access}>;`);
   });
   const probe = project.createSourceFile(probePath, lines.join("\n"), { overwrite: true });
-  const errors = [
-    ...probe
-      .getPreEmitDiagnostics()
-      .filter((d) => d.getCategory() === ts.DiagnosticCategory.Error)
-      .map((d) => describeDiagnostic(d.compilerObject, lines)),
-    // An import a contract makes that does not resolve turns its types into `any` without an error in the probe.
-    ...files.flatMap((file) => unresolvedImports(project.getSourceFileOrThrow(file))),
-  ];
-  return { errors, print: () => printProbe(probe, requests) };
+  // An import a contract makes that does not resolve turns its types into `any` without an error in the probe.
+  const unresolved = () => files.flatMap((file) => unresolvedImports(project.getSourceFileOrThrow(file)));
+  return {
+    file: probe,
+    resolves: () => unresolvedImports(probe).length === 0 && unresolved().length === 0,
+    errors: () => [
+      ...probe
+        .getPreEmitDiagnostics()
+        .filter((d) => d.getCategory() === ts.DiagnosticCategory.Error)
+        .map((d) => describeDiagnostic(d.compilerObject, lines)),
+      ...unresolved(),
+    ],
+    print: () => printProbe(probe, requests),
+  };
 }
 
 /** `<file> imports "<specifier>", which …` for every import or re-export in `file` that TypeScript cannot resolve. */

@@ -53,10 +53,20 @@ const keyListsAreComplete: [
 /** Names that would break the generated client class. */
 const RESERVED_MEMBERS = new Set(["constructor", "client", "prototype", "__proto__"]);
 
-/** Check every found service; returns all problems (empty when codegen can go ahead). */
-export function validateContracts(services: readonly FoundService[]): ContractProblem[] {
+/** A service defined elsewhere (in a module not loaded this time), for the duplicate-name check. */
+export interface KnownService {
+  name: string;
+  exportName: string;
+  file: string;
+}
+
+/**
+ * Check every found service; returns all problems (empty when codegen can go ahead). `others` are
+ * services of modules not loaded this time (taken from the cache): a found service may not reuse their names.
+ */
+export function validateContracts(services: readonly FoundService[], others: readonly KnownService[] = []): ContractProblem[] {
   const problems: ContractProblem[] = [];
-  const byName = new Map<string, FoundService>();
+  const byName = new Map<string, { exportName: string; file: string }>(others.map((other) => [other.name, other]));
   for (const found of services) {
     const { file, contract } = found;
     const service = typeof contract.name === "string" ? contract.name : String(contract.name);

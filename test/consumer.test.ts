@@ -3,7 +3,7 @@
  * registry into fresh projects, and driven only through `npx mqtt-contracts`, `tsc` and `node`, each a
  * process of its own. A file missing from the package, or a step the README does not show, fails here.
  */
-import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -279,27 +279,68 @@ describe("a fresh project: npm init, npm install <tarball> zod typescript, a con
     }
   });
 
-  it("--watch regenerates when a contract changes and survives a broken edit", { timeout: SLOW }, async () => {
+  it("--watch regenerates a changed, an added, a renamed and a deleted contract and a changed import, and survives a broken edit", { timeout: SLOW }, async () => {
     const watch = shell.start(MQTT_CONTRACTS_BIN, ["codegen", "--watch"]);
     await watch.waitForStdout(/codegen --watch: watching contracts\/ for changes/, 120_000);
+    /** Do `action`, then wait for `pattern` in what the watcher prints after it. */
+    const after = async (action: () => Promise<unknown>, pattern: RegExp, stream: "stdout" | "stderr" = "stdout") => {
+      const from = (stream === "stdout" ? watch.stdout : watch.stderr).length;
+      await action();
+      const since = new RegExp(`^[\\s\\S]{${from}}[\\s\\S]*?${pattern.source}`);
+      await (stream === "stdout" ? watch.waitForStdout(since, 120_000) : watch.waitForStderr(since, 120_000));
+    };
 
-    const contract = join(shell.cwd, "contracts/greeter.ts");
+    const contracts = join(shell.cwd, "contracts");
+    const contract = join(contracts, "greeter.ts");
     const original = await readFile(contract, "utf8");
     try {
-      await writeFile(contract, original.replace("Say hello to someone.", "Say hello, watched."));
-      await watch.waitForStdout(/updated: generated\/greeter\.ts/, 120_000);
+      await after(() => writeFile(contract, original.replace("Say hello to someone.", "Say hello, watched.")), /updated: generated\/greeter\.ts/);
       expect(await readFile(join(shell.cwd, "generated/greeter.ts"), "utf8")).toContain("Say hello, watched.");
 
-      await writeFile(contract, original.replace('z.string().min(1).describe("Who to greet")', "z.string"));
-      await watch.waitForStderr(/the last change did not generate/, 120_000);
+      await after(() => writeFile(contract, original.replace('z.string().min(1).describe("Who to greet")', "z.string")), /the last change did not generate/, "stderr");
       expect(watch.stderr).toContain('contracts/greeter.ts: service "greeter", method "greet", field params.name: is the function z.string, not a schema');
+      expect(await readFile(join(shell.cwd, "generated/greeter.ts"), "utf8")).toContain("Say hello, watched."); // the last good output stays
+
+      // Fixed, with its description from a helper module beside it (not a contract: its name starts with __).
+      await writeFile(join(contracts, "__texts.ts"), 'export const GREET = "Say hello, from a helper.";\n');
+      await after(() => writeFile(contract, `import { GREET } from "./__texts.js";\n${original.replace('"Say hello to someone."', "GREET")}`), /updated: generated\/greeter\.ts/);
+      await after(() => writeFile(join(contracts, "__texts.ts"), 'export const GREET = "Say hello, helper edited.";\n'), /updated: generated\/greeter\.ts/);
+      expect(await readFile(join(shell.cwd, "generated/greeter.ts"), "utf8")).toContain("Say hello, helper edited.");
+
+      const copy = original.replace('name: "greeter"', 'name: "greeter_two"').replace(/export const (\w+)/, "export const GreeterTwo");
+      await after(() => writeFile(join(contracts, "greeter-two.ts"), copy), /created: generated\/greeter_two\.schema\.json/);
+      await after(() => rename(join(contracts, "greeter-two.ts"), join(contracts, "greeter-renamed.ts")), /updated: generated\/greeter_two\.ts/);
+      expect(await readFile(join(shell.cwd, "generated/greeter_two.ts"), "utf8")).toContain("from contracts/greeter-renamed.ts.");
+      await after(() => rm(join(contracts, "greeter-renamed.ts")), /removed: generated\/greeter_two\.schema\.json/);
+      expect(await readFile(join(shell.cwd, "generated/index.ts"), "utf8")).not.toContain("greeter_two");
     } finally {
-      await writeFile(contract, original);
+      await after(async () => {
+        await rm(join(contracts, "__texts.ts"), { force: true });
+        await writeFile(contract, original);
+      }, /updated: generated\/greeter\.ts/);
     }
-    await watch.waitForStdout(/updated: generated\/greeter\.ts[\s\S]*updated: generated\/greeter\.ts/, 120_000);
     watch.process.kill("SIGINT");
     expect((await watch.exit(60_000)).code).toBe(0);
-    expect((await shell.run("npx", ["mqtt-contracts", "codegen", "--check"])).code).toBe(0);
+    expect((await shell.run("npx", ["mqtt-contracts", "codegen", "--check", "--no-cache"])).code).toBe(0);
+  });
+
+  it("reuses unchanged contracts from node_modules/.cache, ignores a corrupt cache, and --check works after a cached run", { timeout: SLOW }, async () => {
+    await shell.ok("npx", ["mqtt-contracts", "codegen"]);
+    const cached = await shell.ok("npx", ["mqtt-contracts", "codegen"]);
+    expect(cached.stdout).toMatch(/^codegen: 4 files in generated\/, 0 updated, in \d+ ms\.\n {2}cache: 1 of 1 contract modules unchanged, reused\n$/);
+    const check = await shell.run("npx", ["mqtt-contracts", "codegen", "--check"]);
+    expect(check.stdout).toBe("codegen --check: 4 files in generated/ are up to date.\n");
+    expect(check.code).toBe(0);
+
+    const cacheDir = join(shell.cwd, "node_modules/.cache/mqtt-contracts");
+    const [file] = (await readdir(cacheDir)).filter((name) => name.endsWith(".json"));
+    await writeFile(join(cacheDir, file!), "{ not json");
+    await rm(join(shell.cwd, "generated/greeter.ts"));
+    const repaired = await shell.ok("npx", ["mqtt-contracts", "codegen"]);
+    expect(repaired.stderr).toMatch(/codegen: cache: ignored .*: not JSON/);
+    expect(repaired.stdout).toContain("  created: generated/greeter.ts\n");
+    expect(repaired.stdout).toContain("  cache: 0 of 1 contract modules unchanged, reused\n");
+    expect((await shell.run("npx", ["mqtt-contracts", "codegen", "--check", "--no-cache"])).code).toBe(0);
   });
 });
 

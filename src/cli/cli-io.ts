@@ -7,6 +7,11 @@ export interface CliIo {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** The working directory: where `codegen` and `init` look for the project. */
   readonly cwd: string;
+  /**
+   * Show (or, with undefined, clear) a transient progress line such as `codegen: 40/100 contracts`.
+   * Only present when stdout is a terminal: piped output and logs never see it.
+   */
+  progress?(line: string | undefined): void;
   /** Resolves with the name of the signal that asks a long-running command (`broker`) to stop. */
   waitForStop(): Promise<string>;
 }
@@ -18,6 +23,7 @@ export function processIo(): CliIo {
     err: (line) => void process.stderr.write(`${line}\n`),
     env: process.env,
     cwd: process.cwd(),
+    ...(process.stdout.isTTY ? { progress: (line: string | undefined) => void process.stdout.write(line === undefined ? "\r\x1b[K" : `\r\x1b[K${line}`) } : {}),
     waitForStop: () =>
       new Promise((resolve) => {
         const signals = ["SIGINT", "SIGTERM"] as const;
