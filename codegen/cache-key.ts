@@ -163,15 +163,68 @@ function manifestVersion(entry: string): string {
   return "unknown";
 }
 
+const EXTENDS = /"extends"\s*:\s*("(?:[^"\\]|\\.)*"|\[[^\]]*\])/;
+const MAX_EXTENDS_DEPTH = 16;
+
+/**
+ * The hash of a tsconfig and of every tsconfig it `extends`, however deep (up to 16): a base config that
+ * changes `paths` or `lib` changes the output as much as the project's own. Read as text, without TypeScript:
+ * `extends` is found by a pattern (a match in a comment only costs a cache miss), and a name that does not
+ * resolve counts as its name.
+ */
+export function tsconfigChainHash(path: string): string {
+  const texts: string[] = [];
+  const seen = new Set<string>();
+  const visit = (file: string, depth: number): void => {
+    if (depth > MAX_EXTENDS_DEPTH || seen.has(file)) return;
+    seen.add(file);
+    let text: string;
+    try {
+      text = readFileSync(file, "utf8");
+    } catch {
+      texts.push(`${depth === 0 ? "none" : `missing ${file}`}`);
+      return;
+    }
+    texts.push(text);
+    const found = EXTENDS.exec(text)?.[1];
+    if (found === undefined) return;
+    let specs: unknown;
+    try {
+      specs = JSON.parse(found);
+    } catch {
+      return;
+    }
+    for (const spec of Array.isArray(specs) ? specs : [specs]) {
+      if (typeof spec !== "string") continue;
+      const target = resolveExtends(dirname(file), spec);
+      if (target === undefined) texts.push(`unresolved ${spec}`);
+      else visit(target, depth + 1);
+    }
+  };
+  visit(path, 0);
+  return sha256(texts.join("\u0000"));
+}
+
+/** Where TypeScript would find an `extends` target: a path (with or without `.json`), or a package's file or tsconfig.json. */
+function resolveExtends(dir: string, spec: string): string | undefined {
+  if (spec.startsWith(".") || spec.startsWith("/")) {
+    const path = resolve(dir, spec);
+    return existsSync(path) || !existsSync(`${path}.json`) ? path : `${path}.json`;
+  }
+  const require = createRequire(join(dir, "tsconfig.json"));
+  for (const candidate of [spec, `${spec}.json`, `${spec}/tsconfig.json`]) {
+    try {
+      return require.resolve(candidate);
+    } catch {
+      // the next form
+    }
+  }
+  return undefined;
+}
+
 /** The hash of everything every contract's output depends on besides the contract's own modules. */
 export function runContext(root: string, options: { outDir: string; runtimeImport: string; tsConfigFilePath?: string }): string {
   const tsconfig = options.tsConfigFilePath ? resolve(root, options.tsConfigFilePath) : join(root, "tsconfig.json");
-  let tsconfigText = "none";
-  try {
-    tsconfigText = readFileSync(tsconfig, "utf8");
-  } catch {
-    // no tsconfig: codegen's own settings
-  }
   return sha256(
     JSON.stringify({
       format: CACHE_FORMAT,
@@ -181,7 +234,7 @@ export function runContext(root: string, options: { outDir: string; runtimeImpor
       typescript: typeScriptVersion(),
       outDir: options.outDir,
       runtimeImport: options.runtimeImport,
-      tsconfig: sha256(tsconfigText),
+      tsconfig: tsconfigChainHash(tsconfig),
       node: process.versions.node.split(".")[0],
     }),
   );

@@ -1,7 +1,8 @@
 /**
  * The codegen cache, through `mqtt-contracts codegen` processes in a copy of this project: reuse when
  * nothing changed, a changed contract or a changed import regenerated, a corrupt, tampered or foreign
- * cache ignored (and the output still right), `--check` after a cached run, and `--no-cache`.
+ * cache ignored (and the output still right), `--check` after a cached run, a tsconfig's `extends` chain,
+ * and `--no-cache`.
  */
 import { existsSync } from "node:fs";
 import { readdir, readFile, rm, writeFile } from "node:fs/promises";
@@ -103,6 +104,20 @@ describe("the codegen cache", { timeout: 10 * CODEGEN_TIMEOUT }, () => {
       // The run replaced the bad cache with a good one.
       expect((await codegen()).stdout, name).toContain("  cache: 4 of 4 contract modules unchanged, reused\n");
     }
+  });
+
+  it("misses when a tsconfig the project's extends changes, however deep", async () => {
+    await writeFile(join(project.dir, "tsconfig.base.json"), '{ "extends": "./tsconfig.root.json" }\n');
+    await writeFile(join(project.dir, "tsconfig.root.json"), '{ "compilerOptions": {} }\n');
+    await edit("tsconfig.json", '{\n  "compilerOptions": {', '{\n  "extends": "./tsconfig.base.json",\n  "compilerOptions": {');
+    expect((await codegen()).code).toBe(0);
+    expect((await codegen()).stdout).toContain("  cache: 4 of 4 contract modules unchanged, reused\n");
+    // Two levels down: a base of the base.
+    await writeFile(join(project.dir, "tsconfig.root.json"), '{ "compilerOptions": { "experimentalDecorators": false } }\n');
+    const changed = await codegen();
+    expect(changed.stdout).toContain("  cache: 0 of 4 contract modules unchanged, reused\n");
+    expect(changed.code).toBe(0);
+    await expectUpToDateWithoutCache();
   });
 
   it("--no-cache neither reads nor writes a cache; --cache-dir names where it lives", async () => {
