@@ -21,13 +21,12 @@
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { startMosquitto } from "../test/helpers/mosquitto.js";
 import { startNatsCluster } from "../test/helpers/nats-cluster.js";
 import { throughputChart } from "./lib/chart.js";
 import { BASELINE_BUILD_DIR, buildBaseline, describeBuild, isBaselineSystem, underlyingSystem, type BuildInfo } from "./lib/baseline.js";
 import { BUILD_DIR, buildBenchProcesses } from "./lib/build.js";
 import { type BenchChild, repoRoot } from "./lib/child.js";
-import { liveBroker, startLiveChild, stopLive } from "./lib/live.js";
+import { liveBroker, startLiveBroker, startLiveChild, stopLive, type LiveBroker } from "./lib/live.js";
 import { runStreamBench, streamSettings } from "./lib/stream-bench.js";
 import { grouped, ms } from "./lib/format.js";
 import { describeMachine } from "./lib/machine.js";
@@ -36,7 +35,7 @@ import type { HeapUsage, LatencyResult, ThroughputResult, Usage, WarmupResult } 
 import { markdownReport } from "./lib/report.js";
 import { summarize, type LevelResult, type RunResult } from "./lib/results.js";
 import { parseSettings, type BenchSettings } from "./lib/settings.js";
-import type { BrokerKind, BrokerTarget } from "./peers/peer.js";
+import type { BrokerKind } from "./peers/peer.js";
 import { findSystem } from "./peers/systems.js";
 
 const RESULTS_DIR = join(repoRoot, "bench", "results");
@@ -47,26 +46,11 @@ const STOP_TIMEOUT_MS = 10_000;
 
 const log = (message: string) => console.error(`[bench] ${message}`);
 
-const startChild = startLiveChild;
 
-interface RunningBroker {
-  target: BrokerTarget;
-  /** The broker's process, for its CPU time. */
-  pid: number | undefined;
-  stop(): Promise<void>;
-}
+type RunningBroker = LiveBroker<BrokerKind>;
 
 async function startBrokerOf(kind: BrokerKind, settings: BenchSettings): Promise<RunningBroker> {
   const tcpNoDelay = !settings.stockSockets;
-  if (kind === "aedes") {
-    const child = await startChild("aedes broker", "aedes.ts", []);
-    const port = child.detail.port as number;
-    return {
-      target: { broker: kind, url: `mqtt://127.0.0.1:${port}`, host: "127.0.0.1", port, protocolVersion: 4, qos: 1, tcpNoDelay },
-      pid: child.pid,
-      stop: async () => void (await child.stop(STOP_TIMEOUT_MS).catch(() => undefined)),
-    };
-  }
   if (kind === "nats" || kind === "nats-cross") {
     const cluster = await startNatsCluster({ nodes: 3 });
     const close = liveBroker(cluster);
@@ -78,13 +62,7 @@ async function startBrokerOf(kind: BrokerKind, settings: BenchSettings): Promise
       stop: close,
     };
   }
-  const started = await startMosquitto();
-  const close = liveBroker(started);
-  return {
-    target: { broker: kind, url: started.url, host: "127.0.0.1", port: started.port, protocolVersion: 5, qos: 1, tcpNoDelay },
-    pid: started.pid,
-    stop: close,
-  };
+  return startLiveBroker(kind, { tcpNoDelay });
 }
 
 async function runOnce(settings: BenchSettings, systemId: string, broker: RunningBroker, rep: number): Promise<RunResult> {
@@ -106,9 +84,9 @@ async function runOnce(settings: BenchSettings, systemId: string, broker: Runnin
     // before both are ready; a server that reports ready before its subscription is in place costs a
     // retried first call in the warm-up, nothing more.
     const [serverStart, clientStart] = await Promise.allSettled([
-      startChild(`${systemId} server`, "peer.ts", peerArgs("server"), profile("server"), buildDir),
+      startLiveChild(`${systemId} server`, "peer.ts", peerArgs("server"), profile("server"), buildDir),
       // --expose-gc only exposes gc() for the live-heap measurement at the end; it changes no GC behaviour.
-      startChild(`${systemId} client`, "peer.ts", peerArgs("client"), ["--expose-gc", ...profile("client")], buildDir),
+      startLiveChild(`${systemId} client`, "peer.ts", peerArgs("client"), ["--expose-gc", ...profile("client")], buildDir),
     ]);
     if (serverStart.status === "fulfilled") server = serverStart.value;
     if (clientStart.status === "fulfilled") client = clientStart.value;
@@ -152,8 +130,6 @@ async function runOnce(settings: BenchSettings, systemId: string, broker: Runnin
   }
 }
 
-/** Kill what is still running. Safe to call twice. */
-const cleanUp = stopLive;
 
 async function main(): Promise<void> {
   const settings = parseSettings(process.argv.slice(2));
@@ -227,7 +203,7 @@ async function main(): Promise<void> {
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.once(signal, () => {
     log(`${signal}: stopping`);
-    void cleanUp().finally(() => process.exit(130));
+    void stopLive().finally(() => process.exit(130));
   });
 }
 try {
@@ -236,5 +212,5 @@ try {
   console.error(`[bench] ${error instanceof Error ? error.message : String(error)}`);
   process.exitCode = 1;
 } finally {
-  await cleanUp();
+  await stopLive();
 }

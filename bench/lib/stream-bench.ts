@@ -9,16 +9,14 @@
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { startMosquitto } from "../../test/helpers/mosquitto.js";
 import type { BenchChild } from "./child.js";
 import { repoRoot } from "./child.js";
 import { grouped, ms } from "./format.js";
 import { describeMachine } from "./machine.js";
 import type { FirstItemResult, StreamResult, Usage } from "./messages.js";
 import { processCpuUs, processRssKiB } from "./process-cpu.js";
-import { liveBroker, startLiveChild } from "./live.js";
+import { startLiveBroker, startLiveChild, type LiveBroker } from "./live.js";
 import { streamReport, summarizeRows, type RowRun, type RowSummary, type RssTrace, type StreamRow, type StreamSettings } from "./stream-report.js";
-import type { BrokerTarget } from "../peers/peer.js";
 
 const RESULTS_DIR = join(repoRoot, "bench", "results");
 const PROFILES_DIR = join(RESULTS_DIR, "profiles");
@@ -70,26 +68,8 @@ export function streamSettings(choices: StreamChoices): StreamSettings {
   };
 }
 
-interface RunningBroker {
-  target: BrokerTarget & { broker: "aedes" | "mosquitto" };
-  pid: number | undefined;
-  stop(): Promise<void>;
-}
-
-async function startBroker(kind: "aedes" | "mosquitto"): Promise<RunningBroker> {
-  if (kind === "aedes") {
-    const child = await startLiveChild("aedes broker", "aedes.ts", []);
-    const port = child.detail.port as number;
-    return { target: { broker: kind, url: `mqtt://127.0.0.1:${port}`, host: "127.0.0.1", port, protocolVersion: 4, qos: 1, tcpNoDelay: true }, pid: child.pid, stop: async () => void (await child.stop(STOP_TIMEOUT_MS).catch(() => undefined)) };
-  }
-  // No limit on a client's queue: Mosquitto's default (1 000 messages beyond the 20 in flight) drops the floor's burst.
-  const started = await startMosquitto({ config: ["max_queued_messages 0"] });
-  return {
-    target: { broker: kind, url: started.url, host: "127.0.0.1", port: started.port, protocolVersion: 5, qos: 1, tcpNoDelay: true },
-    pid: started.pid,
-    stop: liveBroker(started),
-  };
-}
+/** No limit on a client's queue on Mosquitto: its default (1 000 messages beyond the 20 in flight) drops the floor's burst. */
+const startBroker = (kind: "aedes" | "mosquitto") => startLiveBroker(kind, { tcpNoDelay: true, mosquittoConfig: ["max_queued_messages 0"] });
 
 /** Sample the RSS of the server and the broker every RSS_SAMPLE_MS until `stop()`. */
 function sampleRss(serverPid: number | undefined, brokerPid: number | undefined): { stop(): RssTrace } {
@@ -111,7 +91,7 @@ function sampleRss(serverPid: number | undefined, brokerPid: number | undefined)
   };
 }
 
-async function runRow(settings: StreamSettings, row: StreamRow, broker: RunningBroker, rep: number, log: (message: string) => void): Promise<RowRun> {
+async function runRow(settings: StreamSettings, row: StreamRow, broker: LiveBroker, rep: number, log: (message: string) => void): Promise<RowRun> {
   const { target } = broker;
   const where = `${target.broker} · ${row.id} · rep ${rep}/${settings.reps}`;
   const profile = (role: string) => (settings.cpuProf ? ["--cpu-prof", "--cpu-prof-dir", PROFILES_DIR, "--cpu-prof-name", `stream-${row.id.replaceAll(" ", "-")}-${target.broker}-${role}-rep${rep}.cpuprofile`] : []);

@@ -6,6 +6,7 @@
 import type { HandlerObserver, Membership, MembershipContext, RoutedFormat } from "../communicator/membership.js";
 import type { HandlerOptions } from "../communicator/types.js";
 import type { InboundMessage, LastWill, Transport } from "../transport/transport.js";
+import { runSoon } from "../platform/runtime.js";
 import { InstanceDirectory } from "./directory.js";
 import { picks } from "./group-hash.js";
 import { decodeRecord, discoverQueryTopic, instanceRecordFilter, instanceRequestBase, instanceTopic, parseRecordTopic, RECORD_KIND, type InstanceRecord, type Routing } from "./record.js";
@@ -79,10 +80,10 @@ export class Presence implements Membership, HandlerObserver {
     const transport = this.transport;
     if (this.leaving || transport === undefined || this.changePending) return;
     this.changePending = true;
-    setTimeout(() => {
+    runSoon(() => {
       this.changePending = false;
       if (!this.leaving && transport === this.transport) void this.announce(transport);
-    }, 0);
+    });
   }
 
   /**
