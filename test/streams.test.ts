@@ -248,6 +248,32 @@ describe("a plain call that may outlast its idle timeout", () => {
     for (const params of signsOfLife) expect(params).toMatchObject({ id: requests[0]!.id, granted: 0 });
   });
 
+  it("from a foreign peer without a deadline: an \"alive\" promise not kept aborts the handler, which still answers; a bad one is -32600", async () => {
+    const broker = await brokerForTest(brokers[0][1]);
+    const aborts: string[] = [];
+    await started(broker, { agentName: "svc" }, {
+      slow: (_params: unknown, context: HandlerContext) =>
+        new Promise((resolve) => context.signal.addEventListener("abort", () => {
+          aborts.push(String(context.signal.reason));
+          resolve({ aborted: true });
+        }, { once: true })),
+    });
+    const raw = await broker.rawClient();
+    const answers: Record<string, unknown>[] = [];
+    raw.on("message", (_topic, payload) => answers.push(JSON.parse(payload.toString()) as Record<string, unknown>));
+    await raw.subscribeAsync("py/response", { qos: 1 });
+    // As a Python peer sends it: no deadline, and no sign of life after the request.
+    await raw.publishAsync("svc/request/slow", JSON.stringify({ jsonrpc: "2.0", id: "p1", method: "slow", params: {}, response_topic: "py/response", alive: 300 }), { qos: 1 });
+    await vi.waitFor(() => expect(answers).toContainEqual({ jsonrpc: "2.0", id: "p1", result: { aborted: true } }), { timeout: 10_000, interval: 10 });
+    expect(aborts).toEqual([expect.stringMatching(/sent no credit or sign of life for 300 ms/)]);
+    for (const [id, alive] of [["p2", "soon"], ["p3", 0], ["p4", -1]] as const) {
+      await raw.publishAsync("svc/request/slow", JSON.stringify({ jsonrpc: "2.0", id, method: "slow", params: {}, response_topic: "py/response", alive }), { qos: 1 });
+    }
+    await vi.waitFor(() => expect(answers).toHaveLength(4), { timeout: 10_000, interval: 10 });
+    for (const answer of answers.slice(1)) expect(answer).toMatchObject({ error: { code: -32600, message: expect.stringMatching(/"alive" must be a number of milliseconds from 1 to 2\^31-1, got /) } });
+    expect(aborts).toHaveLength(1); // the refused ones never ran
+  });
+
   it("refuses an idleTimeoutMs that is not a positive number, naming it", async () => {
     const broker = await brokerForTest(brokers[0][1]);
     const { client } = await startedPair(broker, { handlers: { quick: () => 1 } });
