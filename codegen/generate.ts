@@ -5,7 +5,7 @@ import type { GenerateOptions } from "./shared-files.js";
 import type { ContractModel, GeneratedFile, JsonSchema, MethodModel, SchemaModel, ServiceModel } from "./model.js";
 import { serviceNames } from "./names.js";
 import { headerText, json, sharedFiles } from "./shared-files.js";
-import { jsDoc } from "./typescript-types.js";
+import { jsDoc } from "./type-printer.js";
 
 export type { GenerateOptions } from "./shared-files.js";
 

@@ -8,7 +8,7 @@ import { typeCheckSettings } from "./compiler-options.js";
 import { toPosix } from "./import-path.js";
 import { listContractModules } from "./list-modules.js";
 import { importModule } from "./load-module.js";
-import { printTypesInParallel } from "./parallel-types.js";
+import { startTypePrinting, type TypePrinting } from "./parallel-types.js";
 import { TypeProbeError, type TypeRequest } from "./typescript-types.js";
 import { ContractsError } from "./contracts-error.js";
 import { ContractProblem, validateContracts, type FoundService, type KnownService } from "./validate-contracts.js";
@@ -42,6 +42,16 @@ export async function loadContracts(options: LoadOptions): Promise<ContractModel
   const root = resolve(options.root);
   const contractsDir = resolve(options.contractsDir ?? join(root, "contracts"));
   const files = options.files ? [...options.files].sort() : await listContractModules(root, contractsDir);
+  // The type checker starts now (its worker thread's share, when there is one) while the modules import.
+  const printing = options.printer ? undefined : startTypePrinting(typeCheckSettings(root, options.tsConfigFilePath && resolve(root, options.tsConfigFilePath)), files);
+  try {
+    return await buildModel(root, contractsDir, files, options, printing);
+  } finally {
+    printing?.close();
+  }
+}
+
+async function buildModel(root: string, contractsDir: string, files: readonly string[], options: LoadOptions, printing: TypePrinting | undefined): Promise<ContractModel> {
   const others = options.otherServices ?? [];
   const importer = options.importer ?? importModule;
   const found: FoundService[] = [];
@@ -126,7 +136,7 @@ export async function loadContracts(options: LoadOptions): Promise<ContractModel
   if (problems.length > 0) throw new ContractsError(problems);
   if (requests.length > 0) {
     options.onProgress?.(`type-checking ${new Set(requests.map((request) => request.file)).size} contract modules`);
-    const printed = await printContractTypes(root, options, requests, serviceModels);
+    const printed = await printContractTypes(root, options.printer ?? ((r) => printing!.print(r)), requests, serviceModels);
     // A schema whose type TypeScript could not see prints as `any`: generated code would type-check and check nothing.
     const untyped = requests.flatMap((request, i) => (printed[i] === "any" ? [request] : []));
     if (untyped.length > 0) {
@@ -146,10 +156,9 @@ export async function loadContracts(options: LoadOptions): Promise<ContractModel
   return { services: serviceModels };
 }
 
-async function printContractTypes(root: string, options: LoadOptions, requests: TypeRequest[], services: ServiceModel[]): Promise<string[]> {
+async function printContractTypes(root: string, printer: NonNullable<LoadOptions["printer"]>, requests: TypeRequest[], services: ServiceModel[]): Promise<string[]> {
   try {
-    if (options.printer) return await options.printer(requests);
-    return await printTypesInParallel(typeCheckSettings(root, options.tsConfigFilePath && resolve(root, options.tsConfigFilePath)), requests);
+    return await printer(requests);
   } catch (error) {
     if (!(error instanceof TypeProbeError)) throw error;
     const files = [...new Set(services.map((service) => service.file))];

@@ -1,10 +1,11 @@
 import { existsSync } from "node:fs";
 import { builtinModules } from "node:module";
 import { dirname } from "node:path";
-import { Node, Project, ts, TypeFormatFlags, type SourceFile, type Type } from "ts-morph";
+import { Project, ts, type SourceFile } from "ts-morph";
 import type { TypeCheckSettings } from "./compiler-options.js";
 import { relativeImport } from "./import-path.js";
 import type { JsonSchema } from "./model.js";
+import { schemaType, TypePrinter } from "./type-printer.js";
 
 /** One type to print: `z.output` or `z.input` of the schema at `accessPath` in an exported contract. */
 export interface TypeRequest {
@@ -18,8 +19,6 @@ export interface TypeRequest {
   /** The schema's JSON Schema: its `description`s become JSDoc. */
   jsonSchema: JsonSchema;
 }
-
-const FLAGS = TypeFormatFlags.NoTruncation | TypeFormatFlags.InTypeAlias | TypeFormatFlags.UseSingleQuotesForStringLiteralType;
 
 /**
  * Ask the TypeScript compiler for the types that Zod infers, and print them as plain declarations.
@@ -46,15 +45,32 @@ export class TypeProbeError extends Error {
 export class TypeSession {
   private project: Project;
   private usingFallback = false;
+  private warmed: Probe | undefined;
 
   constructor(private readonly settings: TypeCheckSettings) {
     this.project = new Project({ compilerOptions: settings.options });
   }
 
+  /**
+   * Parse `files` (absolute) and infer the types of the constants they export, before any request is
+   * known: inferring each `defineService(...)` is most of the checker's work, and a worker thread can
+   * do it while the contracts are still being imported. The next `print` uses what this found, unless
+   * `refresh` comes between or the requests name an export this did not see.
+   */
+  warm(files: readonly string[]): void {
+    for (const file of files) if (this.project.getSourceFile(file) === undefined && existsSync(file)) this.project.addSourceFileAtPath(file);
+    const exports = files.flatMap((file) => exportedConstants(this.project.getSourceFile(file)).map((exportName) => ({ file, exportName })));
+    if (exports.length === 0) return;
+    this.warmed = typeProbe(this.project, exports);
+    this.warmed.infer();
+  }
+
   /** The printed types of `requests`, in order; throws `TypeProbeError` when TypeScript cannot resolve them. */
   print(requests: readonly TypeRequest[]): string[] {
     if (requests.length === 0) return [];
-    let result = attempt(this.project, requests);
+    const warmed = this.warmed;
+    this.warmed = undefined;
+    let result = attempt(this.project, requests, warmed?.covers(requests) ? warmed : undefined);
     if ("errors" in result && this.settings.fallback !== undefined && !this.usingFallback) {
       // The project's resolution settings do not work for codegen: its own may.
       const project = new Project({ compilerOptions: this.settings.fallback });
@@ -71,6 +87,7 @@ export class TypeSession {
 
   /** Read `files` (absolute) again from the disk, or forget those that are gone; files not in the project are skipped. */
   refresh(files: Iterable<string>): void {
+    this.warmed = undefined;
     for (const file of files) {
       const source = this.project.getSourceFile(file);
       if (source === undefined) continue;
@@ -82,56 +99,112 @@ export class TypeSession {
 
 /**
  * Print through a probe, asking for the probe's diagnostics only when something looks wrong (an import
- * that does not resolve, a type printed as `any`): checking the whole probe costs about as much again
- * as printing, because it also checks each type argument against its constraint.
+ * that does not resolve, a type printed as `any`). A warm probe that does not print cleanly gives way
+ * to one made for exactly these requests, whose diagnostics then name the problem.
  */
-function attempt(project: Project, requests: readonly TypeRequest[]): { printed: string[] } | { errors: string[] } {
-  const probe = typeProbe(project, requests);
+function attempt(project: Project, requests: readonly TypeRequest[], warmed?: Probe): { printed: string[] } | { errors: string[] } {
+  if (warmed !== undefined) {
+    try {
+      const printed = warmed.resolves(requests) ? warmed.print(requests) : undefined;
+      if (printed !== undefined && !printed.includes("any")) return { printed };
+    } finally {
+      project.removeSourceFile(warmed.file);
+    }
+  }
+  const exports = [...new Map(requests.map((request) => [`${request.file}#${request.exportName}`, { file: request.file, exportName: request.exportName }])).values()];
+  const probe = typeProbe(project, exports);
   try {
-    const printed = probe.resolves() ? probe.print() : undefined;
+    const printed = probe.resolves(requests) ? probe.print(requests) : undefined;
     if (printed !== undefined && !printed.includes("any")) return { printed };
-    const errors = probe.errors();
-    return errors.length > 0 ? { errors } : { printed: printed ?? probe.print() };
+    const errors = probe.errors(requests);
+    return errors.length > 0 ? { errors } : { printed: printed ?? probe.print(requests) };
   } finally {
     project.removeSourceFile(probe.file); // the next print brings its own probe
   }
 }
 
-function typeProbe(project: Project, requests: readonly TypeRequest[]): { file: SourceFile; resolves(): boolean; errors(): string[]; print(): string[] } {
-  const files = [...new Set(requests.map((request) => request.file))];
+interface ProbeExport {
+  /** Absolute path of a contract module. */
+  file: string;
+  exportName: string;
+}
+
+/** A file that imports the contracts' exports as types, the place the checker resolves and prints them from. */
+interface Probe {
+  file: SourceFile;
+  /** Does the probe import what every request needs? */
+  covers(requests: readonly TypeRequest[]): boolean;
+  /** Have the checker infer the type of every export the probe imports. */
+  infer(): void;
+  resolves(requests: readonly TypeRequest[]): boolean;
+  errors(requests: readonly TypeRequest[]): string[];
+  print(requests: readonly TypeRequest[]): string[];
+}
+
+function typeProbe(project: Project, exports: readonly ProbeExport[]): Probe {
+  const files = [...new Set(exports.map((e) => e.file))];
   for (const file of files) if (project.getSourceFile(file) === undefined) project.addSourceFileAtPath(file);
   // The probe sits next to the first contract so that it resolves modules like the contracts do.
   const probePath = files[0]!.replace(/[^/\\]+$/, "__mqtt_contracts_type_probe__.ts");
   const lines = ['import type { z } from "zod";', 'import type * as z3 from "zod/v3";'];
-  const exports = new Map<string, string>();
-  for (const request of requests) {
-    const key = `${request.file}#${request.exportName}`;
-    if (!exports.has(key)) {
-      const alias = `C${exports.size}`;
-      exports.set(key, alias);
-      lines.push(`import type { ${request.exportName} as ${alias} } from ${JSON.stringify(relativeImport(dirname(probePath), request.file))};`);
-    }
+  const aliases = new Map<string, string>();
+  for (const { file, exportName } of exports) {
+    const key = `${file}#${exportName}`;
+    if (aliases.has(key)) continue;
+    const alias = `C${aliases.size}`;
+    aliases.set(key, alias);
+    lines.push(`import type { ${exportName} as ${alias} } from ${JSON.stringify(relativeImport(dirname(probePath), file))};`);
   }
-  requests.forEach((request, i) => {
-    const alias = exports.get(`${request.file}#${request.exportName}`)!;
-    const access = request.accessPath.map((key) => `[${JSON.stringify(key)}]`).join("");
-    lines.push(`type T${i} = ${request.zod === 4 ? "z" : "z3"}.${request.io}<(typeof ${alias})${access}>;`);
-  });
   const probe = project.createSourceFile(probePath, lines.join("\n"), { overwrite: true });
+  const requestFiles = (requests: readonly TypeRequest[]) => [...new Set(requests.map((request) => request.file))];
   // An import a contract makes that does not resolve turns its types into `any` without an error in the probe.
-  const unresolved = () => files.flatMap((file) => unresolvedImports(project.getSourceFileOrThrow(file)));
+  const unresolved = (requests: readonly TypeRequest[]) => requestFiles(requests).flatMap((file) => unresolvedImports(project.getSourceFileOrThrow(file)));
+  const contracts = () => {
+    const checker = project.getTypeChecker().compilerObject;
+    const symbols = new Map<string, ts.Symbol>();
+    for (const statement of probe.compilerNode.statements) {
+      const binding = ts.isImportDeclaration(statement) ? statement.importClause?.namedBindings : undefined;
+      if (binding === undefined || !ts.isNamedImports(binding)) continue;
+      const symbol = checker.getSymbolAtLocation(binding.elements[0]!.name);
+      if (symbol !== undefined) symbols.set(binding.elements[0]!.name.text, symbol.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(symbol) : symbol);
+    }
+    return { checker, symbols };
+  };
   return {
     file: probe,
-    resolves: () => unresolvedImports(probe).length === 0 && unresolved().length === 0,
-    errors: () => [
+    covers: (requests) => requests.every((request) => aliases.has(`${request.file}#${request.exportName}`)),
+    infer: () => {
+      const { checker, symbols } = contracts();
+      for (const symbol of symbols.values()) checker.getTypeOfSymbol(symbol);
+    },
+    resolves: (requests) => unresolvedImports(probe).length === 0 && unresolved(requests).length === 0,
+    errors: (requests) => [
       ...probe
         .getPreEmitDiagnostics()
         .filter((d) => d.getCategory() === ts.DiagnosticCategory.Error)
         .map((d) => describeDiagnostic(d.compilerObject, lines)),
-      ...unresolved(),
+      ...unresolved(requests),
     ],
-    print: () => printProbe(probe, requests),
+    print: (requests) => {
+      const { checker, symbols } = contracts();
+      const printer = new TypePrinter(checker);
+      // Printed from the probe, as if in a type alias at its end: names resolve as from the probe's imports.
+      const at = probe.compilerNode.statements.at(-1)!;
+      return requests.map((request) => {
+        const contract = symbols.get(aliases.get(`${request.file}#${request.exportName}`)!);
+        return printer.print(contract === undefined ? checker.getAnyType() : schemaType(checker, checker.getTypeOfSymbol(contract), request), at, request.jsonSchema, "");
+      });
+    },
   };
+}
+
+/** The names of the constants `file` exports in `export const …` statements. */
+function exportedConstants(file: SourceFile | undefined): string[] {
+  return (file?.compilerNode.statements ?? []).flatMap((statement) =>
+    ts.isVariableStatement(statement) && statement.modifiers?.some((modifier) => modifier.kind === ts.SyntaxKind.ExportKeyword)
+      ? statement.declarationList.declarations.flatMap((declaration) => (ts.isIdentifier(declaration.name) ? [declaration.name.text] : []))
+      : [],
+  );
 }
 
 /** `<file> imports "<specifier>", which …` for every import or re-export in `file` that TypeScript cannot resolve. */
@@ -155,78 +228,4 @@ function describeDiagnostic(diagnostic: ts.Diagnostic, probeLines: readonly stri
   const { line } = diagnostic.file.getLineAndCharacterOfPosition(diagnostic.start);
   const where = diagnostic.file.fileName.endsWith("__mqtt_contracts_type_probe__.ts") ? `in \`${probeLines[line]}\`` : `at ${diagnostic.file.fileName}:${line + 1}`;
   return `TS${diagnostic.code} ${where}: ${message}`;
-}
-
-function printProbe(probe: SourceFile, requests: readonly TypeRequest[]): string[] {
-  // One pass over the probe's aliases: looking each up by name would scan the file every time.
-  const aliases = probe.getTypeAliases();
-  return requests.map((request, i) => {
-    const declaration = aliases[i]!;
-    if (declaration.getName() !== `T${i}`) throw new Error(`type probe out of order at T${i}`);
-    return printType(declaration.getType(), declaration, request.jsonSchema, "");
-  });
-}
-
-function printType(type: Type, node: Node, schema: JsonSchema | undefined, indent: string): string {
-  if (isObjectLiteral(type)) return printObject(type, node, schema, indent);
-  if (type.isArray()) {
-    const element = printType(type.getArrayElementTypeOrThrow(), node, asSchema(schema?.items), indent);
-    return type.getArrayElementTypeOrThrow().isUnion() || element.includes("=>") ? `(${element})[]` : `${element}[]`;
-  }
-  if (type.isUnion() && !type.isBoolean() && !type.isEnum()) {
-    // `T | undefined` (optional), `T | null` (nullable): print T member by member, keeping its docs.
-    const members = type.getUnionTypes();
-    const core = members.filter((member) => !member.isUndefined() && !member.isNull());
-    if (core.length === 1 && (isObjectLiteral(core[0]!) || core[0]!.isArray())) {
-      const coreSchema = branches(schema).find((branch) => branch.type !== "null") ?? schema;
-      return members.map((member) => (member === core[0] ? printType(member, node, coreSchema, indent) : text(member, node))).join(" | ");
-    }
-  }
-  return text(type, node);
-}
-
-function printObject(type: Type, node: Node, schema: JsonSchema | undefined, indent: string): string {
-  const inner = `${indent}  `;
-  const properties = asSchema(schema?.properties) ?? {};
-  const members = type.getProperties().map((property) => {
-    const name = property.getName();
-    const optional = property.isOptional();
-    let propertyType = property.getTypeAtLocation(node);
-    const propertySchema = asSchema(properties[name]);
-    const doc = typeof propertySchema?.description === "string" ? jsDoc(propertySchema.description, inner) : "";
-    const key = /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(name) ? name : JSON.stringify(name);
-    return `${doc}${inner}${key}${optional ? "?" : ""}: ${printType(propertyType, node, propertySchema, inner)};`;
-  });
-  for (const signature of [type.getStringIndexType(), type.getNumberIndexType()]) {
-    if (signature) members.push(`${inner}[key: ${signature === type.getStringIndexType() ? "string" : "number"}]: ${text(signature, node)};`);
-  }
-  return members.length ? `{\n${members.join("\n")}\n${indent}}` : "{}";
-}
-
-/** An anonymous object type the compiler would print as `{ … }`: not an array, function, Date or other named type. */
-function isObjectLiteral(type: Type): boolean {
-  if (!type.isObject() || type.isArray() || type.isTuple() || type.getCallSignatures().length > 0) return false;
-  if (type.getAliasSymbol() !== undefined) return false;
-  const symbol = type.getSymbol();
-  return symbol === undefined || symbol.getName() === "__type" || symbol.getName() === "__object";
-}
-
-function text(type: Type, node: Node): string {
-  return type.getText(node, FLAGS);
-}
-
-function branches(schema: JsonSchema | undefined): JsonSchema[] {
-  const list = (schema?.anyOf ?? schema?.oneOf) as JsonSchema[] | undefined;
-  return Array.isArray(list) ? list : [];
-}
-
-function asSchema(value: unknown): JsonSchema | undefined {
-  return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as JsonSchema) : undefined;
-}
-
-/** A JSDoc block; `*\/` inside the text is broken up so it cannot end the comment. */
-export function jsDoc(description: string, indent: string): string {
-  const lines = description.replace(/\*\//g, "*\\/").split(/\r?\n/);
-  if (lines.length === 1) return `${indent}/** ${lines[0]} */\n`;
-  return `${indent}/**\n${lines.map((line) => `${indent} * ${line}`.trimEnd()).join("\n")}\n${indent} */\n`;
 }
