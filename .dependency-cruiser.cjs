@@ -17,6 +17,8 @@
 //                  only, and no Node built-ins; nothing in src/ imports it
 //   browser entry  src/browser.ts: the client path, re-exported by src/index.ts; reaches no broker, agent,
 //                  plugins, cli, codegen or package-info
+//   contract entry src/contract-entry.ts (`mqtt-contracts/contract`): defineService and its types, for
+//                  contract modules; reaches src/contract/define-service.ts only
 //
 // Foundation includes src/platform/ (bytes, random ids, timers, SHA-256 without Node modules) and src/version.ts.
 //
@@ -38,6 +40,7 @@ const AGENT = "^src/agent/";
 const CLI = "^src/cli/";
 const INDEX = "^src/index\\.ts$";
 const BROWSER = "^src/browser\\.ts$";
+const CONTRACT_ENTRY = "^src/contract-entry\\.ts$";
 /** What the browser entry must never reach: Node-only layers and files. */
 const BROWSER_FORBIDDEN = "^src/(broker/|agent/|plugins/|cli/|package-info\\.ts$)|^codegen/";
 const UI_SERVER = "^src/ui/(?!page/)";
@@ -179,6 +182,12 @@ module.exports = {
       from: { path: OURS, pathNot: [INDEX, BROWSER] },
       to: { path: BROWSER },
     },
+    layer(
+      "contract-entry-is-define-service-only",
+      CONTRACT_ENTRY,
+      ["^src/contract/define-service\\.ts$"],
+      "src/contract-entry.ts (`mqtt-contracts/contract`) is what contract modules import: defineService and its types. Anything more it reached would load with every contract and come into codegen's type check of it.",
+    ),
     {
       name: "browser-entry-is-the-client-path",
       severity: "error",

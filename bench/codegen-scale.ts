@@ -54,8 +54,13 @@ const COMPILER_OPTIONS = { target: "ES2022", lib: ["ES2024"], module: "NodeNext"
 /** Compile this checkout as `npm pack` ships it (`tsc -p tsconfig.build.json`) into `pkg`, a package named mqtt-contracts. */
 function buildPackage(): void {
   execFileSync(process.execPath, [tsc, "-p", join(repo, "tsconfig.build.json"), "--outDir", pkg], { cwd: repo, stdio: "inherit" });
-  const manifest = JSON.parse(readFileSync(join(repo, "package.json"), "utf8")) as { version: string };
-  const exports = { ".": { types: "./src/index.d.ts", default: "./src/index.js" }, "./codegen": { types: "./codegen/index.d.ts", default: "./codegen/index.js" } };
+  const manifest = JSON.parse(readFileSync(join(repo, "package.json"), "utf8")) as { version: string; exports: Record<string, string | { types?: string; default?: string }> };
+  // The package's own export map, pointed at the compiled files (`./dist/src/x.js` is `./src/x.js` here).
+  const exports = Object.fromEntries(
+    Object.entries(manifest.exports).flatMap(([path, target]) =>
+      typeof target === "object" && target.types && target.default ? [[path, { types: target.types.replace("./dist/", "./"), default: target.default.replace("./dist/", "./") }]] : [],
+    ),
+  );
   writeFileSync(join(pkg, "package.json"), JSON.stringify({ name: "mqtt-contracts", version: manifest.version, type: "module", exports }));
   symlinkSync(join(repo, "node_modules"), join(work, "node_modules"));
 }

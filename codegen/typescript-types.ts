@@ -5,6 +5,7 @@ import { Project, ts, type SourceFile } from "ts-morph";
 import type { TypeCheckSettings } from "./compiler-options.js";
 import { relativeImport } from "./import-path.js";
 import type { JsonSchema } from "./model.js";
+import { contractResolution } from "./contract-resolution.js";
 import { schemaType, TypePrinter } from "./type-printer.js";
 
 /** One type to print: `z.output` or `z.input` of the schema at `accessPath` in an exported contract. */
@@ -48,7 +49,7 @@ export class TypeSession {
   private warmed: Probe | undefined;
 
   constructor(private readonly settings: TypeCheckSettings) {
-    this.project = new Project({ compilerOptions: settings.options });
+    this.project = new Project({ compilerOptions: settings.options, resolutionHost: contractResolution });
   }
 
   /**
@@ -73,7 +74,7 @@ export class TypeSession {
     let result = attempt(this.project, requests, warmed?.covers(requests) ? warmed : undefined);
     if ("errors" in result && this.settings.fallback !== undefined && !this.usingFallback) {
       // The project's resolution settings do not work for codegen: its own may.
-      const project = new Project({ compilerOptions: this.settings.fallback });
+      const project = new Project({ compilerOptions: this.settings.fallback, resolutionHost: contractResolution });
       const retry = attempt(project, requests);
       if (!("errors" in retry)) {
         this.project = project;
