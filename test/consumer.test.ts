@@ -44,7 +44,7 @@ describe("the packed tarball", () => {
     const shell = new Shell(children, workspace);
     const listing = await shell.ok("tar", ["-tzf", tarball]);
     const files = listing.stdout.split("\n").filter(Boolean).map((path) => path.replace(/^package\//, ""));
-    for (const expected of ["package.json", "README.md", "LICENSE", "bin/mqtt-contracts.js", "dist/ui/index.html", "dist/ui/app.js", "dist/ui/app.css", "dist/src/index.js", "dist/src/index.d.ts", "dist/src/browser.js", "dist/src/browser.d.ts", "dist/codegen/index.js", "dist/codegen/index.d.ts", "dist/src/cli/main.js", "examples/starter/contracts/greeter.ts"]) {
+    for (const expected of ["package.json", "README.md", "LICENSE", "bin/mqtt-contracts.js", "dist/ui/index.html", "dist/ui/app.js", "dist/ui/app.css", "dist/src/index.js", "dist/src/index.d.ts", "dist/src/browser.js", "dist/src/browser.d.ts", "dist/src/contract-entry.js", "dist/src/contract-entry.d.ts", "dist/codegen/index.js", "dist/codegen/index.d.ts", "dist/src/cli/main.js", "examples/starter/contracts/greeter.ts"]) {
       expect(files, expected).toContain(expected);
     }
     expect(files.filter((path) => /^(test|bench|src|codegen|contracts|generated)\//.test(path) || /\.test\.|\.map$|fixtures/.test(path))).toEqual([]);

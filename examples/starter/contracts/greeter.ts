@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { defineService } from "mqtt-contracts";
+import { defineService } from "mqtt-contracts/contract";
 
 /** A small service: a method, a method that streams, and a notification, as Zod schemas. */
 export const GreeterService = defineService({
