@@ -39,7 +39,7 @@ export function requestMessage(S: string, method: MethodModel, schemas: Record<s
     name: `${S}.${method.name}.request`,
     title: `${S}.${method.name} request`,
     ...texts(method.description),
-    correlationId: correlationId(),
+    correlationId: { $ref: "#/components/correlationIds/jsonRpcId" },
     payload: {
       type: "object",
       required: ["jsonrpc", "id", "method", "params"],
@@ -55,19 +55,7 @@ export function requestMessage(S: string, method: MethodModel, schemas: Record<s
         ...(method.yields === undefined ? {} : { stream: STREAM_MEMBER }),
       },
     },
-    bindings: {
-      mqtt: {
-        responseTopic: {
-          type: "string",
-          description: "MQTT 5 Response Topic property: optional (mqtt-contracts clients rely on response_topic and do not send it); where the response goes, in preference to response_topic, when present.",
-        },
-        correlationData: {
-          type: "string",
-          description: "MQTT 5 Correlation Data property: optional (mqtt-contracts clients correlate by the JSON-RPC id and do not send it); the server echoes it in the response when present.",
-        },
-        bindingVersion: MQTT_BINDING_VERSION,
-      },
-    },
+    bindings: { $ref: "#/components/messageBindings/request" },
   };
 }
 
@@ -76,7 +64,7 @@ export function resultMessage(S: string, method: MethodModel, schemas: Record<st
     name: `${S}.${method.name}.result`,
     title: `${S}.${method.name} result`,
     summary: `The successful response to ${S}.${method.name}.`,
-    correlationId: correlationId(),
+    correlationId: { $ref: "#/components/correlationIds/jsonRpcId" },
     payload: {
       type: "object",
       required: ["jsonrpc", "id", "result"],
@@ -87,7 +75,7 @@ export function resultMessage(S: string, method: MethodModel, schemas: Record<st
         ...(method.yields === undefined ? {} : { items: { type: "integer", minimum: 0, description: "How many items the stream sent before this answer; fewer arrived means one was lost." } }),
       },
     },
-    bindings: responseBindings(),
+    bindings: { $ref: "#/components/messageBindings/response" },
   };
 }
 
@@ -126,19 +114,7 @@ export function itemMessage(S: string, method: MethodModel & { yields: SchemaMod
 }
 
 export function errorMessage(S: string, method: MethodModel, schemas: Record<string, JsonSchema>): Record<string, unknown> {
-  const standard = {
-    title: "JSON-RPC error",
-    type: "object",
-    required: ["code", "message"],
-    properties: {
-      code: {
-        type: "integer",
-        oneOf: STANDARD_ERRORS.map(({ name, code, description }) => ({ const: code, title: name, description })),
-      },
-      message: { type: "string" },
-      data: { description: "Details, e.g. the validation issues of an InvalidParams error." },
-    },
-  };
+  const standard = { $ref: `#/components/schemas/${JSON_RPC_ERROR}` };
   const declared = method.errors.map((error) => declaredError(S, method, error, schemas));
   return {
     name: `${S}.${method.name}.error`,
@@ -148,7 +124,7 @@ export function errorMessage(S: string, method: MethodModel, schemas: Record<str
       declared.length > 0
         ? `One of the application errors declared by ${S}.${method.name} (${method.errors.map((e) => `${e.name} ${e.code}`).join(", ")}), or a JSON-RPC error.`
         : "A JSON-RPC error.",
-    correlationId: correlationId(),
+    correlationId: { $ref: "#/components/correlationIds/jsonRpcId" },
     payload: {
       type: "object",
       required: ["jsonrpc", "id", "error"],
@@ -158,7 +134,7 @@ export function errorMessage(S: string, method: MethodModel, schemas: Record<str
         error: declared.length > 0 ? { oneOf: [...declared, standard] } : standard,
       },
     },
-    bindings: responseBindings(),
+    bindings: { $ref: "#/components/messageBindings/response" },
   };
 }
 
@@ -193,18 +169,56 @@ export function notificationMessage(S: string, notification: NotificationModel, 
   };
 }
 
-function correlationId(): Record<string, unknown> {
-  return { description: "The JSON-RPC id: a response carries the id of its request.", location: "$message.payload#/id" };
-}
+/** The key of the standard JSON-RPC error's schema in `components.schemas`: no dot, so no model schema's key. */
+export const JSON_RPC_ERROR = "JsonRpcError";
 
-function responseBindings(): Record<string, unknown> {
+/**
+ * What every method's messages share, defined once in `components` and referenced from each message:
+ * repeated in each, they were most of a large document (22 MB at 100 services × 20 methods).
+ */
+export function sharedComponents(): { schemas: Record<string, JsonSchema>; correlationIds: Record<string, unknown>; messageBindings: Record<string, unknown> } {
   return {
-    mqtt: {
-      correlationData: {
-        type: "string",
-        description: "MQTT 5 Correlation Data property, echoed from the request when it had one.",
+    schemas: {
+      [JSON_RPC_ERROR]: {
+        title: "JSON-RPC error",
+        type: "object",
+        required: ["code", "message"],
+        properties: {
+          code: {
+            type: "integer",
+            oneOf: STANDARD_ERRORS.map(({ name, code, description }) => ({ const: code, title: name, description })),
+          },
+          message: { type: "string" },
+          data: { description: "Details, e.g. the validation issues of an InvalidParams error." },
+        },
       },
-      bindingVersion: MQTT_BINDING_VERSION,
+    },
+    correlationIds: {
+      jsonRpcId: { description: "The JSON-RPC id: a response carries the id of its request.", location: "$message.payload#/id" },
+    },
+    messageBindings: {
+      request: {
+        mqtt: {
+          responseTopic: {
+            type: "string",
+            description: "MQTT 5 Response Topic property: optional (mqtt-contracts clients rely on response_topic and do not send it); where the response goes, in preference to response_topic, when present.",
+          },
+          correlationData: {
+            type: "string",
+            description: "MQTT 5 Correlation Data property: optional (mqtt-contracts clients correlate by the JSON-RPC id and do not send it); the server echoes it in the response when present.",
+          },
+          bindingVersion: MQTT_BINDING_VERSION,
+        },
+      },
+      response: {
+        mqtt: {
+          correlationData: {
+            type: "string",
+            description: "MQTT 5 Correlation Data property, echoed from the request when it had one.",
+          },
+          bindingVersion: MQTT_BINDING_VERSION,
+        },
+      },
     },
   };
 }

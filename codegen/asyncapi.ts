@@ -1,6 +1,6 @@
 import { DEFAULT_REQUEST_TIMEOUT_MS } from "../src/communicator/defaults.js";
 import { notificationTopic, requestTopic, responseTopic } from "../src/wire/jsonrpc/topics.js";
-import { errorMessage, ITEM_METHOD, itemMessage, MQTT_BINDING_VERSION, notificationMessage, requestMessage, resultMessage, texts } from "./asyncapi-messages.js";
+import { errorMessage, ITEM_METHOD, itemMessage, MQTT_BINDING_VERSION, notificationMessage, requestMessage, resultMessage, sharedComponents, texts } from "./asyncapi-messages.js";
 import type { ContractModel, JsonSchema, ServiceModel } from "./model.js";
 
 /**
@@ -130,6 +130,8 @@ export function buildAsyncApi(model: ContractModel): Record<string, unknown> {
     }
   }
 
+  const hasMethods = model.services.some((service) => service.methods.length > 0);
+  const shared = sharedComponents();
   return {
     asyncapi: "3.0.0",
     info: {
@@ -148,8 +150,9 @@ export function buildAsyncApi(model: ContractModel): Record<string, unknown> {
     channels,
     operations,
     components: {
-      ...(Object.keys(schemas).length > 0 ? { schemas } : {}),
+      ...(Object.keys(schemas).length > 0 || hasMethods ? { schemas: hasMethods ? { ...shared.schemas, ...schemas } : schemas } : {}),
       messages,
+      ...(hasMethods ? { correlationIds: shared.correlationIds, messageBindings: shared.messageBindings } : {}),
       tags,
     },
   };

@@ -238,7 +238,7 @@ describe("buildAsyncApi", () => {
     expect(json).not.toContain("#/definitions/");
     expect(json).not.toContain('"$ref":"#"');
     const components = doc.components as { schemas: Record<string, unknown> };
-    expect(Object.keys(components.schemas)).toEqual(["arm.plan.params.__schema0", "arm.plan.params.Ident", "arm.plan.result"]);
+    expect(Object.keys(components.schemas)).toEqual(["JsonRpcError", "arm.plan.params.__schema0", "arm.plan.params.Ident", "arm.plan.result"]);
     expect(components.schemas["arm.plan.result"]).toMatchObject({
       properties: { next: { anyOf: [{ $ref: "#/components/schemas/arm.plan.result" }, { type: "null" }] } },
     });
@@ -251,6 +251,19 @@ describe("buildAsyncApi", () => {
     expect(params.properties()!.tree!.required()).toEqual(["v", "kids"]);
     const result = document.components().messages().get("arm.plan.result")!.payload()!.properties()!.result!;
     expect(result.required()).toEqual(["step"]);
+  });
+
+  it("defines what every method's messages share once, in components, and refers to it", async () => {
+    const json = JSON.stringify(buildAsyncApi(model));
+    // The standard error, the response bindings and the correlation id, each written once however many methods.
+    expect(json.match(/"title":"JSON-RPC error"/g)).toHaveLength(1);
+    expect(json.match(/echoed from the request when it had one/g)).toHaveLength(1);
+    expect(json.match(/"location":"\$message.payload#\/id"/g)).toHaveLength(1);
+    const { document } = await parse(buildAsyncApi(model));
+    const error = document.components().messages().get("arm.move.error")!;
+    expect(error.correlationId()!.location()).toBe("$message.payload#/id");
+    expect(error.bindings().get("mqtt")!.value()).toMatchObject({ correlationData: { type: "string" } });
+    expect(document.components().messages().get("arm.move.request")!.bindings().get("mqtt")!.value()).toMatchObject({ responseTopic: { type: "string" } });
   });
 
   it("uses the services' version when they all share one", () => {
