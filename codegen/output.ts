@@ -3,7 +3,7 @@
  * else in codegen writes files; a run that fails before this point leaves the output folder as it was.
  */
 import { existsSync } from "node:fs";
-import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, open, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { dirname, join, relative } from "node:path";
 import { toPosix } from "./import-path.js";
 import type { GeneratedFile } from "./model.js";
@@ -25,9 +25,10 @@ export async function staleFiles(root: string, outDir: string, files: readonly G
   const changed: string[] = [];
   const missing: string[] = [];
   for (const file of files) {
-    const current = await readFile(join(root, file.path), "utf8").catch(() => undefined);
+    // Compared as bytes: decoding a large file (asyncapi.json) to a string cost more than reading it.
+    const current = await readFile(join(root, file.path)).catch(() => undefined);
     if (current === undefined) missing.push(file.path);
-    else if (current !== file.content) changed.push(file.path);
+    else if (current.length !== Buffer.byteLength(file.content) || !current.equals(Buffer.from(file.content))) changed.push(file.path);
   }
   const wanted = new Set(files.map((file) => file.path));
   const extra = (await previouslyGenerated(root, outDir)).filter((path) => !wanted.has(path));
@@ -54,8 +55,18 @@ async function previouslyGenerated(root: string, outDir: string): Promise<string
   for (const entry of entries) {
     if (!entry.isFile()) continue;
     const absolute = join(entry.parentPath ?? (entry as unknown as { path: string }).path, entry.name);
-    const head = (await readFile(absolute, "utf8")).slice(0, 400);
-    if (head.includes(GENERATED_MARK)) paths.push(toPosix(relative(root, absolute)));
+    if ((await head(absolute, 400)).includes(GENERATED_MARK)) paths.push(toPosix(relative(root, absolute)));
   }
   return paths.sort();
+}
+
+/** The first `bytes` bytes of a file, as text: the mark is in the first line, and the whole file can be megabytes. */
+async function head(path: string, bytes: number): Promise<string> {
+  const handle = await open(path, "r");
+  try {
+    const { buffer, bytesRead } = await handle.read(Buffer.alloc(bytes), 0, bytes, 0);
+    return buffer.subarray(0, bytesRead).toString("utf8");
+  } finally {
+    await handle.close();
+  }
 }
