@@ -1,7 +1,7 @@
 /**
  * Codegen at scale: 100 services × 20 methods, in one run.
  *
- *   npm run bench:codegen [-- --services 100 --methods 20 --runs 3 --small 5x3 --clients]
+ *   npm run bench:codegen [-- --services 100 --methods 20 --runs 3 --small 5x3 --clients --baseline <checkout>]
  *
  * In a throwaway project where mqtt-contracts is installed as users get it (this checkout compiled, as
  * `npm pack` would ship it: JavaScript and declarations) and `mqtt-contracts codegen` runs from that
@@ -13,10 +13,12 @@
  *  4. `tsc --noEmit` of the contracts alone, the type checker's own work that a cold run cannot avoid;
  *  5. a cold run on a small project (`--small`, default 5 × 3).
  * With `--clients`, also `tsc --noEmit` of calls through the generated clients against the same calls
- * on `z.infer` chains. Medians of `--runs`; writes bench/results/codegen-scale.md (or `--results <file>`).
+ * on `z.infer` chains. With `--baseline <checkout>` (another commit's clone), rows 1, 2, 4 and 5 run for
+ * that checkout's codegen and declarations too, interleaved with this tree's, and a second table gives
+ * the ratios. Medians of `--runs`; writes bench/results/codegen-scale.md (or `--results <file>`).
  */
 import { execFileSync, spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -32,6 +34,7 @@ const { values } = parseArgs({
     clients: { type: "boolean", default: false },
     results: { type: "string", default: join(repo, "bench", "results", "codegen-scale.md") },
     keep: { type: "boolean", default: false },
+    baseline: { type: "string" },
   },
 });
 const services = Number(values.services);
@@ -48,39 +51,49 @@ const tsc = join(repo, "node_modules", "typescript", "bin", "tsc");
 /** The compiled package, with a node_modules beside it (this checkout's) for its own dependencies. */
 const pkg = join(work, "mqtt-contracts");
 const cli = [join(pkg, "src", "cli", "main.js"), "codegen"];
+/** The baseline checkout's package, compiled the same way, and its CLI. */
+const baselinePkg = join(work, "baseline");
+const baselineCli = [join(baselinePkg, "src", "cli", "main.js"), "codegen"];
 
 const COMPILER_OPTIONS = { target: "ES2022", lib: ["ES2024"], module: "NodeNext", moduleResolution: "NodeNext", types: ["node"], strict: true, skipLibCheck: true, noEmit: true, isolatedModules: true, verbatimModuleSyntax: true };
 
-/** Compile this checkout as `npm pack` ships it (`tsc -p tsconfig.build.json`) into `pkg`, a package named mqtt-contracts. */
-function buildPackage(): void {
-  execFileSync(process.execPath, [tsc, "-p", join(repo, "tsconfig.build.json"), "--outDir", pkg], { cwd: repo, stdio: "inherit" });
-  const manifest = JSON.parse(readFileSync(join(repo, "package.json"), "utf8")) as { version: string; exports: Record<string, string | { types?: string; default?: string }> };
+/** Compile checkout `from` as `npm pack` ships it (`tsc -p tsconfig.build.json`) into `into`, a package named mqtt-contracts. */
+function buildPackage(from = repo, into = pkg): void {
+  // A checkout without node_modules (a fresh clone of another commit) compiles against this one's.
+  const linked = !existsSync(join(from, "node_modules"));
+  if (linked) symlinkSync(join(repo, "node_modules"), join(from, "node_modules"));
+  try {
+    execFileSync(process.execPath, [tsc, "-p", join(from, "tsconfig.build.json"), "--outDir", into], { cwd: from, stdio: "inherit" });
+  } finally {
+    if (linked) rmSync(join(from, "node_modules"));
+  }
+  const manifest = JSON.parse(readFileSync(join(from, "package.json"), "utf8")) as { version: string; exports: Record<string, string | { types?: string; default?: string }> };
   // The package's own export map, pointed at the compiled files (`./dist/src/x.js` is `./src/x.js` here).
   const exports = Object.fromEntries(
     Object.entries(manifest.exports).flatMap(([path, target]) =>
       typeof target === "object" && target.types && target.default ? [[path, { types: target.types.replace("./dist/", "./"), default: target.default.replace("./dist/", "./") }]] : [],
     ),
   );
-  writeFileSync(join(pkg, "package.json"), JSON.stringify({ name: "mqtt-contracts", version: manifest.version, type: "module", exports }));
-  symlinkSync(join(repo, "node_modules"), join(work, "node_modules"));
+  writeFileSync(join(into, "package.json"), JSON.stringify({ name: "mqtt-contracts", version: manifest.version, type: "module", exports }));
+  if (!existsSync(join(work, "node_modules"))) symlinkSync(join(repo, "node_modules"), join(work, "node_modules"));
 }
 
 /** The project's node_modules: this checkout's dependencies, and mqtt-contracts as the compiled package. */
-function installPackages(project: string): void {
+function installPackages(project: string, mqttContracts: string): void {
   mkdirSync(join(project, "node_modules"));
   for (const entry of readdirSync(join(repo, "node_modules"))) {
     if (entry !== ".bin" && entry !== ".cache" && entry !== "mqtt-contracts") symlinkSync(join(repo, "node_modules", entry), join(project, "node_modules", entry));
   }
-  symlinkSync(pkg, join(project, "node_modules", "mqtt-contracts"));
+  symlinkSync(mqttContracts, join(project, "node_modules", "mqtt-contracts"));
 }
 
-function makeProject(name: string, serviceCount: number, methodCount: number): string {
+function makeProject(name: string, serviceCount: number, methodCount: number, mqttContracts = pkg): string {
   const dir = join(work, name);
   mkdirSync(join(dir, "contracts"), { recursive: true });
   for (let s = 0; s < serviceCount; s++) writeFileSync(join(dir, "contracts", `svc${s}.ts`), contractSource(s, methodCount));
   writeFileSync(join(dir, "package.json"), JSON.stringify({ name, type: "module", private: true }));
   writeFileSync(join(dir, "tsconfig.json"), JSON.stringify({ compilerOptions: COMPILER_OPTIONS, include: ["contracts"] }, null, 2));
-  installPackages(dir);
+  installPackages(dir, mqttContracts);
   return dir;
 }
 
@@ -90,10 +103,10 @@ function time(cwd: string, command: string, args: string[]): number {
   return performance.now() - started;
 }
 
-function coldRun(dir: string): number {
+function coldRun(dir: string, command = cli): number {
   rmSync(join(dir, "generated"), { recursive: true, force: true });
   rmSync(join(dir, "node_modules", ".cache"), { recursive: true, force: true });
-  return time(dir, process.execPath, cli);
+  return time(dir, process.execPath, command);
 }
 
 function median(list: number[]): number {
@@ -149,31 +162,56 @@ async function watchRuns(dir: string): Promise<number[]> {
   }
 }
 
+/** `<short commit> <subject>` of a git checkout, or its path. */
+function describeCheckout(dir: string): string {
+  try {
+    const line = execFileSync("git", ["-C", dir, "log", "-1", "--format=%h %s"], { encoding: "utf8" }).trim();
+    return `\`${line.length > 80 ? `${line.slice(0, 79)}…` : line}\``;
+  } catch {
+    return dir;
+  }
+}
+
 const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 const verdict = (ok: boolean) => (ok ? "met" : "**not met**");
 
 try {
   log(`compiling mqtt-contracts from ${repo}`);
   buildPackage();
+  const baseline = values.baseline === undefined ? undefined : resolve(values.baseline);
+  if (baseline) {
+    log(`compiling the baseline from ${baseline}`);
+    buildPackage(baseline, baselinePkg);
+  }
   const loadBefore = loadavg()[0]!;
 
   const dir = makeProject("large", services, methods);
+  const baseDir = baseline && makeProject("large-baseline", services, methods, baselinePkg);
   log(`project ${dir}: ${services} services × ${methods} methods`);
   const cold: number[] = [];
   const cached: number[] = [];
   const tscContracts: number[] = [];
+  const base = { cold: [] as number[], cached: [] as number[], tsc: [] as number[], small: [] as number[] };
   for (let i = 0; i < runs; i++) {
     cold.push(coldRun(dir));
+    if (baseDir) base.cold.push(coldRun(baseDir, baselineCli));
     cached.push(time(dir, process.execPath, cli));
+    if (baseDir) base.cached.push(time(baseDir, process.execPath, baselineCli));
     tscContracts.push(time(dir, process.execPath, [tsc, "-p", "tsconfig.json"]));
+    if (baseDir) base.tsc.push(time(baseDir, process.execPath, [tsc, "-p", "tsconfig.json"]));
     log(`  run ${i + 1}: cold ${seconds(cold.at(-1)!)}, cached ${seconds(cached.at(-1)!)}, tsc --noEmit of the contracts ${seconds(tscContracts.at(-1)!)}`);
+    if (baseDir) log(`  run ${i + 1}, baseline: cold ${seconds(base.cold.at(-1)!)}, cached ${seconds(base.cached.at(-1)!)}, tsc --noEmit of the contracts ${seconds(base.tsc.at(-1)!)}`);
   }
   const watch = await watchRuns(dir);
 
   const small = makeProject("small", smallServices, smallMethods);
+  const baseSmall = baseline && makeProject("small-baseline", smallServices, smallMethods, baselinePkg);
   const smallCold: number[] = [];
-  for (let i = 0; i < runs; i++) smallCold.push(coldRun(small));
-  log(`  ${smallServices} × ${smallMethods} cold: ${smallCold.map(seconds).join(", ")}`);
+  for (let i = 0; i < runs; i++) {
+    smallCold.push(coldRun(small));
+    if (baseSmall) base.small.push(coldRun(baseSmall, baselineCli));
+  }
+  log(`  ${smallServices} × ${smallMethods} cold: ${smallCold.map(seconds).join(", ")}${baseSmall ? `; baseline ${base.small.map(seconds).join(", ")}` : ""}`);
 
   const rows = [
     `| cold \`codegen\` (no cache) | ${seconds(median(cold))} | ≤ 1.2× tsc: ${(median(cold) / median(tscContracts)).toFixed(2)}×, ${verdict(median(cold) <= 1.2 * median(tscContracts))} |`,
@@ -181,6 +219,21 @@ try {
     `| \`codegen --watch\`, one contract changed: write → last file written | ${seconds(median(watch))} | < 1 s, ${verdict(median(watch) < 1000)} |`,
     `| \`tsc --noEmit\` of the contracts alone | ${seconds(median(tscContracts))} | |`,
     `| cold \`codegen\`, ${smallServices} services × ${smallMethods} methods | ${seconds(median(smallCold))} | < 2 s, ${verdict(median(smallCold) < 2000)} |`,
+  ];
+  const against = baseline && [
+    ``,
+    `Against ${describeCheckout(baseline)}, interleaved in the same run (its codegen, and its declarations for the contracts' type check):`,
+    ``,
+    `| measurement | this tree | baseline | this / baseline |`,
+    `|---|---|---|---|`,
+    ...(
+      [
+        ["cold `codegen`", cold, base.cold],
+        ["`codegen` again, nothing changed", cached, base.cached],
+        ["`tsc --noEmit` of the contracts", tscContracts, base.tsc],
+        [`cold \`codegen\`, ${smallServices} × ${smallMethods}`, smallCold, base.small],
+      ] as const
+    ).map(([name, mine, theirs]) => `| ${name} | ${seconds(median(mine))} | ${seconds(median(theirs))} | ${(median(mine) / median(theirs)).toFixed(2)}× |`),
   ];
 
   if (values.clients) {
@@ -205,11 +258,12 @@ try {
   const table = [
     `## Codegen at scale: ${services} services × ${methods} methods`,
     ``,
-    `Machine: ${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}; 1-minute load average ${loadBefore.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end (a shared machine: compare rows of one run). Medians of ${runs} runs. Command: \`npm run bench:codegen -- --services ${services} --methods ${methods} --runs ${runs} --small ${values.small}\`.`,
+    `Machine: ${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}; 1-minute load average ${loadBefore.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end (a shared machine: compare rows of one run). Medians of ${runs} runs. Command: \`npm run bench:codegen -- --services ${services} --methods ${methods} --runs ${runs} --small ${values.small}${baseline ? " --baseline <checkout>" : ""}\`.`,
     ``,
     `| measurement | time | target |`,
     `|---|---|---|`,
     ...rows,
+    ...(against ?? []),
     ``,
   ].join("\n");
   mkdirSync(dirname(resolve(values.results)), { recursive: true });
