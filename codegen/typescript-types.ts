@@ -71,7 +71,9 @@ export class TypeSession {
     if (requests.length === 0) return [];
     const warmed = this.warmed;
     this.warmed = undefined;
-    let result = attempt(this.project, requests, warmed?.covers(requests) ? warmed : undefined);
+    const usable = warmed?.covers(requests) ? warmed : undefined;
+    if (warmed !== undefined && usable === undefined) this.project.removeSourceFile(warmed.file);
+    let result = attempt(this.project, requests, usable);
     if ("errors" in result && this.settings.fallback !== undefined && !this.usingFallback) {
       // The project's resolution settings do not work for codegen: its own may.
       const project = new Project({ compilerOptions: this.settings.fallback, resolutionHost: contractResolution });
