@@ -22,6 +22,11 @@ const STANDARD_ERRORS: readonly { name: string; code: number; description: strin
 
 const JSONRPC = { type: "string", const: "2.0" } as const;
 
+/** References to what `sharedComponents` defines once. */
+const CORRELATION_ID = { $ref: "#/components/correlationIds/jsonRpcId" } as const;
+const REQUEST_BINDINGS = { $ref: "#/components/messageBindings/request" } as const;
+const RESPONSE_BINDINGS = { $ref: "#/components/messageBindings/response" } as const;
+
 /** The member of a streaming call's request that asks for a stream (see the guide's wire protocol). */
 const STREAM_MEMBER = {
   type: "object",
@@ -39,7 +44,7 @@ export function requestMessage(S: string, method: MethodModel, schemas: Record<s
     name: `${S}.${method.name}.request`,
     title: `${S}.${method.name} request`,
     ...texts(method.description),
-    correlationId: { $ref: "#/components/correlationIds/jsonRpcId" },
+    correlationId: CORRELATION_ID,
     payload: {
       type: "object",
       required: ["jsonrpc", "id", "method", "params"],
@@ -55,7 +60,7 @@ export function requestMessage(S: string, method: MethodModel, schemas: Record<s
         ...(method.yields === undefined ? {} : { stream: STREAM_MEMBER }),
       },
     },
-    bindings: { $ref: "#/components/messageBindings/request" },
+    bindings: REQUEST_BINDINGS,
   };
 }
 
@@ -64,7 +69,7 @@ export function resultMessage(S: string, method: MethodModel, schemas: Record<st
     name: `${S}.${method.name}.result`,
     title: `${S}.${method.name} result`,
     summary: `The successful response to ${S}.${method.name}.`,
-    correlationId: { $ref: "#/components/correlationIds/jsonRpcId" },
+    correlationId: CORRELATION_ID,
     payload: {
       type: "object",
       required: ["jsonrpc", "id", "result"],
@@ -75,7 +80,7 @@ export function resultMessage(S: string, method: MethodModel, schemas: Record<st
         ...(method.yields === undefined ? {} : { items: { type: "integer", minimum: 0, description: "How many items the stream sent before this answer; fewer arrived means one was lost." } }),
       },
     },
-    bindings: { $ref: "#/components/messageBindings/response" },
+    bindings: RESPONSE_BINDINGS,
   };
 }
 
@@ -124,7 +129,7 @@ export function errorMessage(S: string, method: MethodModel, schemas: Record<str
       declared.length > 0
         ? `One of the application errors declared by ${S}.${method.name} (${method.errors.map((e) => `${e.name} ${e.code}`).join(", ")}), or a JSON-RPC error.`
         : "A JSON-RPC error.",
-    correlationId: { $ref: "#/components/correlationIds/jsonRpcId" },
+    correlationId: CORRELATION_ID,
     payload: {
       type: "object",
       required: ["jsonrpc", "id", "error"],
@@ -134,7 +139,7 @@ export function errorMessage(S: string, method: MethodModel, schemas: Record<str
         error: declared.length > 0 ? { oneOf: [...declared, standard] } : standard,
       },
     },
-    bindings: { $ref: "#/components/messageBindings/response" },
+    bindings: RESPONSE_BINDINGS,
   };
 }
 

@@ -130,8 +130,9 @@ export function buildAsyncApi(model: ContractModel): Record<string, unknown> {
     }
   }
 
-  const hasMethods = model.services.some((service) => service.methods.length > 0);
-  const shared = sharedComponents();
+  // What every method's messages refer to, once methods exist; the model's own schemas after it.
+  const shared = model.services.some((service) => service.methods.length > 0) ? sharedComponents() : undefined;
+  const componentSchemas = { ...shared?.schemas, ...schemas };
   return {
     asyncapi: "3.0.0",
     info: {
@@ -150,9 +151,9 @@ export function buildAsyncApi(model: ContractModel): Record<string, unknown> {
     channels,
     operations,
     components: {
-      ...(Object.keys(schemas).length > 0 || hasMethods ? { schemas: hasMethods ? { ...shared.schemas, ...schemas } : schemas } : {}),
+      ...(Object.keys(componentSchemas).length > 0 ? { schemas: componentSchemas } : {}),
       messages,
-      ...(hasMethods ? { correlationIds: shared.correlationIds, messageBindings: shared.messageBindings } : {}),
+      ...(shared ? { correlationIds: shared.correlationIds, messageBindings: shared.messageBindings } : {}),
       tags,
     },
   };

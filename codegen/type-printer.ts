@@ -117,7 +117,6 @@ function asSchema(value: unknown): JsonSchema | undefined {
   return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as JsonSchema) : undefined;
 }
 
-
 /** A JSDoc block; `*\/` inside the text is broken up so it cannot end the comment. */
 export function jsDoc(description: string, indent: string): string {
   const lines = description.replace(/\*\//g, "*\\/").split(/\r?\n/);

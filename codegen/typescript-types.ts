@@ -149,6 +149,7 @@ function typeProbe(project: Project, exports: readonly ProbeExport[]): Probe {
   for (const file of files) if (project.getSourceFile(file) === undefined) project.addSourceFileAtPath(file);
   // The probe sits next to the first contract so that it resolves modules like the contracts do.
   const probePath = files[0]!.replace(/[^/\\]+$/, "__mqtt_contracts_type_probe__.ts");
+  // zod stays in scope as `z` and `z3` for the printed names, as when the probe spelled out `z.output<…>`.
   const lines = ['import type { z } from "zod";', 'import type * as z3 from "zod/v3";'];
   const aliases = new Map<string, string>();
   for (const { file, exportName } of exports) {
@@ -162,7 +163,10 @@ function typeProbe(project: Project, exports: readonly ProbeExport[]): Probe {
   const requestFiles = (requests: readonly TypeRequest[]) => [...new Set(requests.map((request) => request.file))];
   // An import a contract makes that does not resolve turns its types into `any` without an error in the probe.
   const unresolved = (requests: readonly TypeRequest[]) => requestFiles(requests).flatMap((file) => unresolvedImports(project.getSourceFileOrThrow(file)));
-  const contracts = () => {
+  // The contracts' symbols, looked up once: `infer` and `print` of one probe share a checker.
+  let resolved: { checker: ts.TypeChecker; symbols: Map<string, ts.Symbol> } | undefined;
+  const contracts = () => (resolved ??= lookUp());
+  const lookUp = () => {
     const checker = project.getTypeChecker().compilerObject;
     const symbols = new Map<string, ts.Symbol>();
     for (const statement of probe.compilerNode.statements) {
